@@ -1,0 +1,128 @@
+"""Electrostatics of atomic multipoles: molecular moments, potentials, surface statistics.
+
+Conventions (DESIGN.md): lengths Å, charges e, dipoles e·Å, quadrupoles are traceless
+Buckingham tensors Θ = ½ Σ q (3 r rᵀ − r² I) in e·Å², potentials in kcal/mol/e.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .elements import masses
+from .units import COULOMB_KCAL_ANGSTROM
+
+
+def center_of_mass(numbers, positions) -> np.ndarray:
+    """Centre of mass (Å) with isotope-averaged masses."""
+    m = masses(numbers)
+    return (m[:, None] * np.asarray(positions, float)).sum(0) / m.sum()
+
+
+def _as_multipoles(n, charges, dipoles, quadrupoles):
+    q = np.zeros(n) if charges is None else np.asarray(charges, float).reshape(n)
+    p = np.zeros((n, 3)) if dipoles is None else np.asarray(dipoles, float).reshape(n, 3)
+    t = np.zeros((n, 3, 3)) if quadrupoles is None else np.asarray(quadrupoles, float).reshape(n, 3, 3)
+    return q, p, t
+
+
+def molecular_dipole(positions, charges=None, dipoles=None, origin=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """μ = Σ qᵢ dᵢ + Σ pᵢ about `origin` (e·Å); dᵢ = rᵢ − origin."""
+    pos = np.asarray(positions, float)
+    q, p, _ = _as_multipoles(len(pos), charges, dipoles, None)
+    d = pos - np.asarray(origin, float)
+    return (q[:, None] * d).sum(0) + p.sum(0)
+
+
+def molecular_quadrupole(positions, charges=None, dipoles=None, quadrupoles=None,
+                         origin=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """Traceless Buckingham quadrupole (e·Å²) about `origin`.
+
+    Θ = Σ ½ qᵢ (3 dᵢdᵢᵀ − |dᵢ|² I) + Σ ½ (3 (pᵢdᵢᵀ + dᵢpᵢᵀ) − 2 (pᵢ·dᵢ) I) + Σ θᵢ
+    """
+    pos = np.asarray(positions, float)
+    q, p, t = _as_multipoles(len(pos), charges, dipoles, quadrupoles)
+    d = pos - np.asarray(origin, float)
+    eye = np.eye(3)
+    dd = np.einsum("ia,ib->iab", d, d)
+    r2 = np.einsum("ia,ia->i", d, d)
+    theta = 0.5 * np.einsum("i,iab->ab", q, 3 * dd - r2[:, None, None] * eye)
+    pd = np.einsum("ia,ib->iab", p, d)
+    pdot = np.einsum("ia,ia->i", p, d)
+    theta += 0.5 * (3 * (pd + pd.transpose(0, 2, 1)).sum(0) - 2 * pdot.sum() * eye)
+    return theta + t.sum(0)
+
+
+def traceless(second_moment) -> np.ndarray:
+    """Raw second moment M = Σ q r rᵀ -> traceless Buckingham Θ = ½ (3M − tr M I)."""
+    m = np.asarray(second_moment, float)
+    return 0.5 * (3 * m - np.trace(m, axis1=-2, axis2=-1)[..., None, None] * np.eye(3))
+
+
+def shift_second_moment(second_moment, dipole, origin, total_charge=0.0,
+                        old_origin=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """Raw second moment about `origin` from the one about `old_origin`.
+
+    M(o) = M(a) − (o−a) μ(a)ᵀ − μ(a) (o−a)ᵀ + Q (o−a)(o−a)ᵀ, with μ(a) the dipole about a.
+    """
+    s = np.asarray(origin, float) - np.asarray(old_origin, float)
+    mu = np.asarray(dipole, float)
+    return (np.asarray(second_moment, float) - np.outer(s, mu) - np.outer(mu, s)
+            + total_charge * np.outer(s, s))
+
+
+def multipole_potential(points, positions, charges=None, dipoles=None, quadrupoles=None,
+                        chunk_size: int = 20000) -> np.ndarray:
+    """MEP (kcal/mol/e) of atomic multipoles at `points` (Å).
+
+    V(R) = k_e Σᵢ [ qᵢ/s + pᵢ·s/s³ + Σ_αβ θᵢ,αβ s_α s_β / s⁵ ],  s = R − rᵢ.
+    Evaluated in chunks of points so memory stays ~chunk_size × n_atoms × 3 floats.
+    """
+    pts = np.asarray(points, float).reshape(-1, 3)
+    pos = np.asarray(positions, float).reshape(-1, 3)
+    q, p, t = _as_multipoles(len(pos), charges, dipoles, quadrupoles)
+    with_p = dipoles is not None and np.any(p)
+    with_t = quadrupoles is not None and np.any(t)
+    out = np.empty(len(pts))
+    for start in range(0, len(pts), chunk_size):
+        s = pts[start:start + chunk_size, None, :] - pos[None, :, :]   # (P, N, 3)
+        inv = 1.0 / np.sqrt(np.einsum("pna,pna->pn", s, s))
+        v = inv @ q
+        if with_p:
+            v += np.einsum("pna,na,pn->p", s, p, inv ** 3)
+        if with_t:
+            v += np.einsum("pna,nab,pnb,pn->p", s, t, s, inv ** 5, optimize=True)
+        out[start:start + chunk_size] = v
+    return COULOMB_KCAL_ANGSTROM * out
+
+
+def surface_statistics(points, values, areas=None) -> dict:
+    """Statistics of a potential on a surface (units of `values`, positions in Å).
+
+    Returns V_min/V_max with their positions, mean, variance σ² (overall, and of the
+    positive and negative parts, as in Murray–Politzer's σ²_tot = σ²₊ + σ²₋), the
+    positive and negative means, and the fraction of positive points. With `areas`
+    (one weight per point) the averages are area-weighted.
+    """
+    v = np.asarray(values, float).ravel()
+    pts = np.asarray(points, float).reshape(-1, 3)
+    if v.size == 0:
+        raise ValueError("no surface points")
+    w = np.ones_like(v) if areas is None else np.asarray(areas, float).ravel()
+
+    def wmean(x, ww):
+        return float((x * ww).sum() / ww.sum()) if ww.sum() > 0 else float("nan")
+
+    pos, neg = v > 0, v < 0
+    mean_pos, mean_neg = wmean(v[pos], w[pos]), wmean(v[neg], w[neg])
+    var_pos = wmean((v[pos] - mean_pos) ** 2, w[pos]) if pos.any() else 0.0
+    var_neg = wmean((v[neg] - mean_neg) ** 2, w[neg]) if neg.any() else 0.0
+    mean = wmean(v, w)
+    imin, imax = int(np.argmin(v)), int(np.argmax(v))
+    return {
+        "v_min": float(v[imin]), "v_min_position": pts[imin].tolist(),
+        "v_max": float(v[imax]), "v_max_position": pts[imax].tolist(),
+        "mean": mean, "variance": wmean((v - mean) ** 2, w),
+        "mean_positive": mean_pos, "mean_negative": mean_neg,
+        "variance_total": var_pos + var_neg,
+        "positive_fraction": float(w[pos].sum() / w.sum()),
+        "n_points": int(v.size),
+    }
