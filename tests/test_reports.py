@@ -1,0 +1,226 @@
+"""Unit tests of mepviz.reports: record splitting, exports parse back, teaching helpers."""
+from __future__ import annotations
+
+import io
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mepviz import reports
+from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential
+from mepviz.molecule import Molecule, MoleculeInputError
+from mepviz.units import COULOMB_KCAL_ANGSTROM, DEBYE_PER_E_ANGSTROM
+
+WATER = Molecule([8, 1, 1], [[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7572, -0.4692]],
+                 name="water")
+AMMONIUM = Molecule([7, 1, 1, 1, 1], [[0, 0, 0], [0.63, 0.63, 0.63], [-0.63, -0.63, 0.63],
+                                      [-0.63, 0.63, -0.63], [0.63, -0.63, -0.63]],
+                    charge=1, name="ammonium")
+
+
+def fake_prediction(mol: Molecule, seed: int = 0):
+    """A Prediction-like object with random (charge-conserving) atomic multipoles."""
+    rng = np.random.default_rng(seed)
+    n = mol.n_atoms
+    q = rng.normal(0, 0.3, n)
+    q += (mol.charge - q.sum()) / n
+    p = rng.normal(0, 0.05, (n, 3))
+    t = rng.normal(0, 0.05, (n, 3, 3))
+    t = 0.5 * (t + t.transpose(0, 2, 1))
+    t -= np.trace(t, axis1=1, axis2=2)[:, None, None] * np.eye(3) / 3
+    com = mol.center_of_mass
+    pred = SimpleNamespace(
+        charges=q, atomic_dipoles=p, atomic_quadrupoles=t,
+        dipole=molecular_dipole(mol.positions, q, p, origin=com),
+        quadrupole=molecular_quadrupole(mol.positions, q, p, t, origin=com))
+    pred.mep = lambda points, order=2: multipole_potential(points, mol.positions, q, p, t)
+    return pred
+
+
+def batch_of(mols):
+    res = reports.BatchResult(n_records=len(mols))
+    for k, mol in enumerate(mols):
+        preds = {m: fake_prediction(mol, seed=k + 10 * i) for i, m in enumerate(reports.MODEL_NAMES)}
+        row = {"record": k + 1, "name": mol.name, "formula": mol.formula, "n_atoms": mol.n_atoms,
+               "charge": mol.charge}
+        stats = {}
+        for m, p in preds.items():
+            row.update({f"{key}_{m}": v for key, v in reports.prediction_numbers(p).items()})
+            row[f"Vs_min_kcal_{m}"], row[f"Vs_max_kcal_{m}"] = -30.0, 20.0
+            stats[m] = {"v_min": -30.0, "v_max": 20.0}
+        res.rows.append(row)
+        res.molecules.append(mol)
+        res.predictions.append(preds)
+        res.statistics.append(stats)
+    res.errors.append({"record": 3, "name": "bad", "error": "unsupported element Si"})
+    return res
+
+
+# ----------------------------------------------------------------- splitting
+
+def test_split_xyz_multi_frame_and_bad_record():
+    good = WATER.to_xyz()
+    text = good + "x3\nbroken\nO 0 0 0\n" + good + "5\ntruncated\nC 0 0 0\n"
+    recs = reports.split_records(text.encode(), "set.xyz")
+    assert [r.error is None for r in recs] == [True, False, True, False]
+    assert "expected the number of atoms" in recs[1].error
+    assert "truncated" in recs[3].error
+
+
+def test_split_sdf_records():
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+    sio = io.StringIO()
+    w = Chem.SDWriter(sio)
+    for smi in ["O", "CO", "C=O"]:
+        m = Chem.AddHs(Chem.MolFromSmiles(smi))
+        AllChem.EmbedMolecule(m, randomSeed=1)
+        m.SetProp("_Name", smi)
+        w.write(m)
+    w.close()
+    recs = reports.split_records(sio.getvalue().encode(), "three.sdf")
+    assert [r.label for r in recs] == ["O", "CO", "C=O"]
+    assert all(r.fmt == "sdf" and r.text.rstrip().endswith("$$$$") for r in recs)
+
+
+@pytest.mark.parametrize("data,name,msg", [
+    (b"\x00\x01\x02\xff" * 100, "junk.xyz", "binary"),
+    (b"", "empty.xyz", "empty"),
+    (b"3\nwater\nO 0 0 0\n", "water.pdb", "unsupported file type"),
+    (b"hello world\nthis is not xyz\n", "notes.xyz", "not an XYZ file"),
+])
+def test_split_records_rejects_bad_files(data, name, msg):
+    with pytest.raises(MoleculeInputError, match=msg):
+        reports.split_records(data, name)
+
+
+def test_split_records_rejects_oversize_batch():
+    text = WATER.to_xyz() * (reports.MAX_BATCH_MOLECULES + 1)
+    with pytest.raises(MoleculeInputError, match=f"limit is {reports.MAX_BATCH_MOLECULES}"):
+        reports.split_records(text.encode(), "many.xyz")
+
+
+def test_check_batch_molecule():
+    with pytest.raises(MoleculeInputError, match="unsupported element Si"):
+        reports.check_batch_molecule(Molecule([14, 1, 1, 1, 1], np.eye(5, 3) * 1.5))
+    big = Molecule([6] * (reports.MAX_BATCH_ATOMS + 1),
+                   np.arange(3 * (reports.MAX_BATCH_ATOMS + 1)).reshape(-1, 3) * 1.0)
+    with pytest.raises(MoleculeInputError, match="atoms per molecule"):
+        reports.check_batch_molecule(big)
+    reports.check_batch_molecule(WATER)
+
+
+# ----------------------------------------------------------------- exports
+
+def test_prediction_numbers_units():
+    pred = fake_prediction(WATER)
+    nums = reports.prediction_numbers(pred)
+    assert nums["mu_abs_D"] == pytest.approx(np.linalg.norm(pred.dipole) * DEBYE_PER_E_ANGSTROM)
+    ev = [nums[f"theta_{i}_DA"] for i in (1, 2, 3)]
+    assert ev == sorted(ev, reverse=True)
+    assert sum(ev) == pytest.approx(0.0, abs=1e-9)   # traceless
+
+
+def test_csv_and_json_parse_back():
+    res = batch_of([WATER, AMMONIUM])
+    df = pd.read_csv(io.StringIO(reports.batch_csv(res)))
+    assert len(df) == 2 and list(df["name"]) == ["water", "ammonium"]
+    assert df["mu_abs_D_quadrupole"].iloc[0] == pytest.approx(res.rows[0]["mu_abs_D_quadrupole"], rel=1e-5)
+    doc = json.loads(reports.batch_json(res))
+    assert len(doc["molecules"]) == 2 and doc["errors"][0]["record"] == 3
+    m0 = doc["molecules"][0]["models"]["dipole"]
+    assert np.sum(m0["atomic_charges_e"]) == pytest.approx(0.0, abs=1e-9)
+    assert np.linalg.norm(m0["dipole_D"]) == pytest.approx(m0["dipole_magnitude_D"])
+
+
+def test_rounded_charges_sum_exactly():
+    q = np.array([0.123456, -0.333333, 0.209877, 1.0000004])
+    r = reports.rounded_charges(q, 1.0, 4)
+    assert abs(r - q).max() <= 2e-4
+    assert round(r.sum(), 8) == 1.0
+
+
+def test_sdf_parses_back_with_rdkit():
+    from rdkit import Chem
+    res = batch_of([WATER, AMMONIUM])
+    text = reports.charges_sdf(res.molecules, res.predictions, model="quadrupole")
+    sup = Chem.ForwardSDMolSupplier(io.BytesIO(text.encode()), removeHs=False, sanitize=False)
+    mols = list(sup)
+    assert len(mols) == 2
+    for m, mol, preds in zip(mols, res.molecules, res.predictions):
+        assert m.GetNumAtoms() == mol.n_atoms
+        assert [a.GetSymbol() for a in m.GetAtoms()] == mol.symbols
+        np.testing.assert_allclose(m.GetConformer().GetPositions(), mol.positions, atol=1e-4)
+        q = [a.GetDoubleProp("PartialCharge") for a in m.GetAtoms()]
+        np.testing.assert_allclose(q, preds["quadrupole"].charges, atol=1e-4)
+        assert sum(q) == pytest.approx(mol.charge, abs=1e-9)
+        qd = [float(x) for x in m.GetProp("MEPVIZ_CHARGES_DIPOLE").split()]
+        np.testing.assert_allclose(qd, preds["dipole"].charges, atol=1e-4)
+        assert int(m.GetProp("MEPVIZ_TOTAL_CHARGE")) == mol.charge
+    assert mols[0].GetNumBonds() == 2        # bonds inferred from distances
+
+
+def test_pqr_parses_back_and_charges_sum_to_total():
+    res = batch_of([WATER, AMMONIUM])
+    text = reports.charges_pqr(res.molecules, res.predictions, model="dipole")
+    parsed = reports.read_pqr(text)
+    assert len(parsed) == 2
+    for p, mol, preds in zip(parsed, res.molecules, res.predictions):
+        np.testing.assert_allclose(p["positions"], mol.positions, atol=1e-3)
+        np.testing.assert_allclose(p["charges"], preds["dipole"].charges, atol=1e-4)
+        assert p["charges"].sum() == pytest.approx(mol.charge, abs=1e-9)
+        assert p["radii"][0] == pytest.approx({8: 1.52, 7: 1.55}[int(mol.numbers[0])], abs=0.01)
+    single = reports.read_pqr(reports.charges_pqr(res.molecules[:1], res.predictions[:1]))
+    assert len(single) == 1 and "MODEL" not in reports.charges_pqr(res.molecules[:1], res.predictions[:1])
+
+
+# ----------------------------------------------------------------- learn
+
+def test_atomic_orders_and_molecular_terms():
+    pred = fake_prediction(AMMONIUM)
+    pts = np.array([[30.0, 1.0, -2.0], [0.0, -40.0, 5.0]])
+    v = reports.atomic_order_potentials(AMMONIUM.positions, pred, pts)
+    assert set(v) == {0, 1, 2}
+    np.testing.assert_allclose(v[0], multipole_potential(pts, AMMONIUM.positions, pred.charges))
+    terms = reports.molecular_multipole_terms(pts, AMMONIUM.center_of_mass, 1, pred.dipole, pred.quadrupole)
+    r = np.linalg.norm(pts - AMMONIUM.center_of_mass, axis=1)
+    np.testing.assert_allclose(terms["monopole"], COULOMB_KCAL_ANGSTROM / r)
+    # far away the molecular multipole sum reproduces the atomic-multipole MEP (error ~1/r⁴)
+    total = terms["monopole"] + terms["dipole"] + terms["quadrupole"]
+    np.testing.assert_allclose(total, v[2], rtol=1e-3)
+
+
+def test_line_profile_slopes():
+    pred = fake_prediction(AMMONIUM)
+    prof = reports.line_profile(AMMONIUM, pred, "dipole", r_min=1.0, r_max=200.0, n=120)
+    assert list(prof.columns) == ["r", "atomic q", "atomic q+p", "atomic q+p+θ", "monopole",
+                                  "dipole", "quadrupole", "multipole sum"]
+    s = reports.decay_slopes(prof, r_from=20.0)
+    assert s["monopole"] == pytest.approx(-1, abs=1e-6)
+    assert s["dipole"] == pytest.approx(-2, abs=1e-6)
+    assert s["quadrupole"] == pytest.approx(-3, abs=1e-6)
+    far = prof[prof["r"] > 100]
+    np.testing.assert_allclose(far["multipole sum"], far["atomic q+p+θ"], rtol=1e-4)
+    # a neutral molecule has no monopole term
+    pw = reports.line_profile(WATER, fake_prediction(WATER), "x")
+    assert np.all(pw["monopole"] == 0)
+
+
+def test_line_direction():
+    pred = fake_prediction(WATER)
+    u = reports.line_direction(WATER, pred, "dipole")
+    np.testing.assert_allclose(u, pred.dipole / np.linalg.norm(pred.dipole))
+    assert reports.line_direction(WATER, pred, "z").tolist() == [0, 0, 1]
+    pred.dipole = np.zeros(3)
+    assert np.linalg.norm(reports.line_direction(WATER, pred, "dipole")) == pytest.approx(1)
+
+
+def test_load_evaluation_absent_and_bad(tmp_path):
+    assert reports.load_evaluation(tmp_path / "nope.json") is None
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        reports.load_evaluation(bad)
