@@ -1,0 +1,58 @@
+"""Shared Streamlit helpers for the MEPviz pages (the library, mepviz/, never imports these).
+
+A page looks like::
+
+    import streamlit as st
+    import appkit
+    from appkit import compute, viewer, widgets
+
+    mol = appkit.page_setup("Compare models")       # page config, sidebar input, errors
+    if mol is None:
+        st.stop()
+    unit = appkit.state.get_setting("unit")
+    try:
+        maps = {m: compute.mep_map(mol, m, "isodensity") for m in compute.model_names()}
+    except appkit.MoleculeInputError as exc:        # e.g. S for the QM9-trained models
+        st.error(str(exc)); st.stop()
+    R = viewer.color_range(*(m.values for m in maps.values()))
+    viewer.show_mep(mol, maps["dipole"].surface, maps["dipole"].values, vmax=R, unit=unit)
+    ref = widgets.reference_panel(mol)              # button + progress; ReferenceResult or None
+
+Modules:
+- ``appkit.state``    session-state keys: current molecule, input errors, shared settings
+- ``appkit.molinput`` sidebar molecule input (gallery, SMILES, upload, frames, charge), Ketcher editor
+- ``appkit.compute``  cached predictors (st.cache_resource) and computations (st.cache_data)
+- ``appkit.viewer``   py3Dmol/3Dmol.js views in the page (vendored 3Dmol.js, offline)
+- ``appkit.jobs``     background DFT reference jobs (worker process, progress, shared)
+- ``appkit.widgets``  display controls, number panels, the DFT reference panel
+- ``appkit.gallery``  example molecules with shipped DFT references
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from mepviz import Molecule, MoleculeInputError
+
+from . import state
+
+__all__ = ["page_setup", "state", "Molecule", "MoleculeInputError"]
+
+APP_TITLE = "MEPviz"
+
+
+def page_setup(title: str, icon: str = "⚡", layout: str = "wide", show_charge: bool = True,
+               intro: str | None = None) -> Molecule | None:
+    """Configure the page, render the shared sidebar molecule input and any pending input
+    error, write the title; return the current molecule (None before the first input)."""
+    from .molinput import molecule_sidebar, show_input_error
+    try:
+        st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout=layout)
+    except Exception:   # already configured (e.g. called twice)
+        pass
+    state.init()
+    mol = molecule_sidebar(show_charge=show_charge)
+    st.title(title)
+    if intro:
+        st.caption(intro)
+    show_input_error()
+    return mol

@@ -1,0 +1,176 @@
+"""Cached computations for the pages (thin wrappers over mepviz).
+
+Models are loaded once per server process (``st.cache_resource``); surfaces, predictions
+and MEP maps are memoised per molecule geometry (``st.cache_data``, keyed by
+``Molecule.key()``), so reruns, page switches and other sessions reuse them.
+
+    from appkit import compute
+    mep = compute.mep_map(mol, "quadrupole", "isodensity")   # mepviz.predict.MEPMap
+    mep.values, mep.statistics, mep.prediction.charges
+    ref = compute.reference_result(mol)     # ReferenceResult from the gallery / disk cache, or None
+    v_ref = compute.reference_values(mol, "isodensity")   # reference MEP on the same vertices
+
+Errors: ``MoleculeInputError`` (user-facing, e.g. an element the ML models lack) and
+``ModelUnavailable`` (weights missing) propagate; show them with ``st.error(str(exc))``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from mepviz import Molecule, MoleculeInputError  # noqa: F401  (re-exported for pages)
+from mepviz.units import POTENTIAL_UNITS  # noqa: F401
+
+#: human labels for mepviz.predict.SURFACE_KINDS
+SURFACE_LABELS = {
+    "isodensity": "Isodensity ρ = 0.001 e/bohr³",
+    "vdw1.4": "vdW × 1.4",
+    "vdw1.6": "vdW × 1.6",
+    "vdw1.8": "vdW × 1.8",
+    "vdw2.0": "vdW × 2.0",
+}
+MODEL_LABELS = {"quadrupole": "Quadrupole model (μ + Θ)", "dipole": "Dipole model (μ only)"}
+
+
+class ModelUnavailable(RuntimeError):
+    """The weights of a model are not installed (message is user-facing)."""
+
+
+def model_names() -> tuple[str, ...]:
+    """All model variants the library knows (whether or not weights are present)."""
+    from mepviz.predict import AVAILABLE_MODELS
+    return tuple(AVAILABLE_MODELS)
+
+
+def surface_kinds() -> tuple[str, ...]:
+    from mepviz.predict import SURFACE_KINDS
+    return tuple(SURFACE_KINDS)
+
+
+def weights_present(name: str) -> bool:
+    from mepviz.predict import default_weights_dir
+    return (Path(default_weights_dir()) / f"{name}.pt").exists()
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def _predictor(name: str, stamp: float):
+    from mepviz.predict import Predictor
+    return Predictor(name)
+
+
+def get_predictor(name: str):
+    """The loaded :class:`mepviz.predict.Predictor` for model `name` (cached per process).
+
+    Raises :class:`ModelUnavailable` if its weights are missing.
+    """
+    from mepviz.predict import default_weights_dir
+    path = Path(default_weights_dir()) / f"{name}.pt"
+    if not path.exists():
+        raise ModelUnavailable(f"The {name} model's weights are not installed ({path.name} missing "
+                               f"in {path.parent}); train them with train/train.py.")
+    return _predictor(name, os.path.getmtime(path))
+
+
+def model_card(name: str) -> dict:
+    """The model card (JSON) of `name`, or {} when absent."""
+    try:
+        return dict(get_predictor(name).card)
+    except Exception:
+        return {}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _surface(key: str, kind: str, _mol: Molecule):
+    from mepviz.predict import make_surface
+    return make_surface(_mol, kind)
+
+
+def surface(mol: Molecule, kind: str = "isodensity"):
+    """The :class:`mepviz.surfaces.Surface` of `kind` for `mol` (cached)."""
+    return _surface(mol.key(), kind, mol)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _prediction(key: str, model: str, _mol: Molecule):
+    return get_predictor(model).predict(_mol)
+
+
+def prediction(mol: Molecule, model: str = "quadrupole"):
+    """:class:`mepviz.predict.Prediction` of `model` for `mol` (cached).
+
+    Raises MoleculeInputError for elements the models do not support.
+    """
+    from mepviz.predict import check_elements
+    check_elements(mol)
+    return _prediction(mol.key(), model, mol)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _mep_map(key: str, model: str, kind: str, order: int, _mol: Molecule):
+    from mepviz.predict import predict_mep_map
+    return predict_mep_map(_mol, model, surface(_mol, kind), order=order,
+                           prediction=prediction(_mol, model))
+
+
+def mep_map(mol: Molecule, model: str = "quadrupole", kind: str = "isodensity", order: int = 2):
+    """:class:`mepviz.predict.MEPMap` (surface, values kcal/mol/e, statistics, prediction)."""
+    from mepviz.predict import check_elements
+    check_elements(mol)
+    return _mep_map(mol.key(), model, kind, order, mol)
+
+
+# -- DFT reference -------------------------------------------------------------------------
+def reference_engine():
+    """The app's ReferenceEngine (default level, default disk cache)."""
+    from mepviz.reference import ReferenceEngine
+    return ReferenceEngine()
+
+
+def reference_result(mol: Molecule):
+    """The finished DFT reference for `mol` if one is available without computing
+    (shipped with the gallery, or in the engine's disk cache); else None."""
+    from . import gallery
+    ref = gallery.reference_for(mol)
+    if ref is not None:
+        return ref
+    engine = reference_engine()
+    path = engine.cache_path(mol)
+    if path and os.path.exists(path):
+        try:
+            return engine._load(path, mol)   # read-only peek, never computes
+        except Exception:
+            return None
+    return None
+
+
+@st.cache_data(max_entries=64, show_spinner="Evaluating the DFT potential on the surface…")
+def _reference_values(key: str, kind: str, _mol: Molecule):
+    from . import gallery
+    surf = surface(_mol, kind)
+    pre = gallery.precomputed_values(_mol, kind, surf)
+    if pre is not None:
+        return pre
+    ref = reference_result(_mol)
+    if ref is None:
+        return None
+    return np.asarray(ref.mep(surf.vertices), float)
+
+
+def reference_values(mol: Molecule, kind: str = "isodensity"):
+    """DFT reference MEP (kcal/mol/e) on the vertices of ``surface(mol, kind)``, or None
+    when no finished reference exists yet."""
+    if reference_result(mol) is None:
+        return None
+    return _reference_values(mol.key(), kind, mol)
+
+
+def error_metrics(pred, ref) -> dict:
+    """MAE, RMSE, max |error| and Pearson r of `pred` against `ref` (same units)."""
+    p, r = np.asarray(pred, float), np.asarray(ref, float)
+    d = p - r
+    corr = float(np.corrcoef(p, r)[0, 1]) if len(p) > 1 and np.std(p) > 0 and np.std(r) > 0 else float("nan")
+    return {"mae": float(np.abs(d).mean()), "rmse": float(np.sqrt((d ** 2).mean())),
+            "max_abs": float(np.abs(d).max()), "r": corr, "bias": float(d.mean())}

@@ -1,0 +1,202 @@
+"""Molecule input widgets shared by every page (results go to appkit.state).
+
+- :func:`molecule_sidebar`: compact input in the sidebar — gallery, SMILES box, file
+  upload (XYZ incl. multi-frame with a frame picker, SDF/MOL), total charge — plus a
+  summary of the current molecule. Every page calls it (through ``page_setup``).
+- :func:`molecule_editor`: the Ketcher drawing editor (streamlit-ketcher, bundled, works
+  offline), for the main area of a page.
+- :func:`show_input_error`: the pending input error as ``st.error`` (called by page_setup).
+
+Bad input never replaces the current molecule: the specific MoleculeInputError message is
+shown and everything else stays as it was.
+
+Widget keys (for AppTest): ``gallery_pick`` (selectbox) + ``gallery_load`` (button),
+``smiles_input`` (text_input, submit with Enter/blur), ``mol_upload`` (file_uploader),
+``frame_pick`` (number_input), ``total_charge`` (number_input).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import streamlit as st
+
+from mepviz import Molecule, MoleculeInputError
+
+from . import gallery, state
+
+SMILES_KEY = "smiles_input"
+UPLOAD_KEY = "mol_upload"
+FRAMES_KEY = "mepviz_upload_frames"
+UPLOAD_SEEN_KEY = "mepviz_upload_seen"
+
+
+def _load_smiles(smiles: str, source: str = "SMILES") -> bool:
+    from mepviz.inputs import from_smiles
+    smiles = (smiles or "").strip()
+    if not smiles:
+        return False
+    try:
+        mol = from_smiles(smiles)
+    except MoleculeInputError as exc:
+        state.set_input_error(str(exc))
+        return False
+    state.set_molecule(mol, f"{source} {smiles}")
+    return True
+
+
+def _on_smiles():
+    _load_smiles(st.session_state.get(SMILES_KEY, ""))
+
+
+def _on_gallery():
+    gid = st.session_state.get("gallery_pick")
+    if not gid:
+        return
+    try:
+        mol = gallery.load(gid)
+    except (MoleculeInputError, KeyError, OSError) as exc:
+        state.set_input_error(f"Could not load the gallery molecule {gid!r}: {exc}")
+        return
+    state.set_molecule(mol, f"gallery: {gallery.entry(gid)['label']}")
+
+
+def _file_id(uploaded) -> str:
+    data = uploaded.getvalue()
+    return hashlib.sha1(data).hexdigest() + ":" + uploaded.name
+
+
+def _handle_upload(uploaded) -> None:
+    """Parse a newly uploaded file once; remember multi-frame results for the frame picker."""
+    from mepviz.inputs import read_file
+    fid = _file_id(uploaded)
+    if st.session_state.get(UPLOAD_SEEN_KEY) == fid:
+        return
+    st.session_state[UPLOAD_SEEN_KEY] = fid
+    st.session_state[FRAMES_KEY] = None
+    try:
+        mols = read_file(uploaded.getvalue(), uploaded.name)
+    except MoleculeInputError as exc:
+        state.set_input_error(str(exc))
+        return
+    if not mols:
+        state.set_input_error(f"{uploaded.name}: no molecules found in the file.")
+        return
+    if len(mols) > 1:
+        st.session_state[FRAMES_KEY] = (uploaded.name, mols)
+        st.session_state["frame_pick"] = 1
+    _set_frame(uploaded.name, mols, 0)
+
+
+def _set_frame(name: str, mols: list, index: int) -> None:
+    mol = mols[index]
+    if not mol.name:
+        mol = replace(mol, name=name)
+    label = f"file {name}" + (f" (frame {index + 1} of {len(mols)})" if len(mols) > 1 else "")
+    state.set_molecule(mol, label)
+
+
+def _on_frame():
+    frames = st.session_state.get(FRAMES_KEY)
+    if not frames:
+        return
+    name, mols = frames
+    i = int(st.session_state.get("frame_pick", 1)) - 1
+    _set_frame(name, mols, max(0, min(i, len(mols) - 1)))
+
+
+def _on_charge():
+    mol = state.get_molecule()
+    if mol is None:
+        return
+    q = int(st.session_state.get("total_charge", 0))
+    if q == mol.charge:
+        return
+    n_el = int(mol.numbers.sum()) - q
+    mult = 1 if n_el % 2 == 0 else 2
+    new = replace(mol, charge=q, multiplicity=mult)
+    try:
+        from mepviz.inputs import validate
+        validate(new, max_atoms=None)
+    except MoleculeInputError as exc:
+        state.set_input_error(str(exc))
+        st.session_state["total_charge"] = mol.charge
+        return
+    state.set_molecule(new, state.get_source().split(" [charge")[0] + f" [charge {q:+d}]")
+
+
+def molecule_summary(mol: Molecule) -> str:
+    """One line: name, formula, atoms, charge, multiplicity."""
+    name = mol.name or mol.smiles or mol.formula
+    extra = f", multiplicity {mol.multiplicity}" if mol.multiplicity != 1 else ""
+    return f"**{name}** — {mol.formula}, {mol.n_atoms} atoms, charge {mol.charge:+d}{extra}"
+
+
+def molecule_sidebar(show_charge: bool = True) -> Molecule | None:
+    """Render the shared molecule input in the sidebar; returns the current molecule."""
+    state.init()
+    sb = st.sidebar
+    sb.header("Molecule")
+    ents = gallery.entries()
+    if ents:
+        ids = [e["id"] for e in ents]
+        labels = {e["id"]: e["label"] for e in ents}
+        with sb.form("gallery_form", border=False):
+            st.selectbox("Gallery", ids, format_func=lambda i: labels.get(i, i), key="gallery_pick")
+            st.form_submit_button("Load example", on_click=_on_gallery, key="gallery_load")
+    sb.text_input("SMILES", key=SMILES_KEY, on_change=_on_smiles,
+                  placeholder="e.g. c1ccncc1 — press Enter",
+                  help="Type a SMILES string and press Enter; hydrogens and a 3D geometry "
+                       "(RDKit ETKDG + MMFF) are added.")
+    uploaded = sb.file_uploader("Upload XYZ / SDF / MOL", type=["xyz", "sdf", "sd", "mol", "smi", "txt"],
+                                key=UPLOAD_KEY,
+                                help="Multi-frame XYZ and multi-record SDF files get a frame picker. "
+                                     "The XYZ comment line may carry charge= and multiplicity=.")
+    if uploaded is not None:
+        _handle_upload(uploaded)
+    else:
+        st.session_state[UPLOAD_SEEN_KEY] = None
+    frames = st.session_state.get(FRAMES_KEY)
+    if uploaded is not None and frames:
+        name, mols = frames
+        sb.number_input(f"Frame (1–{len(mols)})", min_value=1, max_value=len(mols), step=1,
+                        key="frame_pick", on_change=_on_frame)
+    mol = state.get_molecule()
+    if mol is not None:
+        sb.markdown(molecule_summary(mol))
+        if state.get_source():
+            sb.caption(f"from {state.get_source()}")
+        if show_charge:
+            if st.session_state.get("total_charge") != mol.charge:
+                st.session_state["total_charge"] = mol.charge
+            sb.number_input("Total charge (e)", min_value=-4, max_value=4, step=1, key="total_charge",
+                            on_change=_on_charge,
+                            help="The models and the DFT reference use this total charge; "
+                                 "the spin multiplicity follows (singlet / doublet).")
+    else:
+        sb.info("No molecule yet: pick an example, type a SMILES or upload a file.")
+    return state.get_molecule()
+
+
+def show_input_error(container=None) -> None:
+    """Show the pending input error (if any) as st.error; it stays until the next good input."""
+    err = state.get_input_error()
+    if err:
+        (container or st).error(f"Input problem: {err}", icon="⚠️")
+
+
+def molecule_editor(key: str = "ketcher", height: int = 460) -> None:
+    """The Ketcher drawing editor; "Apply" in the editor loads the drawn molecule."""
+    try:
+        from streamlit_ketcher import st_ketcher
+    except ImportError:   # pragma: no cover
+        st.info("The drawing editor (streamlit-ketcher) is not installed.")
+        return
+    mol = state.get_molecule()
+    start = (mol.smiles if mol is not None and mol.smiles else "") or ""
+    drawn = st_ketcher(start, height=height, key=key)
+    last_key = f"mepviz_{key}_last"
+    if drawn and drawn != start and drawn != st.session_state.get(last_key):
+        st.session_state[last_key] = drawn
+        if _load_smiles(drawn, source="drawing"):
+            st.rerun()

@@ -1,0 +1,75 @@
+"""Embedding 3Dmol.js views (mepviz.views) in Streamlit pages.
+
+    from appkit import viewer
+    viewer.show_mep(mol, mep.surface, mep.values, vmax=R, unit="kcal/mol/e",
+                    statistics=mep.statistics, charges=q, key="explore-main")
+    viewer.show_molecule(mol)                       # sticks only
+    R = viewer.color_range(v1, v2, mode="auto")     # shared symmetric range, kcal/mol/e
+
+3Dmol.js comes from the vendored copy served at ``app/static/3dmol/3Dmol-min.js``
+(``.streamlit/config.toml`` enables static serving), never from a CDN. Under AppTest
+(no server) the HTML is the same; nothing is fetched.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from mepviz import views
+
+DEFAULT_HEIGHT = 440
+
+
+def color_range(*value_arrays, mode: str = "auto", fixed: float = 40.0) -> float:
+    """Half-width (kcal/mol/e) of the symmetric colour range shared by all `value_arrays`.
+
+    mode "auto": max |V|; "p98": 98th percentile of |V| (robust to a few extreme vertices);
+    "fixed": `fixed`.
+    """
+    if mode == "fixed":
+        return float(fixed)
+    return views.symmetric_range(*value_arrays, percentile=98.0 if mode == "p98" else 100.0)
+
+
+def mep_html(mol, surface=None, values=None, **kwargs) -> str:
+    """The view's HTML (see :func:`mepviz.views.mep_view_html` for the keyword arguments)."""
+    kwargs.setdefault("js_url", views.THREEDMOL_APP_URL)
+    kwargs.setdefault("height", DEFAULT_HEIGHT)
+    return views.mep_view_html(mol, surface, values, **kwargs)
+
+
+def show_mep(mol, surface=None, values=None, *, height: int = DEFAULT_HEIGHT, container=None,
+             caption: str | None = None, **kwargs) -> str:
+    """Render the interactive MEP view in the page (or `container`); returns its HTML.
+
+    kwargs: vmax (kcal/mol/e), unit, opacity, charges, statistics, markers, colorbar, title.
+    The iframe is sized to the viewer plus the colour bar.
+    """
+    html = mep_html(mol, surface, values, height=height, **kwargs)
+    target = container if container is not None else st
+    extra = 62 if (surface is not None and kwargs.get("colorbar", True)) else 8
+    target.iframe(html, height=height + extra)
+    if caption:
+        target.caption(caption)
+    return html
+
+
+def show_molecule(mol, *, height: int = 320, container=None) -> str:
+    """Sticks-only 3D view of `mol`."""
+    return show_mep(mol, None, None, height=height, container=container, colorbar=False)
+
+
+def download_view_button(html_fragment: str, file_name: str, label: str = "Download 3D view (HTML)",
+                         key: str | None = None, container=None):
+    """A download button for a standalone HTML file of a view (3Dmol.js inlined, offline)."""
+    standalone = views.standalone_html(html_fragment.replace(
+        f'loadScriptAsync(\'{views.THREEDMOL_APP_URL}\')', "Promise.resolve()"))
+    js = views.THREEDMOL_PATH.read_text(encoding="utf-8")
+    standalone = standalone.replace("<body", f"<script>{js}</script><body", 1)
+    target = container if container is not None else st
+    return target.download_button(label, standalone, file_name=file_name, mime="text/html", key=key)
+
+
+def values_in_unit(values, unit: str) -> np.ndarray:
+    from mepviz.units import convert_potential
+    return np.asarray(convert_potential(np.asarray(values, float), unit))

@@ -1,0 +1,173 @@
+"""Reusable page pieces: display controls, number panels, the DFT reference panel.
+
+    from appkit import widgets
+    opts = widgets.display_controls(st.sidebar)     # dict: model, surface, unit, opacity, ...
+    widgets.multipole_panel(prediction)             # μ, |μ|, Θ, eigenvalues
+    widgets.charges_table(prediction)
+    widgets.statistics_table({"ML": mep.statistics}, unit)
+    ref = widgets.reference_panel(mol)              # "Compute DFT reference" + progress
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
+
+from . import compute, state
+
+RANGE_MODES = {"auto": "max |V|", "p98": "98th percentile of |V|", "fixed": "fixed"}
+
+
+def display_controls(container=None, *, model: bool = True, surface: bool = True,
+                     unit: bool = True, opacity: bool = True, labels: bool = True,
+                     rng: bool = True) -> dict:
+    """Model / surface / range / unit / opacity / label controls bound to shared settings.
+
+    Widget keys (AppTest): w_model, w_surface, w_unit, w_range_mode, w_range_fixed,
+    w_opacity, w_show_charges, w_show_markers. Returns the current values as a dict.
+    """
+    c = container if container is not None else st
+    if model:
+        state.setting_widget(st.selectbox, "Model", "model", container=c, options=list(compute.model_names()),
+                             format_func=lambda m: compute.MODEL_LABELS.get(m, m),
+                             help="Both are the same network; the quadrupole model was also "
+                                  "fitted to the DFT quadrupole moment.")
+    if surface:
+        state.setting_widget(st.selectbox, "Surface", "surface", container=c, options=list(compute.surface_kinds()),
+                             format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
+    if unit:
+        state.setting_widget(st.selectbox, "Potential unit", "unit", container=c,
+                             options=["kcal/mol/e", "kJ/mol/e", "V"])
+    if rng:
+        state.setting_widget(st.selectbox, "Colour range", "range_mode", container=c,
+                             options=list(RANGE_MODES), format_func=lambda m: RANGE_MODES[m],
+                             help="Symmetric about 0 (white); red negative, blue positive.")
+        if state.get_setting("range_mode") == "fixed":
+            state.setting_widget(st.number_input, "± range (kcal/mol/e)", "range_fixed", container=c,
+                                 min_value=1.0, max_value=500.0, step=5.0)
+    if opacity:
+        state.setting_widget(st.slider, "Surface opacity", "opacity", container=c,
+                             min_value=0.1, max_value=1.0, step=0.05)
+    if labels:
+        state.setting_widget(st.checkbox, "Label atoms with charges", "show_charges", container=c)
+        state.setting_widget(st.checkbox, "Mark V_s,min / V_s,max", "show_markers", container=c)
+    return {k: state.get_setting(k) for k in state.DEFAULTS}
+
+
+def _fmt(x: float, d: int = 3) -> str:
+    return f"{x:.{d}f}".replace("-", "−")
+
+
+def multipole_panel(dipole, quadrupole, *, title: str | None = None, container=None) -> None:
+    """μ (vector and |μ| in D) and Θ (tensor and eigenvalues in D·Å) from e·Å / e·Å² arrays."""
+    c = container if container is not None else st
+    mu = np.asarray(dipole, float) * DEBYE_PER_E_ANGSTROM
+    th = np.asarray(quadrupole, float) * DEBYE_PER_E_ANGSTROM
+    if title:
+        c.markdown(f"**{title}**")
+    c.metric("|μ| (D)", f"{np.linalg.norm(mu):.3f}")
+    c.markdown("μ (D) = (" + ", ".join(_fmt(x) for x in mu) + ")")
+    c.markdown("Θ (D·Å), traceless, about the centre of mass:")
+    c.dataframe(pd.DataFrame(th, index=["x", "y", "z"], columns=["x", "y", "z"]).round(3),
+                width="content")
+    ev = np.linalg.eigvalsh(0.5 * (th + th.T))
+    c.markdown("Θ eigenvalues (D·Å): " + ", ".join(_fmt(x) for x in ev))
+
+
+def charges_table(mol, charges, container=None, extra: dict | None = None) -> pd.DataFrame:
+    """Per-atom table: index, element, charge (e), plus optional extra columns."""
+    c = container if container is not None else st
+    df = pd.DataFrame({"atom": np.arange(1, mol.n_atoms + 1), "element": mol.symbols,
+                       "charge (e)": np.round(np.asarray(charges, float), 4)})
+    for k, v in (extra or {}).items():
+        df[k] = v
+    c.dataframe(df, hide_index=True, width="stretch", height=min(35 * (len(df) + 1) + 3, 320))
+    return df
+
+
+def statistics_table(stats_by_label: dict, unit: str, container=None) -> pd.DataFrame:
+    """Surface statistics (V_s,min, V_s,max, mean, σ², ...) side by side, in `unit`."""
+    c = container if container is not None else st
+    f = POTENTIAL_UNITS[unit]
+    rows = {}
+    for label, s in stats_by_label.items():
+        rows[label] = {
+            f"V_s,min ({unit})": s["v_min"] * f,
+            f"V_s,max ({unit})": s["v_max"] * f,
+            f"mean ({unit})": s["mean"] * f,
+            f"σ²_tot ({unit}²)": s["variance_total"] * f * f,
+            f"mean of V>0 ({unit})": s["mean_positive"] * f,
+            f"mean of V<0 ({unit})": s["mean_negative"] * f,
+            "positive area fraction": s["positive_fraction"],
+            "points": s["n_points"],
+        }
+    df = pd.DataFrame(rows)
+    c.dataframe(df.round(3 if unit != "V" else 4), width="stretch")
+    return df
+
+
+def _fmt_s(s: float | None) -> str:
+    if s is None:
+        return "?"
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
+
+
+def reference_panel(mol, *, key: str = "dft", poll_s: float = 1.0, container=None):
+    """The "Compute DFT reference" action with progress; returns the ReferenceResult when
+    one is available (gallery, disk cache, or a finished job), else None.
+
+    The job runs in a background worker process (appkit.jobs); while it runs, a fragment
+    re-runs every `poll_s` seconds to show progress and reruns the whole page when done.
+    """
+    from .jobs import job_manager
+    c = container if container is not None else st
+    ref = compute.reference_result(mol)
+    if ref is not None:
+        return ref
+    jm = job_manager()
+    status = jm.status_for(mol)
+    if status is None or status.state in ("error", "timeout"):
+        if status is not None:
+            c.error(f"DFT reference failed: {status.error}")
+        try:
+            est = compute.reference_engine().estimate_seconds(mol)
+            est_txt = f" (estimated {_fmt_s(est)} on this machine)"
+        except Exception as exc:   # noqa: BLE001 — e.g. no basis for an element
+            est_txt = ""
+            c.warning(f"The DFT reference cannot be set up: {exc}")
+        c.caption("B3LYP/6-31G(2df,p) with density fitting (PySCF), QM9's level of theory; "
+                  "runs in the background, the page stays usable" + est_txt + ".")
+        if c.button("Compute DFT reference", key=f"{key}_start", type="primary"):
+            jm.submit(mol)
+            st.rerun()
+        return None
+    if status.state == "done":
+        return jm.result(status.job_id)
+    _progress_fragment(mol, poll_s, key)
+    return None
+
+
+def _progress_fragment(mol, poll_s: float, key: str):
+    from .jobs import job_manager
+
+    @st.fragment(run_every=poll_s)
+    def _poll():
+        jm = job_manager()
+        s = jm.status_for(mol)
+        if s is None:
+            return
+        if s.state == "done" or s.state in ("error", "timeout"):
+            st.rerun(scope="app")
+        eta = s.remaining_s
+        txt = (f"DFT reference {s.state}: {s.message} — {_fmt_s(s.elapsed_s)} elapsed"
+               + (f", about {_fmt_s(eta)} left (estimate {_fmt_s(s.estimate_s)})" if eta is not None else ""))
+        st.progress(min(max(s.fraction, 0.0), 1.0), text=txt)
+        if st.button("Cancel", key=f"{key}_cancel"):
+            jm.cancel(s.job_id)
+            st.rerun(scope="app")
+
+    _poll()

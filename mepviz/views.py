@@ -1,0 +1,243 @@
+"""Colour mapping and interactive 3D views (3Dmol.js HTML) of MEP surfaces. No Streamlit here.
+
+- :func:`symmetric_range`, :func:`mep_colors`: the red–white–blue map of DESIGN.md
+  (red = negative, white = 0, blue = positive), symmetric about 0.
+- :func:`colorbar_html`: a legend for that map in any potential unit of ``mepviz.units``.
+- :func:`mep_view_html`: a self-contained HTML snippet with a 3Dmol.js viewer showing the
+  molecule as sticks, a triangulated surface with one colour per vertex, optional
+  atomic-charge labels and markers at V_s,min / V_s,max, plus the colour bar.
+
+The HTML is generated with :class:`py3Dmol.view` (3Dmol.js 2.5.5, the version py3Dmol
+2.5.5 loads) but never points at a CDN: pass ``js_url`` (e.g. the app's static copy
+``app/static/3dmol/3Dmol-min.js``) or leave it ``None`` to inline the vendored
+``static/3dmol/3Dmol-min.js`` (≈ 540 kB) for a fully standalone file.
+
+All potentials passed in are kcal/mol/e (the library's unit); ``unit`` only changes what
+is *displayed* (colour bar, marker labels).
+"""
+from __future__ import annotations
+
+import hashlib
+import html as _html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .units import POTENTIAL_UNITS, convert_potential
+
+#: the vendored 3Dmol.js (npm package 3dmol@2.5.5, BSD-3-Clause, see LICENSE.txt beside it)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+THREEDMOL_PATH = STATIC_DIR / "3dmol" / "3Dmol-min.js"
+#: URL of the vendored copy when served by Streamlit static serving (relative: works
+#: from any page and under a base URL path)
+THREEDMOL_APP_URL = "app/static/3dmol/3Dmol-min.js"
+
+#: diverging stops (position in [-1, 1], RGB 0–255): red (negative) – white (0) – blue (positive)
+COLOR_STOPS = (
+    (-1.0, (178, 24, 43)),
+    (-0.5, (239, 138, 98)),
+    (0.0, (255, 255, 255)),
+    (0.5, (103, 169, 207)),
+    (1.0, (33, 102, 172)),
+)
+
+#: the same map as a plotly colorscale (position in [0, 1])
+PLOTLY_COLORSCALE = [[(t + 1) / 2, f"rgb({r},{g},{b})"] for t, (r, g, b) in COLOR_STOPS]
+
+#: sensible default display precision per unit
+UNIT_DECIMALS = {"kcal/mol/e": 1, "kJ/mol/e": 1, "V": 3, "hartree/e": 4}
+
+
+def format_potential(value_kcal: float, unit: str = "kcal/mol/e", signed: bool = True) -> str:
+    """`value_kcal` (kcal/mol/e) as text in `unit`, e.g. '−35.2 kcal/mol/e'."""
+    v = float(convert_potential(float(value_kcal), unit))
+    d = UNIT_DECIMALS.get(unit, 2)
+    s = f"{v:+.{d}f}" if signed else f"{v:.{d}f}"
+    return s.replace("-", "\u2212") + f" {unit}"
+
+
+def symmetric_range(*value_arrays, percentile: float = 100.0, minimum: float = 1e-6) -> float:
+    """Half-width R of the symmetric colour range [−R, R] covering all given arrays.
+
+    R is the `percentile`-th percentile of |V| over every array together (100: max |V|),
+    so several panels compared side by side share one scale. Never below `minimum`.
+    """
+    vals = [np.abs(np.asarray(v, float)).ravel() for v in value_arrays if v is not None]
+    vals = [v[np.isfinite(v)] for v in vals]
+    allv = np.concatenate(vals) if vals else np.zeros(0)
+    if allv.size == 0:
+        return 1.0
+    r = float(np.percentile(allv, percentile)) if percentile < 100 else float(allv.max())
+    return max(r, minimum)
+
+
+def mep_colors(values, vmax: float) -> np.ndarray:
+    """(N, 3) uint8 RGB for potentials `values` on the symmetric range [−vmax, vmax].
+
+    Red for negative, white at 0, blue for positive; values outside the range saturate.
+    """
+    v = np.asarray(values, float).ravel()
+    vmax = float(vmax) if vmax and np.isfinite(vmax) and vmax > 0 else 1.0
+    t = np.clip(np.nan_to_num(v / vmax), -1.0, 1.0)
+    pos = np.array([s[0] for s in COLOR_STOPS])
+    rgb = np.array([s[1] for s in COLOR_STOPS], float)
+    out = np.stack([np.interp(t, pos, rgb[:, k]) for k in range(3)], axis=1)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def colors_to_hex_ints(rgb: np.ndarray) -> np.ndarray:
+    """(N, 3) uint8 -> (N,) ints 0xRRGGBB (the compact colour form 3Dmol.js accepts)."""
+    rgb = np.asarray(rgb, np.int64)
+    return (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+
+
+def _css_gradient() -> str:
+    stops = ", ".join(f"rgb({r},{g},{b}) {(t + 1) * 50:.0f}%" for t, (r, g, b) in COLOR_STOPS)
+    return f"linear-gradient(to right, {stops})"
+
+
+def colorbar_html(vmax: float, unit: str = "kcal/mol/e", title: str = "MEP",
+                  width: str = "100%") -> str:
+    """A horizontal colour bar for [−vmax, vmax] (vmax in kcal/mol/e), labelled in `unit`."""
+    if unit not in POTENTIAL_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
+    r = float(convert_potential(float(vmax), unit))
+    d = UNIT_DECIMALS.get(unit, 2)
+    lo, hi = f"{-r:.{d}f}".replace("-", "\u2212"), f"+{r:.{d}f}"
+    return (
+        f'<div class="mepviz-colorbar" style="width:{width};font:12px sans-serif;color:#222;'
+        f'margin-top:4px">'
+        f'<div style="height:12px;border:1px solid #888;background:{_css_gradient()}"></div>'
+        f'<div style="display:flex;justify-content:space-between">'
+        f'<span>{lo}</span><span>0</span><span>{hi}</span></div>'
+        f'<div style="text-align:center">{_html.escape(title)} ({_html.escape(unit)})'
+        f' &nbsp;<span style="color:#b2182b">negative</span> · '
+        f'<span style="color:#2166ac">positive</span></div></div>')
+
+
+def _round_list(a, decimals: int) -> list:
+    return np.round(np.asarray(a, float), decimals).ravel().tolist()
+
+
+class _View:
+    """py3Dmol.view with a deterministic id and a hook for raw JavaScript.
+
+    A deterministic id means an unchanged view produces identical HTML, so a Streamlit
+    rerun does not reload the iframe.
+    """
+
+    def __init__(self, js_url: str, width, height):
+        import py3Dmol
+        self.v = py3Dmol.view(width=width, height=height, js=js_url)
+
+    def raw(self, js: str):
+        # py3Dmol keeps the viewer's commands in `startjs`; append ours the same way
+        self.v.startjs += js + "\n"
+
+    def html(self, inline_js: str | None = None) -> str:
+        body = self.v.startjs + self.v.endjs
+        uid = hashlib.sha1(body.encode()).hexdigest()[:16]
+        out = body.replace("UNIQUEID", uid)
+        if inline_js is not None:
+            out = f"<script>{inline_js}</script>\n<script>var $3Dmolpromise = Promise.resolve();</script>\n" + out
+        return out
+
+
+def _model_xyz(mol) -> str:
+    lines = [str(mol.n_atoms), ""]
+    lines += [f"{s} {x:.5f} {y:.5f} {z:.5f}" for s, (x, y, z) in zip(mol.symbols, mol.positions)]
+    return "\n".join(lines) + "\n"
+
+
+_MESH_JS = """
+(function(){
+  var V=%(V)s, N=%(N)s, F=%(F)s, C=%(C)s;
+  var va=new Array(V.length/3), na=new Array(N.length/3), ca=new Array(C.length);
+  for (var i=0;i<va.length;i++) va[i]={x:V[3*i],y:V[3*i+1],z:V[3*i+2]};
+  for (var i=0;i<na.length;i++) na[i]={x:N[3*i],y:N[3*i+1],z:N[3*i+2]};
+  for (var i=0;i<C.length;i++) ca[i]=$3Dmol.CC.color(C[i]);
+  viewer_UNIQUEID.addCustom({vertexArr:va, normalArr:na, faceArr:F, colorArr:ca,
+                             opacity:%(opacity)s, clickable:false});
+})();
+"""
+
+
+def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
+                  unit: str = "kcal/mol/e", opacity: float = 0.85, charges=None,
+                  statistics: dict | None = None, markers: bool = True,
+                  width: str | int = "100%", height: int = 420, js_url: str | None = THREEDMOL_APP_URL,
+                  colorbar: bool = True, title: str = "MEP", decimals: int = 3,
+                  element_id: str = "mepviz-view") -> str:
+    """HTML for an interactive 3Dmol.js view of `mol` with its MEP surface.
+
+    mol: a :class:`mepviz.Molecule` (drawn as sticks). surface: an object with
+    ``vertices`` (V, 3) Å, ``faces`` (F, 3) and optionally ``normals`` (V, 3); values:
+    (V,) MEP in kcal/mol/e at the vertices; vmax: half-width of the colour range in
+    kcal/mol/e (default max |V|). charges: (N,) atomic charges (e) shown as labels.
+    statistics: ``surface_statistics`` dict; with `markers`, spheres + labels mark
+    V_s,min and V_s,max. js_url: where the browser loads 3Dmol.js from (None: inline the
+    vendored file). Without a surface, only the molecule is shown.
+    """
+    if unit not in POTENTIAL_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
+    inline = None
+    if js_url is None:
+        inline = THREEDMOL_PATH.read_text(encoding="utf-8")
+        js_url = "about:blank"   # never loaded: the promise below is already resolved
+    w = f"{width}px" if isinstance(width, int) else width
+    view = _View(js_url, w, f"{int(height)}px")
+    v = view.v
+    v.addModel(_model_xyz(mol), "xyz")
+    v.setStyle({}, {"stick": {"radius": 0.14, "colorscheme": "Jmol"},
+                    "sphere": {"scale": 0.18, "colorscheme": "Jmol"}})
+    have_surface = surface is not None and values is not None and len(np.asarray(values)) > 0
+    if have_surface:
+        verts = np.asarray(surface.vertices, float)
+        faces = np.asarray(surface.faces, np.int64)
+        vals = np.asarray(values, float).ravel()
+        if len(vals) != len(verts):
+            raise ValueError(f"{len(vals)} values for {len(verts)} surface vertices")
+        normals = getattr(surface, "normals", None)
+        normals = np.zeros((0, 3)) if normals is None else np.asarray(normals, float)
+        if vmax is None:
+            vmax = symmetric_range(vals)
+        colors = colors_to_hex_ints(mep_colors(vals, vmax))
+        view.raw(_MESH_JS % {
+            "V": json.dumps(_round_list(verts, decimals)),
+            "N": json.dumps(_round_list(normals, 3)),
+            "F": json.dumps(faces.ravel().tolist()),
+            "C": json.dumps(colors.tolist()),
+            "opacity": json.dumps(float(np.clip(opacity, 0.05, 1.0))),
+        })
+    if charges is not None:
+        q = np.asarray(charges, float).ravel()
+        for i, (qi, p) in enumerate(zip(q, mol.positions)):
+            v.addLabel(f"{qi:+.2f}".replace("-", "\u2212"), {
+                "position": {"x": float(p[0]), "y": float(p[1]), "z": float(p[2])},
+                "fontSize": 11, "fontColor": "black", "backgroundColor": "white",
+                "backgroundOpacity": 0.7, "borderThickness": 0, "inFront": True,
+                "alignment": "center"})
+    if markers and statistics and have_surface:
+        for key, color, name in (("v_min", "#7b0000", "V<sub>s,min</sub>"),
+                                 ("v_max", "#002a6b", "V<sub>s,max</sub>")):
+            pos = statistics.get(f"{key}_position")
+            if pos is None:
+                continue
+            c = {"x": float(pos[0]), "y": float(pos[1]), "z": float(pos[2])}
+            v.addSphere({"center": c, "radius": 0.22, "color": color})
+            label = ("Vs,min " if key == "v_min" else "Vs,max ") + format_potential(statistics[key], unit)
+            v.addLabel(label, {"position": c, "fontSize": 12, "fontColor": "white",
+                               "backgroundColor": color, "backgroundOpacity": 0.85,
+                               "inFront": True})
+    v.zoomTo()
+    body = view.html(inline_js=inline)
+    bar = colorbar_html(vmax, unit, title) if (colorbar and have_surface) else ""
+    return (f'<div id="{_html.escape(element_id)}" class="mepviz-view" '
+            f'data-vertices="{len(values) if have_surface else 0}">{body}{bar}</div>')
+
+
+def standalone_html(fragment: str, title: str = "MEPviz") -> str:
+    """Wrap an HTML fragment from :func:`mep_view_html` into a full page."""
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_html.escape(title)}</title>"
+            f"</head><body style='margin:0;font-family:sans-serif'>{fragment}</body></html>")
