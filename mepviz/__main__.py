@@ -1,0 +1,7 @@
+"""``python -m mepviz`` — see :mod:`mepviz.cli`."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,374 @@
+"""Command line: ``python -m mepviz predict FILE|SMILES [options]``.
+
+Prints atomic charges, atomic dipoles and quadrupoles, the molecular dipole μ and
+quadrupole Θ (about the centre of mass) and the MEP statistics on a molecular surface, as a
+readable table (default), JSON or CSV. With ``--points FILE`` the MEP is evaluated at the
+given points (Å), in their order; with ``--cube OUT.cube`` the MEP on a grid is written as
+a Gaussian cube file. Bad input ends with a non-zero exit status and a one-line reason on
+stderr.
+
+Exit status: 0 ok, 1 unexpected error, 2 bad input or usage.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .molecule import Molecule, MoleculeInputError
+from .units import DEBYE_PER_E_ANGSTROM
+
+SURFACE_CHOICES = ("isodensity", "vdw1.4", "vdw1.6", "vdw1.8", "vdw2.0", "none")
+MAX_POINTS = 5_000_000
+
+
+class UsageError(Exception):
+    """Bad command-line input that is not about the molecule itself."""
+
+
+# ------------------------------------------------------------------------------ input
+def load_molecules(source: str, charge: int | None = None) -> list[Molecule]:
+    """Molecules from a file path, or from a SMILES string if no such file exists."""
+    from . import inputs
+
+    src = source.strip()
+    if not src:
+        raise MoleculeInputError("empty input: give a file (XYZ, SDF, MOL, SMI) or a SMILES string")
+    kw = {} if charge is None else {"charge": int(charge)}
+    path = Path(src)
+    if path.exists():
+        out = inputs.read_file(str(path), **kw)
+    else:
+        looks_like_path = path.suffix.lower() in (".xyz", ".sdf", ".sd", ".mol", ".smi", ".smiles", ".txt",
+                                                  ".mol2", ".pdb", ".npy", ".csv")
+        if looks_like_path:
+            raise MoleculeInputError(f"no such file: {src}")
+        try:
+            out = inputs.from_smiles(src, **kw)
+        except MoleculeInputError as exc:
+            if "invalid smiles" in str(exc).lower():
+                raise MoleculeInputError(f"{src!r} is not an existing file, and not a valid SMILES: {exc}") from None
+            raise
+    mols = [out] if isinstance(out, Molecule) else list(out)
+    if not mols:
+        raise MoleculeInputError(f"no molecule found in {src}")
+    return mols
+
+
+def load_points(path: str) -> np.ndarray:
+    """(P, 3) points in Å from a CSV with a header x,y,z or a .npy array."""
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"points file not found: {path}")
+    if p.suffix.lower() == ".npy":
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except Exception as exc:
+            raise UsageError(f"cannot read {path} as a .npy array: {exc}") from None
+        if arr.ndim != 2 or arr.shape[1] != 3 or not np.issubdtype(arr.dtype, np.number):
+            raise UsageError(f"{path}: expected a numeric array of shape (P, 3), got {arr.dtype} {arr.shape}")
+        pts = np.asarray(arr, float)
+    else:
+        try:
+            text = p.read_text()
+        except UnicodeDecodeError:
+            raise UsageError(f"{path} is not a text CSV file (or a .npy array)") from None
+        rows = list(csv.reader(io.StringIO(text)))
+        rows = [r for r in rows if any(c.strip() for c in r)]
+        if not rows:
+            raise UsageError(f"{path} is empty; expected a CSV with a header x,y,z")
+        header = [c.strip().lower() for c in rows[0]]
+        try:
+            cols = [header.index(k) for k in ("x", "y", "z")]
+        except ValueError:
+            raise UsageError(f"{path}: the CSV header must name columns x, y, z (found {','.join(rows[0])})") from None
+        pts = []
+        for n, r in enumerate(rows[1:], start=2):
+            try:
+                pts.append([float(r[c]) for c in cols])
+            except (ValueError, IndexError):
+                raise UsageError(f"{path} line {n}: expected numbers in columns x, y, z") from None
+        pts = np.array(pts, float).reshape(-1, 3)
+    if len(pts) == 0:
+        raise UsageError(f"{path} has no points")
+    if len(pts) > MAX_POINTS:
+        raise UsageError(f"{path} has {len(pts)} points; the limit is {MAX_POINTS}")
+    if not np.all(np.isfinite(pts)):
+        raise UsageError(f"{path} contains non-finite coordinates")
+    return pts
+
+
+def _check_points_off_nuclei(mol: Molecule, pts: np.ndarray, tol: float = 1e-3) -> None:
+    for start in range(0, len(pts), 100000):
+        d = np.linalg.norm(pts[start:start + 100000, None, :] - mol.positions[None], axis=2)
+        k, a = np.unravel_index(np.argmin(d), d.shape)
+        if d[k, a] < tol:
+            raise UsageError(f"point {start + k + 1} lies on atom {a + 1} ({mol.symbols[a]}), "
+                             "where the potential of a point multipole is infinite")
+
+
+# ---------------------------------------------------------------------------- compute
+def compute(mols, model: str, surface: str, points: np.ndarray | None, cube: str | None,
+            spacing: float | None = None, order: int = 2) -> list[dict]:
+    from .predict import get_predictor, predict_mep_map
+
+    predictor = get_predictor(model)
+    for m in mols:
+        predictor.check(m)
+    preds = predictor.predict_many(mols)
+    records = []
+    for k, pred in enumerate(preds):
+        rec = pred.to_dict()
+        rec["index"] = k + 1
+        rec["model_card"] = {key: predictor.card.get(key) for key in ("name", "description", "training_set",
+                                                                         "level_of_theory")
+                             if key in predictor.card}
+        if surface != "none":
+            mm = predict_mep_map(pred.molecule, model, surface=surface, spacing=spacing, order=order,
+                                 prediction=pred)
+            rec["surface"] = {
+                "kind": surface, "label": getattr(mm.surface, "kind", surface),
+                "n_vertices": int(mm.surface.n_vertices),
+                "area_angstrom2": float(mm.surface.area),
+                "statistics_kcal_mol_e": mm.statistics,
+            }
+        if points is not None:
+            _check_points_off_nuclei(pred.molecule, points)
+            rec["mep_kcal_mol_e"] = pred.mep(points, order=order).tolist()
+        if cube:
+            from .cube import mep_cube, write_cube
+            out = cube if len(preds) == 1 else _numbered(cube, k + 1)
+            write_cube(out, mep_cube(pred, order=order))
+            rec["cube_file"] = str(out)
+        records.append(rec)
+    return records
+
+
+def _numbered(path: str, k: int) -> str:
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}_{k}{p.suffix or '.cube'}"))
+
+
+# ----------------------------------------------------------------------------- output
+def _f(x, w=9, d=4):
+    return f"{x:{w}.{d}f}"
+
+
+def format_table(records: list[dict], points: np.ndarray | None = None) -> str:
+    d = DEBYE_PER_E_ANGSTROM
+    out = []
+    for rec in records:
+        title = rec.get("name") or rec.get("smiles") or rec["formula"]
+        out.append(f"Molecule {rec['index']}: {title}  ({rec['formula']}, total charge {rec['total_charge']:+d})"
+                   f"  — model: {rec['model']}")
+        out.append("Atomic multipoles: q (e); atomic dipole p (D); atomic traceless quadrupole θ (D·Å)")
+        head = (f"{'#':>3} {'el':<2} {'x/Å':>8} {'y/Å':>8} {'z/Å':>8} {'q':>8} {'p_x':>7} {'p_y':>7} {'p_z':>7}"
+                f" {'θ_xx':>7} {'θ_yy':>7} {'θ_zz':>7} {'θ_xy':>7} {'θ_xz':>7} {'θ_yz':>7}")
+        out.append(head)
+        out.append("-" * len(head))
+        for i, el in enumerate(rec["elements"]):
+            x, y, z = rec["positions"][i]
+            p = np.array(rec["atomic_dipoles"][i]) * d
+            t = np.array(rec["atomic_quadrupoles"][i]) * d
+            out.append(f"{i + 1:>3} {el:<2} {x:8.3f} {y:8.3f} {z:8.3f} {rec['charges'][i]:8.4f}"
+                       f" {p[0]:7.3f} {p[1]:7.3f} {p[2]:7.3f}"
+                       f" {t[0, 0]:7.3f} {t[1, 1]:7.3f} {t[2, 2]:7.3f} {t[0, 1]:7.3f} {t[0, 2]:7.3f} {t[1, 2]:7.3f}")
+        out.append(f"{'':>3} {'Σ':<2} {'':>26} {sum(rec['charges']):8.4f}")
+        mu = rec["dipole_debye"]
+        out.append("")
+        out.append(f"Dipole μ (D):            x {mu[0]:8.4f}   y {mu[1]:8.4f}   z {mu[2]:8.4f}"
+                   f"   |μ| = {rec['dipole_magnitude_debye']:.4f} D")
+        out.append("Quadrupole Θ (D·Å, traceless Buckingham, about the centre of mass "
+                   f"{', '.join(f'{c:.3f}' for c in rec['origin'])} Å):")
+        for row in rec["quadrupole_debye_angstrom"]:
+            out.append("    " + " ".join(f"{v:9.4f}" for v in row))
+        out.append("  principal values: " + ", ".join(f"{v:.4f}" for v in rec["quadrupole_eigenvalues_debye_angstrom"]))
+        if "surface" in rec:
+            s = rec["surface"]
+            st = s["statistics_kcal_mol_e"]
+            out.append("")
+            out.append(f"MEP on the {s['label'] or s['kind']} surface ({s['n_vertices']} vertices, "
+                       f"area {s['area_angstrom2']:.1f} Å²), kcal/mol/e:")
+            out.append(f"  V_s,min {st['v_min']:9.2f}  at ({', '.join(f'{c:.2f}' for c in st['v_min_position'])}) Å")
+            out.append(f"  V_s,max {st['v_max']:9.2f}  at ({', '.join(f'{c:.2f}' for c in st['v_max_position'])}) Å")
+            out.append(f"  mean {st['mean']:.2f}   σ² {st['variance']:.2f}   σ²_tot(+/−) {st['variance_total']:.2f}"
+                       f"   positive area fraction {st['positive_fraction']:.3f}")
+        if "mep_kcal_mol_e" in rec and points is not None:
+            out.append("")
+            out.append(f"MEP at {len(points)} given points (kcal/mol/e):")
+            out.append(f"{'#':>6} {'x/Å':>9} {'y/Å':>9} {'z/Å':>9} {'V':>11}")
+            for k, (pt, v) in enumerate(zip(points, rec["mep_kcal_mol_e"])):
+                out.append(f"{k + 1:>6} {pt[0]:9.3f} {pt[1]:9.3f} {pt[2]:9.3f} {v:11.4f}")
+        if "cube_file" in rec:
+            out.append("")
+            out.append(f"Cube file (MEP in hartree/e, bohr): {rec['cube_file']}")
+        out.append("")
+    return "\n".join(out)
+
+
+CSV_COLUMNS = ["molecule", "name", "record", "index", "element", "x", "y", "z", "charge_e",
+               "dipole_x_debye", "dipole_y_debye", "dipole_z_debye",
+               "quadrupole_xx_debye_angstrom", "quadrupole_yy_debye_angstrom", "quadrupole_zz_debye_angstrom",
+               "quadrupole_xy_debye_angstrom", "quadrupole_xz_debye_angstrom", "quadrupole_yz_debye_angstrom",
+               "mep_kcal_mol_e", "surface_v_min", "surface_v_max", "surface_mean", "surface_variance"]
+
+
+def format_csv(records: list[dict], points: np.ndarray | None = None) -> str:
+    """Long-format CSV: `record` is atom (atomic multipoles), molecule (μ, Θ about the centre
+    of mass at x,y,z, total charge, surface statistics) or point (MEP at a given point)."""
+    d = DEBYE_PER_E_ANGSTROM
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+
+    def quad(t):
+        t = np.asarray(t) * d
+        return [t[0, 0], t[1, 1], t[2, 2], t[0, 1], t[0, 2], t[1, 2]]
+
+    for rec in records:
+        name = rec.get("name") or rec.get("smiles") or rec["formula"]
+        for i, el in enumerate(rec["elements"]):
+            w.writerow([rec["index"], name, "atom", i + 1, el, *rec["positions"][i], rec["charges"][i],
+                        *(np.asarray(rec["atomic_dipoles"][i]) * d), *quad(rec["atomic_quadrupoles"][i]),
+                        "", "", "", "", ""])
+        st = rec.get("surface", {}).get("statistics_kcal_mol_e")
+        sv = [st["v_min"], st["v_max"], st["mean"], st["variance"]] if st else ["", "", "", ""]
+        w.writerow([rec["index"], name, "molecule", "", rec["formula"], *rec["origin"], rec["total_charge"],
+                    *rec["dipole_debye"], *quad(rec["quadrupole"]), "", *sv])
+        if points is not None and "mep_kcal_mol_e" in rec:
+            for k, (pt, v) in enumerate(zip(points, rec["mep_kcal_mol_e"])):
+                w.writerow([rec["index"], name, "point", k + 1, "", *pt, "", "", "", "", "", "", "", "", "", "",
+                            v, "", "", "", ""])
+    return buf.getvalue()
+
+
+def _json_clean(x):
+    if isinstance(x, dict):
+        return {k: _json_clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_clean(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.ndarray):
+        return _json_clean(x.tolist())
+    return x
+
+
+def format_json(records: list[dict]) -> str:
+    """One JSON object for one molecule, a JSON array of objects for several."""
+    data = _json_clean(records[0] if len(records) == 1 else records)
+    return json.dumps(data, indent=1, allow_nan=False)
+
+
+# ------------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    from .predict import AVAILABLE_MODELS, DEFAULT_MODEL
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mepviz",
+        description="MEPviz: molecular electrostatic potentials from equivariant atomic multipoles.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser(
+        "predict", help="atomic multipoles, μ, Θ and the MEP of a molecule",
+        description="Predict atomic charges, dipoles and quadrupoles, the molecular dipole and "
+                    "quadrupole (about the centre of mass) and the MEP on a molecular surface. "
+                    "Units: Å, e, D, D·Å, kcal/mol/e (cube files: bohr and hartree/e). "
+                    "Several molecules in one file give one record each (JSON: an array).")
+    p.add_argument("input", metavar="FILE|SMILES", help="XYZ/SDF/MOL file (several molecules allowed) or a SMILES string")
+    p.add_argument("--model", default=DEFAULT_MODEL, choices=AVAILABLE_MODELS,
+                   help=f"model variant (default {DEFAULT_MODEL})")
+    p.add_argument("--surface", default="isodensity", choices=SURFACE_CHOICES,
+                   help="surface for the MEP statistics: promolecular ρ=0.001 isodensity (default), "
+                        "scaled Bondi vdW surfaces, or none")
+    p.add_argument("--spacing", type=float, default=None, help="surface grid spacing in Å (default: the surface's own)")
+    p.add_argument("--format", default="table", choices=("table", "json", "csv"), help="output format (default table)")
+    p.add_argument("--points", metavar="FILE", help="evaluate the MEP at these points (CSV with header x,y,z, or .npy; Å)")
+    p.add_argument("--cube", metavar="OUT.cube", help="write the MEP on a grid as a Gaussian cube file")
+    p.add_argument("--charge", type=int, default=None, metavar="Q", help="total charge (default: from the input, else 0)")
+    p.add_argument("--order", type=int, default=2, choices=(0, 1, 2),
+                   help="multipole order of the MEP: 0 charges, 1 + atomic dipoles, 2 + atomic quadrupoles (default)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the output here instead of stdout")
+    sub.add_parser("models", help="list the available models and their test metrics")
+    return parser
+
+
+def _cmd_models() -> str:
+    from .predict import AVAILABLE_MODELS, default_weights_dir
+
+    lines = []
+    for name in AVAILABLE_MODELS:
+        card_path = default_weights_dir() / f"{name}.json"
+        if not card_path.exists():
+            lines.append(f"{name}: no weights ({card_path} missing)")
+            continue
+        card = json.loads(card_path.read_text())
+        tm = card.get("test_metrics", {})
+        iso = tm.get("mep_isodensity", {})
+        extra = ""
+        if tm:
+            extra = (f"  test: |μ| MAE {tm.get('dipole_magnitude_mae_debye', float('nan')):.3f} D, "
+                     f"MEP MAE (isodensity) {iso.get('mae', float('nan')):.2f} kcal/mol/e")
+        lines.append(f"{name}: {card.get('description', '')}{extra}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        if args.command == "models":
+            sys.stdout.write(_cmd_models())
+            return 0
+        if args.spacing is not None and not (0.02 <= args.spacing <= 1.0):
+            raise UsageError(f"--spacing {args.spacing} Å is outside [0.02, 1.0] Å")
+        points = load_points(args.points) if args.points else None
+        if args.cube:
+            cube_dir = Path(args.cube).resolve().parent
+            if not cube_dir.is_dir():
+                raise UsageError(f"cannot write {args.cube}: folder {cube_dir} does not exist")
+        mols = load_molecules(args.input, args.charge)
+        records = compute(mols, args.model, args.surface, points, args.cube, args.spacing, args.order)
+        if args.format == "json":
+            text = format_json(records) + "\n"
+        elif args.format == "csv":
+            text = format_csv(records, points)
+        else:
+            text = format_table(records, points)
+        if args.output:
+            Path(args.output).write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    except (MoleculeInputError, UsageError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback on the command line
+        print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    msg = " ".join(str(exc).split())
+    return msg or type(exc).__name__
