@@ -28,7 +28,6 @@ import math
 import os
 import re
 import weakref
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -200,10 +199,6 @@ def _electron_check(n_electrons: int, charge: int, mult: int, explicit_mult: boo
 # ---------------------------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------------------------
-def _element_list(zs: Iterable[int]) -> str:
-    return ", ".join(symbol(z) for z in sorted(set(int(z) for z in zs)))
-
-
 def _check_elements(mol: Molecule, elements, who: str | None = None) -> None:
     allowed = {int(z) for z in elements}
     bad = sorted({int(z) for z in mol.numbers} - allowed)
@@ -385,6 +380,11 @@ def _embed(molH, seed: int, notes: list[str], label: str) -> np.ndarray:
     pos = np.zeros((molH.GetNumAtoms(), 3))
     x_edge = None
     for fm, idx in zip(frag_mols, mapping):
+        try:
+            Chem.SanitizeMol(fm)
+        except Exception:  # noqa: BLE001 - parent was sanitized; only ring info is essential
+            fm.UpdatePropertyCache(strict=False)
+            Chem.FastFindRings(fm)
         p = _embed_one(fm, seed, notes, label)
         p = p - p.mean(axis=0)
         if x_edge is None:
@@ -638,7 +638,7 @@ def _perceive(numbers, pos, charge: int, mult: int):
     return m
 
 
-def _xyz_molecule(numbers, pos, name, charge, mult, explicit_mult, max_atoms) -> Molecule:
+def _xyz_molecule(numbers, pos, name, charge, mult, explicit_mult, max_atoms, check_charge=True) -> Molecule:
     from rdkit.Chem import rdDetermineBonds
 
     notes: list[str] = []
@@ -668,7 +668,7 @@ def _xyz_molecule(numbers, pos, name, charge, mult, explicit_mult, max_atoms) ->
             if rad != mult:
                 notes.append(f"The bonding suggests multiplicity {rad}, but multiplicity {mult} was given.")
     except Exception:  # noqa: BLE001
-        alt = _suggest_charge(numbers, pos, charge, odd=False) if mult == 1 else None
+        alt = _suggest_charge(numbers, pos, charge, odd=False) if (mult == 1 and check_charge) else None
         if alt is not None and alt != charge:
             raise _err(f"No valid bonding pattern exists for charge {charge} (multiplicity {mult}); "
                        f"the bonding suggests charge={alt}: set charge= in the comment line.") from None
@@ -687,13 +687,19 @@ def _xyz_molecule(numbers, pos, name, charge, mult, explicit_mult, max_atoms) ->
 
 @_guard
 def from_xyz(text: str, charge=None, multiplicity=None, *,
-             max_atoms: int | None = DEFAULT_MAX_ATOMS) -> list[Molecule]:
+             max_atoms: int | None = DEFAULT_MAX_ATOMS, check_charge: bool = True) -> list[Molecule]:
     """Molecules from (multi-frame) XYZ text.
 
     The comment line may carry ``charge=`` and ``multiplicity=`` (or ``mult=``); the rest of it
     becomes the name. ``charge``/``multiplicity`` arguments are defaults for frames whose
     comment line gives none; if both are given they must agree. Element symbols are
     case-insensitive; atomic numbers are accepted in the symbol column.
+
+    Bonds are perceived with RDKit (``DetermineBonds`` logic). An odd electron count with
+    multiplicity 1, or a multiplicity of the wrong parity, is an error. When no bond pattern
+    fits the charge but one fits a nearby charge, that is an error suggesting the charge;
+    ``check_charge=False`` turns it into a warning (for exotic ions RDKit cannot assign, e.g.
+    polycyclic dications). When no charge fits at all, only connectivity is kept (warning).
     """
     text = _check_text(text, "XYZ input")
     arg_q = None if charge is None else _int_value(charge, "charge")
@@ -710,7 +716,8 @@ def from_xyz(text: str, charge=None, multiplicity=None, *,
         mm = mult if mult is not None else arg_m
         explicit = mm is not None
         try:
-            out.append(_xyz_molecule(numbers, pos, name, qq, mm if explicit else 1, explicit, max_atoms))
+            out.append(_xyz_molecule(numbers, pos, name, qq, mm if explicit else 1, explicit, max_atoms,
+                                     check_charge))
         except MoleculeInputError as exc:
             if len(frames) > 1:
                 raise _err(f"Frame {f} (line {line}): {exc}") from None
@@ -758,7 +765,7 @@ def _precheck_molblock(block: str, rec: str) -> None:
     for k in range(n_atoms):
         ln = 5 + k
         t = lines[4 + k].split()
-        where = f"{rec}line {ln}"
+        where = f"{rec.strip()}, line {ln}"
         if len(t) < 4:
             raise _err(f"{where}: malformed atom line '{lines[4 + k].strip()[:50]}'.")
         for x in t[0:3]:
@@ -773,7 +780,7 @@ def _precheck_molblock(block: str, rec: str) -> None:
     for k in range(n_bonds):
         ln = 5 + n_atoms + k
         t = lines[4 + n_atoms + k].split()
-        where = f"{rec}line {ln}"
+        where = f"{rec.strip()}, line {ln}"
         try:
             a, b, order = int(t[0]), int(t[1]), int(t[2])
         except (ValueError, IndexError):
@@ -827,7 +834,7 @@ def _molblock_molecule(block: str, rec: str, charge, multiplicity, seed: int, ma
     try:
         validate(m, max_atoms=max_atoms)
     except MoleculeInputError as exc:
-        raise _err(f"{rec}{exc}" if rec else str(exc)) from None
+        raise _err(f"{rec.strip()}: {exc}") from None
     return _attach(m, notes)
 
 
@@ -989,7 +996,7 @@ def _from_smiles_text(text: str, charge, multiplicity, seed, max_atoms) -> list[
 
 @_guard
 def parse_text(text: str, fmt: str, *, charge=None, multiplicity=None, seed: int = 42,
-               max_atoms: int | None = DEFAULT_MAX_ATOMS) -> list[Molecule]:
+               max_atoms: int | None = DEFAULT_MAX_ATOMS, check_charge: bool = True) -> list[Molecule]:
     """Parse text in format ``fmt`` ('xyz', 'sdf', 'mol', 'smi'/'smiles', or 'txt' = sniffed)."""
     f = str(fmt).lower().lstrip(".")
     if f not in _FORMATS:
@@ -998,7 +1005,7 @@ def parse_text(text: str, fmt: str, *, charge=None, multiplicity=None, seed: int
     if f == "txt":
         f = _sniff(text)
     if f == "xyz":
-        return from_xyz(text, charge, multiplicity, max_atoms=max_atoms)
+        return from_xyz(text, charge, multiplicity, max_atoms=max_atoms, check_charge=check_charge)
     if f == "sdf":
         return from_sdf(text, charge, multiplicity, seed=seed, max_atoms=max_atoms)
     if f == "mol":
@@ -1006,19 +1013,24 @@ def parse_text(text: str, fmt: str, *, charge=None, multiplicity=None, seed: int
     return _from_smiles_text(text, charge, multiplicity, seed, max_atoms)
 
 
-@_guard
 def read_file(path_or_bytes, filename: str | None = None, **kw) -> list[Molecule]:
     """Read molecules from a path, bytes, str content or a file-like object (e.g. a Streamlit
     UploadedFile). The format comes from the extension of ``filename`` (or the path / the object's
     ``.name``): .xyz, .sdf/.sd, .mol, .smi/.smiles, .txt (SMILES, or sniffed). Without any
     filename the format is sniffed from the content.
 
-    Keyword arguments go to the parser: ``charge``, ``multiplicity``, ``seed``, ``max_atoms``.
+    Keyword arguments go to the parser: ``charge``, ``multiplicity``, ``seed``, ``max_atoms``,
+    ``check_charge`` (XYZ only).
     """
-    allowed = {"charge", "multiplicity", "seed", "max_atoms"}
+    allowed = {"charge", "multiplicity", "seed", "max_atoms", "check_charge"}
     unknown = set(kw) - allowed
     if unknown:
         raise TypeError(f"read_file() got unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    return _read_file(path_or_bytes, filename, **kw)
+
+
+@_guard
+def _read_file(path_or_bytes, filename: str | None = None, **kw) -> list[Molecule]:
     data: bytes | str
     src = path_or_bytes
     if isinstance(src, (bytes, bytearray, memoryview)):
