@@ -40,7 +40,7 @@ MODEL_LABELS = {"dipole": "Dipole model (fitted to μ)",
 #: batch limits (stated on the Batch page)
 MAX_BATCH_MOLECULES = 500
 MAX_BATCH_ATOMS = 200
-MAX_BATCH_BYTES = 20 * 1024 * 1024
+MAX_BATCH_BYTES = 5_000_000           # = the server's maxUploadSize (5 MB)
 BATCH_EXTENSIONS = ("xyz", "sdf", "sd", "mol")
 
 #: evaluation results written by train/evaluate.py
@@ -77,7 +77,7 @@ def decode_text(data: bytes, filename: str = "upload") -> str:
         raise MoleculeInputError(f"'{filename}' is empty.")
     if len(data) > MAX_BATCH_BYTES:
         raise MoleculeInputError(
-            f"'{filename}' is {len(data) / 2**20:.1f} MB; the limit is {MAX_BATCH_BYTES // 2**20} MB.")
+            f"'{filename}' is {len(data) / 1e6:.1f} MB; the limit is {MAX_BATCH_BYTES / 1e6:.0f} MB.")
     if b"\x00" in data[:8192]:
         raise MoleculeInputError(f"'{filename}' is a binary file, not an XYZ or SDF text file.")
     try:
@@ -187,7 +187,8 @@ def parse_record(record: Record) -> Molecule:
     """One record -> Molecule, checked against the batch limits and the model's elements."""
     if record.error:
         raise MoleculeInputError(record.error)
-    from . import inputs   # written concurrently; imported lazily
+    _precheck_elements(record)
+    from . import inputs
     mols = inputs.from_xyz(record.text) if record.fmt == "xyz" else inputs.from_sdf(record.text)
     if not mols:
         raise MoleculeInputError("no molecule in this record")
@@ -196,6 +197,35 @@ def parse_record(record: Record) -> Molecule:
     if not mol.name:
         mol = dataclasses.replace(mol, name=record.label)
     return mol
+
+
+def _record_element_numbers(record: Record) -> set[int]:
+    """Best-effort atomic numbers named in a record's atom lines (empty set if unclear)."""
+    from .elements import atomic_number
+    lines = record.text.split("\n")
+    if record.fmt == "xyz":
+        tokens = [ln.split()[0] for ln in lines[2:] if ln.split()]
+    else:
+        try:
+            n = int(lines[3][0:3])
+        except (IndexError, ValueError):
+            return set()
+        tokens = [ln.split()[3] for ln in lines[4:4 + n] if len(ln.split()) >= 4]
+    out = set()
+    for tok in tokens:
+        try:
+            out.add(int(tok) if tok.isdigit() else atomic_number(tok))
+        except (KeyError, ValueError):
+            pass
+    return out
+
+
+def _precheck_elements(record: Record) -> None:
+    bad = sorted(z for z in _record_element_numbers(record) if 0 < z < 119 and z not in MODEL_ELEMENTS)
+    if bad:
+        raise MoleculeInputError(
+            f"unsupported element {', '.join(symbol(z) for z in bad)}: the models know only "
+            f"{model_element_names()} (QM9's elements).")
 
 
 def check_batch_molecule(mol: Molecule) -> None:
@@ -213,12 +243,13 @@ def check_batch_molecule(mol: Molecule) -> None:
 # --------------------------------------------------------------------------- numbers
 
 def quadrupole_eigenvalues(prediction) -> np.ndarray:
-    """Eigenvalues (e·Å², descending) of the prediction's molecular quadrupole about the COM."""
+    """Eigenvalues (e·Å², ascending, as Prediction.quadrupole_eigenvalues) of the
+    prediction's molecular quadrupole about the COM."""
     if hasattr(prediction, "quadrupole_eigenvalues"):
         ev = np.asarray(prediction.quadrupole_eigenvalues(), float)
     else:
         ev = np.linalg.eigvalsh(np.asarray(prediction.quadrupole, float))
-    return np.sort(ev)[::-1]
+    return np.sort(ev)
 
 
 def prediction_numbers(prediction) -> dict:
@@ -235,7 +266,7 @@ MODEL_COLUMNS = ("mu_x_D", "mu_y_D", "mu_z_D", "mu_abs_D", "theta_1_DA", "theta_
                  "theta_3_DA", "Vs_min_kcal", "Vs_max_kcal")
 COLUMN_HELP = {
     "mu_x_D": "dipole moment x component (D)", "mu_abs_D": "|μ|, dipole magnitude (D)",
-    "theta_1_DA": "largest eigenvalue of the traceless quadrupole Θ about the centre of mass (D·Å)",
+    "theta_1_DA": "smallest (most negative) eigenvalue of the traceless quadrupole Θ about the centre of mass (D·Å)",
     "Vs_min_kcal": "most negative MEP on the surface, V_s,min (kcal/mol/e)",
     "Vs_max_kcal": "most positive MEP on the surface, V_s,max (kcal/mol/e)",
 }
@@ -501,13 +532,10 @@ def read_pqr(text: str) -> list[dict]:
     return mols
 
 
-def cube_text(prediction, molecule: Molecule | None = None) -> str:
-    """Gaussian cube of a prediction's MEP (via mepviz.cube)."""
+def cube_text(prediction, spacing: float = 0.3, padding: float = 4.0) -> str:
+    """Gaussian cube of a prediction's MEP (hartree/e, via mepviz.cube.mep_cube)."""
     from .cube import mep_cube
-    try:
-        return mep_cube(prediction)
-    except TypeError:
-        return mep_cube(prediction, molecule)
+    return mep_cube(prediction, spacing=spacing, padding=padding)
 
 
 # --------------------------------------------------------------------------- learn
@@ -609,3 +637,161 @@ def load_evaluation(path: str | Path | None = None) -> dict | None:
         return json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{p.name} is not valid JSON ({exc})") from None
+
+
+# --------------------------------------------------------------------------- compare
+
+def comparison_table(predictions: dict, statistics: dict | None = None, reference=None,
+                     reference_statistics: dict | None = None, unit: str = "kcal/mol/e"):
+    """Quantities × methods (each model, then 'DFT' when `reference` is given) as a DataFrame.
+
+    predictions: model name -> Prediction; statistics: model name -> surface_statistics
+    dict (kcal/mol/e); reference: a mepviz.reference.ReferenceResult (moments about its
+    centre of mass) and reference_statistics its surface statistics. μ in D, Θ in D·Å,
+    potentials converted to `unit`.
+    """
+    import pandas as pd
+
+    from .units import convert_potential
+    statistics = statistics or {}
+    rows = ["μx (D)", "μy (D)", "μz (D)", "|μ| (D)", "Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"]
+    pot_rows = [("v_min", f"V_s,min ({unit})"), ("v_max", f"V_s,max ({unit})"),
+                ("mean", f"mean V_s ({unit})"), ("variance_total", f"σ²_tot ({unit}²)")]
+
+    def column(mu, theta, st):
+        mu = np.asarray(mu, float) * DEBYE_PER_E_ANGSTROM
+        ev = np.sort(np.linalg.eigvalsh(0.5 * (np.asarray(theta) + np.asarray(theta).T))) * DEBYE_PER_E_ANGSTROM
+        vals = [*mu, float(np.linalg.norm(mu)), *ev]
+        for key, _ in pot_rows:
+            if st and key in st:
+                f = float(convert_potential(1.0, unit))
+                vals.append(float(st[key]) * (f * f if key.startswith("variance") else f))
+            else:
+                vals.append(float("nan"))
+        return vals
+
+    index = rows + [label for _, label in pot_rows]
+    data = {}
+    for name, pred in predictions.items():
+        data[MODEL_LABELS.get(name, name).split(" (")[0]] = column(pred.dipole, pred.quadrupole,
+                                                                   statistics.get(name))
+    if reference is not None:
+        com = np.asarray(reference.center_of_mass, float)
+        data["DFT reference"] = column(reference.dipole_about(com), reference.quadrupole,
+                                       reference_statistics)
+    return pd.DataFrame(data, index=index)
+
+
+def error_metrics(values, reference_values) -> dict:
+    """MAE, RMSE, max |error|, mean signed error and Pearson r of values vs the reference."""
+    p, r = np.asarray(values, float).ravel(), np.asarray(reference_values, float).ravel()
+    d = p - r
+    ok = len(p) > 1 and np.std(p) > 0 and np.std(r) > 0
+    return {"MAE": float(np.abs(d).mean()), "RMSE": float(np.sqrt((d ** 2).mean())),
+            "max |error|": float(np.abs(d).max()), "mean error": float(d.mean()),
+            "Pearson r": float(np.corrcoef(p, r)[0, 1]) if ok else float("nan")}
+
+
+# --------------------------------------------------------------------------- evaluation tables
+
+def _get(d, *paths):
+    """First value found at any of the dotted `paths` in nested dict `d`, else None."""
+    for path in paths:
+        cur = d
+        for part in path.split("."):
+            if isinstance(cur, dict) and part in cur:
+                cur = cur[part]
+            else:
+                cur = None
+                break
+        if cur is not None:
+            return cur
+    return None
+
+
+def _metric(d, name):
+    if not isinstance(d, dict):
+        return None
+    for k in (name, name.lower(), name.upper(), f"mep_{name.lower()}"):
+        if k in d and isinstance(d[k], (int, float)):
+            return float(d[k])
+    return None
+
+
+def _methods(doc: dict) -> dict:
+    """name -> (kind, results dict) from the evaluation document."""
+    out = {}
+    for section, kind in (("models", "model"), ("baselines", "baseline"), ("methods", None),
+                          ("results", None)):
+        block = doc.get(section)
+        if isinstance(block, dict):
+            for name, res in block.items():
+                if isinstance(res, dict):
+                    k = kind or ("model" if name in MODEL_NAMES else "baseline")
+                    out[str(name)] = (res.get("kind", k), res)
+        elif isinstance(block, list):
+            for res in block:
+                if isinstance(res, dict) and ("name" in res or "method" in res):
+                    name = str(res.get("name", res.get("method")))
+                    out[name] = (res.get("kind", "model" if name in MODEL_NAMES else "baseline"), res)
+    return out
+
+
+def evaluation_tables(doc: dict) -> dict:
+    """Flatten weights/evaluation.json into DataFrames for the Compare page.
+
+    Returns a dict with (each optional) 'overall' (method, kind, MAE, RMSE, …),
+    'per_shell' (method, scale, MAE), 'per_molecule' (method, molecule, MAE),
+    'histograms' (method, center, density), 'unit' and 'description'.
+    """
+    import pandas as pd
+    methods = _methods(doc)
+    unit = _get(doc, "units.mep", "unit", "units.potential") or "kcal/mol/e"
+    out: dict = {"unit": unit if isinstance(unit, str) else "kcal/mol/e"}
+    desc = _get(doc, "description", "dataset.description")
+    if isinstance(desc, str):
+        out["description"] = desc
+    overall, shells, permol, hists = [], [], [], []
+    for name, (kind, res) in methods.items():
+        ov = _get(res, "mep.overall", "overall", "mep.iso", "mep") or res
+        mae, rmse = _metric(ov, "MAE"), _metric(ov, "RMSE")
+        if mae is not None:
+            row = {"method": name, "kind": kind, "MAE": mae}
+            if rmse is not None:
+                row["RMSE"] = rmse
+            overall.append(row)
+        ps = _get(res, "mep.per_shell", "per_shell", "shells")
+        if isinstance(ps, dict):
+            for scale, v in ps.items():
+                m = _metric(v, "MAE") if isinstance(v, dict) else (float(v) if isinstance(v, (int, float)) else None)
+                if m is not None:
+                    shells.append({"method": name, "scale": float(scale), "MAE": m})
+        elif isinstance(ps, list):
+            for v in ps:
+                if isinstance(v, dict) and "scale" in v and _metric(v, "MAE") is not None:
+                    shells.append({"method": name, "scale": float(v["scale"]), "MAE": _metric(v, "MAE")})
+        pm = _get(res, "mep.per_molecule", "per_molecule")
+        if isinstance(pm, dict):
+            pm = [{"molecule": k, "MAE": v} for k, v in pm.items()]
+        if isinstance(pm, list):
+            for k, v in enumerate(pm):
+                m = _metric(v, "MAE") if isinstance(v, dict) else (float(v) if isinstance(v, (int, float)) else None)
+                if m is not None:
+                    mid = v.get("qm9_index", v.get("molecule", k)) if isinstance(v, dict) else k
+                    permol.append({"method": name, "molecule": mid, "MAE": m})
+        h = _get(res, "mep.histogram", "histogram", "error_histogram")
+        if isinstance(h, dict) and "counts" in h and ("edges" in h or "bin_edges" in h):
+            edges = np.asarray(h.get("edges", h.get("bin_edges")), float)
+            counts = np.asarray(h["counts"], float)
+            if len(edges) == len(counts) + 1 and counts.sum() > 0:
+                for c, dens in zip(0.5 * (edges[1:] + edges[:-1]), counts / counts.sum()):
+                    hists.append({"method": name, "center": float(c), "density": float(dens)})
+    if overall:
+        out["overall"] = pd.DataFrame(overall)
+    if shells:
+        out["per_shell"] = pd.DataFrame(shells).sort_values(["method", "scale"], kind="stable")
+    if permol:
+        out["per_molecule"] = pd.DataFrame(permol)
+    if hists:
+        out["histograms"] = pd.DataFrame(hists)
+    return out

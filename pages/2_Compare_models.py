@@ -1,0 +1,209 @@
+"""Compare models page: dipole vs quadrupole model on the current molecule, against DFT when
+available, and the dataset-level evaluation results."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from appkit import compute, molinput, state, viewer
+from mepviz import MoleculeInputError, reports, views
+from mepviz.units import POTENTIAL_UNITS, convert_potential
+
+MODELS = reports.MODEL_NAMES
+SHORT = {"dipole": "Dipole model", "quadrupole": "Quadrupole model"}
+COLORS = {"dipole": "#d95f02", "quadrupole": "#1b9e77"}
+VIEW_HEIGHT = 380
+
+st.set_page_config(page_title="MEPviz · Compare models", page_icon="🧪", layout="wide")
+mol = molinput.molecule_sidebar()
+molinput.show_input_error()
+
+st.title("Compare the two models")
+st.markdown(
+    "Both networks have the same architecture and predict atomic charges, dipoles and "
+    "quadrupoles; they differ only in what they were fitted to. The **dipole model** learned "
+    "the molecular dipole μ only; the **quadrupole model** learned μ *and* the quadrupole Θ. "
+    "The study behind MEPviz found that fitting Θ too makes the electrostatic potential much "
+    "closer to DFT — see it on your molecule, and on the whole test set below.")
+
+tab_mol, tab_data = st.tabs(["This molecule", "Test-set results"])
+
+
+# =========================================================================== this molecule
+def _settings(container):
+    c1, c2, c3 = container.columns(3)
+    kinds = compute.surface_kinds()
+    state.setting_widget(st.selectbox, "Surface", "surface", container=c1, options=list(kinds),
+                         format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
+    state.setting_widget(st.selectbox, "Potential unit", "unit", container=c2,
+                         options=list(POTENTIAL_UNITS))
+    state.setting_widget(st.selectbox, "Colour range", "range_mode", container=c3,
+                         options=["auto", "p98", "fixed"],
+                         format_func={"auto": "max |V| of all panels", "p98": "98th percentile of |V|",
+                                      "fixed": "fixed"}.get)
+    if state.get_setting("range_mode") == "fixed":
+        state.setting_widget(st.number_input, "Half-width of the range (kcal/mol/e)", "range_fixed",
+                             container=c3, min_value=1.0, max_value=500.0, step=5.0)
+    return state.get_setting("surface"), state.get_setting("unit"), state.get_setting("range_mode")
+
+
+def _parity_figure(maps, ref_values, unit, max_points=2500):
+    fig = go.Figure()
+    rng = np.random.default_rng(0)
+    lo, hi = np.inf, -np.inf
+    ref_u = convert_potential(np.asarray(ref_values), unit)
+    for m, mp in maps.items():
+        vals = convert_potential(np.asarray(mp.values), unit)
+        idx = np.arange(len(vals)) if len(vals) <= max_points else rng.choice(len(vals), max_points, replace=False)
+        fig.add_trace(go.Scattergl(x=ref_u[idx], y=vals[idx], mode="markers", name=SHORT[m],
+                                   marker=dict(size=4, opacity=0.5, color=COLORS[m])))
+        lo, hi = min(lo, vals.min(), ref_u.min()), max(hi, vals.max(), ref_u.max())
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
+                             line=dict(color="black", dash="dash", width=1)))
+    fig.update_layout(xaxis_title=f"DFT MEP ({unit})", yaxis_title=f"model MEP ({unit})",
+                      height=420, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    return fig
+
+
+def molecule_section(container):
+    if mol is None:
+        container.info("Pick an example, type a SMILES or upload a file in the sidebar to compare "
+                       "the models on a molecule.")
+        return
+    kind, unit, range_mode = _settings(container)
+    try:
+        maps = {m: compute.mep_map(mol, m, kind) for m in MODELS}
+    except MoleculeInputError as exc:
+        container.error(f"The models cannot handle this molecule: {exc}", icon="🚫")
+        return
+    except compute.ModelUnavailable as exc:
+        container.error(str(exc), icon="🚫")
+        return
+    surf = maps[MODELS[0]].surface
+    ref_values = compute.reference_values(mol, kind)
+    ref = compute.reference_result(mol) if ref_values is not None else None
+
+    arrays = [maps[m].values for m in MODELS] + ([ref_values] if ref_values is not None else [])
+    vmax = viewer.color_range(*arrays, mode=range_mode, fixed=state.get_setting("range_fixed"))
+    container.caption(f"{compute.SURFACE_LABELS.get(kind, kind)} · {surf.n_vertices} vertices · "
+                      f"all panels share one colour scale: ±{views.format_potential(vmax, unit, signed=False)}")
+
+    cols = container.columns(3 if ref_values is not None else 2)
+    for col, m in zip(cols, MODELS):
+        col.markdown(f"**{SHORT[m]}** — fitted to {'μ' if m == 'dipole' else 'μ and Θ'}")
+        viewer.show_mep(mol, surf, maps[m].values, vmax=vmax, unit=unit, statistics=maps[m].statistics,
+                        height=VIEW_HEIGHT, container=col, element_id=f"compare-{m}")
+    ref_stats = None
+    if ref_values is not None:
+        from mepviz.electrostatics import surface_statistics
+        ref_stats = surface_statistics(surf.vertices, ref_values, getattr(surf, "vertex_areas", None))
+        cols[2].markdown(f"**DFT reference** — {getattr(ref, 'method', 'b3lyp').upper()}/"
+                         f"{getattr(ref, 'basis', '6-31g(2df,p)')}")
+        viewer.show_mep(mol, surf, ref_values, vmax=vmax, unit=unit, statistics=ref_stats,
+                        height=VIEW_HEIGHT, container=cols[2], element_id="compare-dft")
+
+    # -- numbers
+    container.subheader("Moments and surface statistics")
+    table = reports.comparison_table({m: maps[m].prediction for m in MODELS},
+                                     {m: maps[m].statistics for m in MODELS}, ref, ref_stats, unit)
+    container.dataframe(table.style.format("{:.3f}", na_rep="—"), width="stretch", key="compare_numbers")
+    container.caption("μ about the centre of mass (origin-independent for neutral molecules), in debye; "
+                      "Θ: principal values of the traceless Buckingham quadrupole about the centre of "
+                      "mass, ascending, in D·Å. Surface statistics on the surface shown above.")
+
+    # -- errors against the reference
+    container.subheader("Errors against DFT")
+    if ref_values is None:
+        container.info(
+            "No DFT reference for this molecule yet. Gallery molecules ship one; for any other "
+            "molecule, start **Compute DFT reference** on the Explore page (it runs in the "
+            "background) and come back here — the error maps appear as soon as it is done.",
+            icon="ℹ️")
+        return
+    diffs = {m: maps[m].values - ref_values for m in MODELS}
+    dmax = viewer.color_range(*diffs.values(), mode="p98" if range_mode == "p98" else "auto")
+    metrics = pd.DataFrame({SHORT[m]: reports.error_metrics(convert_potential(maps[m].values, unit),
+                                                            convert_potential(ref_values, unit))
+                            for m in MODELS}).T
+    container.dataframe(metrics.style.format("{:.3f}"), width="stretch", key="compare_errors")
+    container.caption(f"Errors of the model MEP against DFT on the {surf.n_vertices} surface vertices, "
+                      f"in {unit} (r is the Pearson correlation).")
+    dcols = container.columns(2)
+    for col, m in zip(dcols, MODELS):
+        col.markdown(f"**{SHORT[m]} − DFT** (red: model too negative, blue: too positive)")
+        viewer.show_mep(mol, surf, diffs[m], vmax=dmax, unit=unit, height=VIEW_HEIGHT, container=col,
+                        title="Error", markers=False, element_id=f"compare-err-{m}")
+    container.plotly_chart(_parity_figure(maps, ref_values, unit), key="compare_parity")
+
+
+with tab_mol:
+    molecule_section(st)
+
+
+# =========================================================================== dataset
+def dataset_section():
+    try:
+        doc = reports.load_evaluation()
+    except ValueError as exc:
+        st.error(f"The evaluation results cannot be read: {exc}", icon="🚫")
+        return
+    if doc is None:
+        st.info("The dataset-level evaluation has not been run yet (weights/evaluation.json is "
+                "missing). It is written by `python -m train.evaluate`.", icon="ℹ️")
+        return
+    tables = reports.evaluation_tables(doc)
+    if tables.get("description"):
+        st.markdown(tables["description"])
+    overall = tables.get("overall")
+    if overall is not None and len(overall):
+        st.subheader("MEP error per method")
+        st.dataframe(overall, hide_index=True, width="stretch", key="eval_overall")
+        metric = "MAE" if "MAE" in overall.columns else overall.columns[-1]
+        fig = go.Figure(go.Bar(x=overall["method"], y=overall[metric],
+                               marker_color=[COLORS.get(m, "#7570b3") for m in overall["method"]],
+                               text=[f"{v:.2f}" for v in overall[metric]], textposition="outside"))
+        fig.update_layout(yaxis_title=f"MEP {metric} ({tables.get('unit', 'kcal/mol/e')})", height=380,
+                          margin=dict(l=10, r=10, t=30, b=10))
+        st.plotly_chart(fig, key="eval_bar")
+    shells = tables.get("per_shell")
+    if shells is not None and len(shells):
+        st.subheader("Error per shell scale")
+        st.caption("Points on shells at 1.4–2.0 × the van der Waals radii: the further out, the "
+                   "smaller the potential and its errors.")
+        fig = go.Figure()
+        for method, g in shells.groupby("method", sort=False):
+            fig.add_trace(go.Scatter(x=g["scale"], y=g["MAE"], mode="lines+markers", name=method,
+                                     line=dict(color=COLORS.get(method))))
+        fig.update_layout(xaxis_title="shell scale (× vdW radius)",
+                          yaxis_title=f"MEP MAE ({tables.get('unit', 'kcal/mol/e')})", height=380,
+                          margin=dict(l=10, r=10, t=30, b=10))
+        st.plotly_chart(fig, key="eval_shells")
+    hist = tables.get("histograms")
+    if hist is not None and len(hist):
+        st.subheader("Error distributions")
+        fig = go.Figure()
+        for method, g in hist.groupby("method", sort=False):
+            fig.add_trace(go.Scatter(x=g["center"], y=g["density"], mode="lines", name=method,
+                                     line=dict(color=COLORS.get(method), shape="hvh")))
+        fig.update_layout(xaxis_title=f"{tables.get('hist_label', 'error')} ({tables.get('unit', 'kcal/mol/e')})",
+                          yaxis_title="fraction", height=380, margin=dict(l=10, r=10, t=30, b=10))
+        st.plotly_chart(fig, key="eval_hist")
+    per_mol = tables.get("per_molecule")
+    if per_mol is not None and len(per_mol):
+        st.subheader("Per-molecule MEP MAE")
+        fig = go.Figure()
+        for method, g in per_mol.groupby("method", sort=False):
+            fig.add_trace(go.Box(y=g["MAE"], name=method, marker_color=COLORS.get(method), boxpoints="outliers"))
+        fig.update_layout(yaxis_title=f"MAE per molecule ({tables.get('unit', 'kcal/mol/e')})", height=380,
+                          margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
+        st.plotly_chart(fig, key="eval_permol")
+    moments = tables.get("moments")
+    if moments is not None and len(moments):
+        st.subheader("Moment errors")
+        st.dataframe(moments, hide_index=True, width="stretch", key="eval_moments")
+
+
+with tab_data:
+    dataset_section()

@@ -1,0 +1,150 @@
+"""Batch page: many molecules at once, both models, tables and downloads."""
+from __future__ import annotations
+
+import hashlib
+import time
+
+import streamlit as st
+
+from mepviz import reports
+from mepviz.elements import model_element_names
+from mepviz.molecule import MoleculeInputError
+
+SURFACES = {"isodensity": "ρ = 0.001 e/bohr³ isodensity (promolecular)",
+            "vdw1.4": "1.4 × vdW", "vdw1.6": "1.6 × vdW", "vdw1.8": "1.8 × vdW",
+            "vdw2.0": "2.0 × vdW"}
+STATE = "batch_page"
+
+
+# ------------------------------------------------------------------ models (cached)
+@st.cache_resource(show_spinner="Loading the models …")
+def _predictors() -> dict:
+    from mepviz.predict import get_predictor
+    return {name: get_predictor(name) for name in reports.MODEL_NAMES}
+
+
+def _column_config():
+    cfg = {"record": st.column_config.NumberColumn("#", help="record number in the file"),
+           "n_atoms": st.column_config.NumberColumn("atoms"),
+           "charge": st.column_config.NumberColumn("charge (e)")}
+    labels = {"mu_x_D": "μx (D)", "mu_y_D": "μy (D)", "mu_z_D": "μz (D)", "mu_abs_D": "|μ| (D)",
+              "theta_1_DA": "Θ₁ (D·Å)", "theta_2_DA": "Θ₂ (D·Å)", "theta_3_DA": "Θ₃ (D·Å)",
+              "Vs_min_kcal": "V_s,min (kcal/mol/e)", "Vs_max_kcal": "V_s,max (kcal/mol/e)"}
+    for m in reports.MODEL_NAMES:
+        for col, lab in labels.items():
+            cfg[f"{col}_{m}"] = st.column_config.NumberColumn(
+                f"{lab} · {m}", format="%.2f", help=reports.COLUMN_HELP.get(col, lab) + f" — {m} model")
+    return cfg
+
+
+# ------------------------------------------------------------------ page
+st.set_page_config(page_title="MEPviz · Batch", page_icon="🧪", layout="wide")
+st.title("Batch predictions")
+st.markdown(
+    "Upload one file with many molecules and get, for **both models**, the dipole moment μ, "
+    "|μ|, the principal values of the quadrupole Θ (about the centre of mass) and the extreme "
+    "surface potentials V_s,min / V_s,max, with downloads.")
+st.info(
+    f"**Limits:** one multi-molecule **.xyz** or **.sdf** file, at most "
+    f"**{reports.MAX_BATCH_MOLECULES} molecules** and **{reports.MAX_BATCH_ATOMS} atoms per "
+    f"molecule**, {reports.MAX_BATCH_BYTES / 1e6:.0f} MB; elements {model_element_names()} "
+    "(what the models were trained on). Records that cannot be read are listed and skipped; "
+    "the rest of the batch goes on.", icon="ℹ️")
+
+c1, c2 = st.columns([2, 1])
+with c1:
+    upload = st.file_uploader("Multi-molecule XYZ or SDF file", type=list(reports.BATCH_EXTENSIONS),
+                              key="batch_upload")
+with c2:
+    surface = st.selectbox("Surface for V_s,min / V_s,max", list(SURFACES),
+                           format_func=SURFACES.get, key="batch_surface")
+
+if upload is None:
+    st.session_state.pop(STATE, None)
+    st.caption("Example: a multi-frame XYZ (count line, comment line, one line per atom, "
+               "repeated) or an SDF with records separated by `$$$$`. An XYZ comment line may "
+               "carry `charge=` and `multiplicity=`.")
+    st.stop()
+
+data = upload.getvalue()
+key = (hashlib.sha256(data).hexdigest(), upload.name, surface)
+state = st.session_state.get(STATE)
+if state is None or state.get("key") != key:
+    try:
+        records = reports.split_records(data, upload.name)
+    except MoleculeInputError as exc:
+        st.session_state.pop(STATE, None)
+        st.error(f"Cannot process this file: {exc}", icon="🚫")
+        st.stop()
+    try:
+        predictors = _predictors()
+    except FileNotFoundError as exc:
+        st.error(f"The models are not available: {exc}", icon="🚫")
+        st.stop()
+    bar = st.progress(0.0, text=f"Predicting {len(records)} molecules …")
+    t0 = time.perf_counter()
+
+    def _progress(i, n, label):
+        bar.progress(min(i / max(n, 1), 1.0),
+                     text=f"Molecule {min(i + 1, n)} of {n}: {label}" if i < n else "Done")
+
+    result = reports.run_batch(records, predictors, surface=surface, progress=_progress)
+    bar.empty()
+    state = {"key": key, "result": result, "seconds": time.perf_counter() - t0,
+             "filename": upload.name}
+    st.session_state[STATE] = state
+
+result: reports.BatchResult = state["result"]
+n_ok, n_bad = len(result.rows), len(result.errors)
+if n_ok:
+    st.success(f"{n_ok} of {result.n_records} molecules predicted with both models in "
+               f"{state['seconds']:.1f} s.", icon="✅")
+if n_bad:
+    msg = (f"{n_bad} of {result.n_records} records could not be processed and were skipped "
+           "(details below).")
+    (st.warning if n_ok else st.error)(msg, icon="⚠️")
+    with st.expander(f"Records with errors ({n_bad})", expanded=not n_ok or n_bad <= 10):
+        st.dataframe(result.error_dataframe(), hide_index=True, width="stretch",
+                     column_config={"record": st.column_config.NumberColumn("#"),
+                                    "error": st.column_config.TextColumn("problem", width="large")})
+if not n_ok:
+    st.stop()
+
+df = result.dataframe()
+st.subheader("Results")
+st.caption(f"Surface: {SURFACES[result.surface]}. μ in debye (D); Θ eigenvalues in D·Å (ascending, "
+           "traceless: they sum to zero); potentials in kcal/mol/e.")
+st.dataframe(df, hide_index=True, width="stretch", column_config=_column_config(), key="batch_table")
+
+# ------------------------------------------------------------------ downloads
+stem = state["filename"].rsplit(".", 1)[0] or "batch"
+st.subheader("Downloads")
+charge_model = st.radio("Atomic charges in SDF / PQR from", reports.MODEL_NAMES, index=1,
+                        horizontal=True, format_func=lambda m: f"{m} model", key="batch_charge_model")
+d1, d2, d3, d4 = st.columns(4)
+d1.download_button("Table (CSV)", reports.batch_csv(result), f"{stem}_mepviz.csv", "text/csv",
+                   key="dl_csv")
+d2.download_button("Everything (JSON)", reports.batch_json(result), f"{stem}_mepviz.json",
+                   "application/json", key="dl_json")
+d3.download_button("Charges (SDF)", reports.charges_sdf(result.molecules, result.predictions, charge_model),
+                   f"{stem}_charges_{charge_model}.sdf", "chemical/x-mdl-sdfile", key="dl_sdf")
+d4.download_button("Charges (PQR)", reports.charges_pqr(result.molecules, result.predictions, charge_model),
+                   f"{stem}_charges_{charge_model}.pqr", "chemical/x-pqr", key="dl_pqr")
+
+st.markdown("**One molecule**: the MEP on a grid as a Gaussian cube file "
+            "(hartree/e, lengths in bohr; opens in VMD, Jmol, Avogadro, ChimeraX).")
+labels = [f"{r['record']}: {r['name']} ({r['formula']})" for r in result.rows]
+s1, s2 = st.columns([2, 1])
+with s1:
+    sel = st.selectbox("Molecule", range(len(labels)), format_func=labels.__getitem__, key="batch_sel")
+with s2:
+    cube_model = st.selectbox("Model", reports.MODEL_NAMES, index=1, key="batch_cube_model")
+mol = result.molecules[sel]
+pred = result.predictions[sel][cube_model]
+safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (result.rows[sel]["name"] or "mol"))[:40]
+e1, e2 = st.columns(2)
+e1.download_button("MEP cube file", lambda: reports.cube_text(pred), f"{safe}_{cube_model}.cube",
+                   "chemical/x-cube", key="dl_cube")
+e2.download_button("Charges of this molecule (PQR)",
+                   reports.charges_pqr([mol], [result.predictions[sel]], cube_model),
+                   f"{safe}_{cube_model}.pqr", "chemical/x-pqr", key="dl_pqr_one")
