@@ -669,7 +669,9 @@ def _xyz_molecule(numbers, pos, name, charge, mult, explicit_mult, max_atoms, ch
                 notes.append(f"The bonding suggests multiplicity {rad}, but multiplicity {mult} was given.")
     except Exception:  # noqa: BLE001
         alt = _suggest_charge(numbers, pos, charge, odd=False) if (mult == 1 and check_charge) else None
-        if alt is not None and alt != charge:
+        # only a charge closer to neutral counts as evidence that the given charge is wrong
+        # (a neutral input whose bonding RDKit cannot assign is kept, with a warning)
+        if alt is not None and abs(alt) < abs(charge):
             raise _err(f"No valid bonding pattern exists for charge {charge} (multiplicity {mult}); "
                        f"the bonding suggests charge={alt}: set charge= in the comment line.") from None
         try:
@@ -697,7 +699,8 @@ def from_xyz(text: str, charge=None, multiplicity=None, *,
 
     Bonds are perceived with RDKit (``DetermineBonds`` logic). An odd electron count with
     multiplicity 1, or a multiplicity of the wrong parity, is an error. When no bond pattern
-    fits the charge but one fits a nearby charge, that is an error suggesting the charge;
+    fits the charge but one fits a nearby charge closer to neutral, that is an error suggesting
+    that charge;
     ``check_charge=False`` turns it into a warning (for exotic ions RDKit cannot assign, e.g.
     polycyclic dications). When no charge fits at all, only connectivity is kept (warning).
     """

@@ -270,3 +270,23 @@ def test_random_junk_never_escapes():
                 I.parse_text(text, fmt)
             except MoleculeInputError:
                 pass
+
+
+def test_neutral_unassignable_bonding_is_a_warning_not_an_error():
+    # Fe(CO)3 fragment: RDKit cannot assign bond orders; geometry and charge are kept
+    text = "7\nFe(CO)3\nFe 0 0 0\nC 0 0 1.8\nO 0 0 2.95\nC 0 0 -1.8\nO 0 0 -2.95\nC 1.8 0 0\nO 2.95 0 0\n"
+    (m,) = I.from_xyz(text)
+    assert m.charge == 0 and m.n_atoms == 7
+    assert any("Bond orders" in w for w in I.input_warnings(m))
+
+
+def test_mol_block_radical_and_v3000():
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    ethyl = Chem.MolFromSmiles("C[CH2]")
+    AllChem.Compute2DCoords(ethyl)
+    m = I.from_mol(Chem.MolToMolBlock(ethyl))
+    assert (m.formula, m.charge, m.multiplicity) == ("C2H5", 0, 2)
+    (n,) = I.from_sdf(Chem.MolToV3KMolBlock(Chem.MolFromSmiles("[NH4+]")))
+    assert (n.formula, n.charge) == ("H4N", 1)
