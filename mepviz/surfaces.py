@@ -1,0 +1,495 @@
+"""Molecular surfaces: promolecular isodensity surfaces, scaled-vdW surfaces, MK shell points.
+
+Lengths are Å everywhere except densities, which are e/bohr³ (the isovalue convention:
+ρ = 0.001 e/bohr³). Every function here is deterministic.
+
+- `promolecular_density`: sum of spherically averaged free-atom densities (PySCF UKS B3LYP,
+  tabulated in mepviz/data/atomic_densities.json by mepviz/data/make_atomic_densities.py).
+- `mesh_from_grid`: marching cubes on any 3D grid whose values decrease outwards (also
+  used by the DFT reference engine for the true density).
+- `isodensity_surface`, `vdw_surface`, `shell_points`, `surface_for`.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .elements import bondi_radii, symbol
+from .molecule import Molecule, MoleculeInputError
+from .units import BOHR_ANGSTROM
+
+_DATA = Path(__file__).with_name("data") / "atomic_densities.json"
+
+#: default grid spacing (Å) of the isodensity surface (see bench numbers in the docstring)
+DEFAULT_SPACING = 0.25
+#: an atom's density is evaluated on grid points where it exceeds isovalue × this factor
+_CUTOFF_FRACTION = 1e-3
+VDW_SCALE_RANGE = (1.0, 3.0)
+
+
+# ----------------------------------------------------------------------------- Surface
+@dataclass(eq=False)
+class Surface:
+    """A triangulated surface (or a point set when `faces` is None).
+
+    vertices (V, 3) Å; faces (F, 3) int vertex indices, counter-clockwise seen from outside
+    (or None for point sets); normals (V, 3) outward unit normals; vertex_areas (V,) Å²
+    (a third of the adjacent triangles' areas, or the area each point stands for);
+    kind: a label such as "isodensity 0.001" or "vdW ×1.4".
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray | None
+    normals: np.ndarray
+    vertex_areas: np.ndarray
+    kind: str = ""
+
+    @property
+    def area(self) -> float:
+        """Total area (Å²)."""
+        return float(self.vertex_areas.sum())
+
+    @property
+    def n_vertices(self) -> int:
+        return len(self.vertices)
+
+    @property
+    def n_faces(self) -> int:
+        return 0 if self.faces is None else len(self.faces)
+
+    def is_closed(self) -> bool:
+        """True if every edge is shared by exactly two faces (a closed 2-manifold edge set)."""
+        if self.faces is None or len(self.faces) == 0:
+            return False
+        return bool(np.all(edge_use_counts(self.faces) == 2))
+
+
+def edge_use_counts(faces) -> np.ndarray:
+    """How many faces use each distinct undirected edge."""
+    f = np.asarray(faces, dtype=np.int64)
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    e.sort(axis=1)
+    key = e[:, 0] * (int(f.max()) + 1) + e[:, 1]
+    return np.unique(key, return_counts=True)[1]
+
+
+def _triangle_vectors(vertices, faces):
+    v0, v1, v2 = (vertices[faces[:, i]] for i in range(3))
+    return np.cross(v1 - v0, v2 - v0)             # |.| = 2 × area, direction by winding
+
+
+def _vertex_areas(vertices, faces) -> np.ndarray:
+    tri = 0.5 * np.linalg.norm(_triangle_vectors(vertices, faces), axis=1)
+    return np.bincount(faces.ravel(), weights=np.repeat(tri / 3.0, 3), minlength=len(vertices))
+
+
+def _vertex_normals(vertices, faces) -> np.ndarray:
+    """Area-weighted average of the adjacent faces' normals (follows the face winding)."""
+    fn = _triangle_vectors(vertices, faces)
+    n = np.zeros_like(vertices)
+    for i in range(3):
+        np.add.at(n, faces[:, i], fn)
+    return _unit(n)
+
+
+def _unit(v):
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(norm > 0, norm, 1.0)
+
+
+# --------------------------------------------------------------- promolecular density
+@lru_cache(maxsize=1)
+def _density_table():
+    doc = json.loads(_DATA.read_text())
+    dr = float(doc["dr_bohr"])
+    tables = {int(v["Z"]): np.asarray(v["log_rho"], dtype=float) for v in doc["elements"].values()}
+    # in-molecule contraction λ: ρ_Z(r) -> λ⁻³ ρ_free(r / λ) (electron count unchanged)
+    lam = {int(v["Z"]): float(v.get("contraction", 1.0)) for v in doc["elements"].values()}
+    return dr, tables, lam
+
+
+def supported_density_elements() -> tuple[int, ...]:
+    """Atomic numbers with a tabulated free-atom density."""
+    return tuple(sorted(_density_table()[1]))
+
+
+def _lookup(z, r_angstrom):
+    """(log ρ table, fractional table index of r, log λ⁻³) for element z."""
+    dr, tables, lam = _density_table()
+    la = lam[int(z)]
+    x = np.asarray(r_angstrom, dtype=float) / (BOHR_ANGSTROM * dr * la)
+    return tables[int(z)], x, -3.0 * np.log(la)
+
+
+def _check_density_elements(numbers):
+    tables = _density_table()[1]
+    missing = sorted({int(z) for z in numbers} - set(tables))
+    if missing:
+        raise MoleculeInputError(
+            "no promolecular density for element(s) " + ", ".join(symbol(z) for z in missing)
+            + "; isodensity surfaces support " + ", ".join(symbol(z) for z in sorted(tables))
+            + " (use a scaled van der Waals surface instead)")
+
+
+def atomic_density(z: int, r_angstrom) -> np.ndarray:
+    """Spherically averaged free-atom density (e/bohr³) of element z at distances r (Å)."""
+    _check_density_elements([z])
+    t, x, lnorm = _lookup(z, r_angstrom)
+    return np.exp(np.interp(x, np.arange(len(t), dtype=float), t, right=-np.inf) + lnorm)
+
+
+def _atomic_density_and_slope(z, r_angstrom):
+    """ρ(r) (e/bohr³) and dρ/dr (e/bohr³/Å) from the table (log-linear interpolation)."""
+    t, x, lnorm = _lookup(z, r_angstrom)
+    dr, _, lam = _density_table()
+    i = np.clip(np.floor(x).astype(np.int64), 0, len(t) - 2)
+    slope = (t[i + 1] - t[i]) / (BOHR_ANGSTROM * dr * lam[int(z)])   # d log ρ / dr, per Å
+    log_rho = t[i] + (x - i) * (t[i + 1] - t[i]) + lnorm
+    rho = np.where(x <= len(t) - 1, np.exp(log_rho), 0.0)
+    return rho, rho * slope
+
+
+def _density_radius(z: int, value: float) -> float:
+    """Distance (Å) beyond which the free-atom density of z stays below `value`."""
+    dr, tables, lam = _density_table()
+    t = tables[int(z)]
+    la = lam[int(z)]
+    above = np.nonzero(t - 3.0 * np.log(la) >= np.log(value))[0]
+    n = (above[-1] + 1) if len(above) else 0
+    return float(min(n, len(t) - 1) * dr * BOHR_ANGSTROM * la)
+
+
+def promolecular_density(numbers, positions, points, chunk_size: int = 50000) -> np.ndarray:
+    """Promolecular electron density (e/bohr³) at `points` (Å): Σ of free-atom densities.
+
+    The free-atom densities are spherically averaged UKS B3LYP densities (6-31G(2df,p) for
+    H–Ar, 6-311G** for Br, I), shipped as tables; other elements raise MoleculeInputError.
+    """
+    z = np.asarray(numbers, dtype=np.int64).reshape(-1)
+    pos = np.asarray(positions, dtype=float).reshape(-1, 3)
+    pts = np.asarray(points, dtype=float).reshape(-1, 3)
+    _check_density_elements(z)
+    out = np.zeros(len(pts))
+    for s in range(0, len(pts), chunk_size):
+        p = pts[s:s + chunk_size]
+        for zi, ri in zip(z, pos):
+            out[s:s + chunk_size] += atomic_density(zi, np.linalg.norm(p - ri, axis=1))
+    return out
+
+
+def promolecular_density_gradient(numbers, positions, points):
+    """(ρ (P,), ∇ρ (P, 3)) of the promolecular density; ρ in e/bohr³, ∇ρ in e/bohr³/Å."""
+    z = np.asarray(numbers, dtype=np.int64).reshape(-1)
+    pos = np.asarray(positions, dtype=float).reshape(-1, 3)
+    pts = np.asarray(points, dtype=float).reshape(-1, 3)
+    _check_density_elements(z)
+    rho = np.zeros(len(pts))
+    grad = np.zeros((len(pts), 3))
+    for zi, ri in zip(z, pos):
+        d = pts - ri
+        r = np.linalg.norm(d, axis=1)
+        val, slope = _atomic_density_and_slope(zi, r)
+        rho += val
+        grad += (slope / np.where(r > 0, r, 1.0))[:, None] * d
+    return rho, grad
+
+
+def _grid_axes(positions, padding, spacing):
+    lo = positions.min(0) - padding
+    hi = positions.max(0) + padding
+    n = np.ceil((hi - lo) / spacing).astype(int) + 1
+    # centre the grid on the molecule so the result does not depend on rounding of lo
+    lo = 0.5 * (lo + hi) - 0.5 * (n - 1) * spacing
+    return lo, [lo[k] + spacing * np.arange(n[k]) for k in range(3)]
+
+
+def _add_atoms_on_grid(grid, axes, positions, radii, func):
+    """grid[box] = op(grid[box], func(atom, r)) over each atom's cube of half-width radii[i]."""
+    for i, (ri, rc) in enumerate(zip(positions, radii)):
+        sl, d2 = [], []
+        for k in range(3):
+            a = axes[k]
+            i0 = int(np.searchsorted(a, ri[k] - rc, "left"))
+            i1 = int(np.searchsorted(a, ri[k] + rc, "right"))
+            sl.append(slice(i0, i1))
+            d2.append((a[i0:i1] - ri[k]) ** 2)
+        if any(len(x) == 0 for x in d2):
+            continue
+        r = np.sqrt(d2[0][:, None, None] + d2[1][None, :, None] + d2[2][None, None, :])
+        func(i, tuple(sl), r)
+
+
+def promolecular_density_grid(numbers, positions, spacing, padding, cutoff=None):
+    """Promolecular density on a regular grid → (values (nx, ny, nz), origin (3,), spacing).
+
+    `cutoff` (e/bohr³): each atom is evaluated only where its own density exceeds it
+    (None: everywhere within its table).
+    """
+    z = np.asarray(numbers, dtype=np.int64).reshape(-1)
+    pos = np.asarray(positions, dtype=float).reshape(-1, 3)
+    _check_density_elements(z)
+    origin, axes = _grid_axes(pos, padding, spacing)
+    grid = np.zeros(tuple(len(a) for a in axes))
+    dr, tables, lam = _density_table()
+    radii = [_density_radius(zi, cutoff) if cutoff
+             else (len(tables[int(zi)]) - 1) * dr * BOHR_ANGSTROM * lam[int(zi)] for zi in z]
+
+    def add(i, sl, r):
+        zi = int(z[i])
+        t = tables[zi]
+        v = np.interp(r * (1.0 / (BOHR_ANGSTROM * dr * lam[zi])), np.arange(len(t), dtype=float), t,
+                      right=-np.inf)
+        if lam[zi] != 1.0:
+            v -= 3.0 * np.log(lam[zi])
+        grid[sl] += np.exp(v)
+
+    _add_atoms_on_grid(grid, axes, pos, radii, add)
+    return grid, origin, spacing
+
+
+# -------------------------------------------------------------------- marching cubes
+def mesh_from_grid(values, origin, spacing, level, kind: str = "", outside: str = "below",
+                   log: bool = False) -> Surface:
+    """Triangulate the `level` isosurface of a scalar field on a regular grid.
+
+    values[i, j, k] is the field at origin + (i, j, k) * spacing (Å; spacing a number or
+    three). With outside="below" (densities) the outside is where values < level, so
+    normals point towards decreasing values; outside="above" for fields that grow outwards.
+    Uses skimage's Lewiner marching cubes without degenerate triangles; faces are wound
+    counter-clockwise seen from outside, vertex normals are the area-weighted face normals,
+    vertex areas a third of the adjacent triangle areas. The surface is closed if the field
+    is on the outside side of `level` all over the grid's boundary.
+
+    With `log` (positive fields such as densities, which decay nearly exponentially) the
+    vertices are interpolated in log(values), which places them closer to the true surface
+    than linear interpolation of the values.
+    """
+    from skimage.measure import marching_cubes
+
+    vol = np.asarray(values)
+    if vol.ndim != 3 or min(vol.shape) < 2:
+        raise ValueError(f"values must be a 3D grid with at least 2 points per axis, got {vol.shape}")
+    if outside not in ("below", "above"):
+        raise ValueError("outside must be 'below' or 'above'")
+    sp = np.broadcast_to(np.asarray(spacing, dtype=float), (3,))
+    if log:
+        if not level > 0:
+            raise ValueError("log=True needs a positive level")
+        vol = np.log(np.maximum(vol, 1e-300))
+        level = float(np.log(level))
+    vmin, vmax = float(np.min(vol)), float(np.max(vol))
+    if not (vmin < level < vmax):
+        raise ValueError(f"level {level:g} is outside the grid's value range [{vmin:g}, {vmax:g}]")
+    verts, faces, _, _ = marching_cubes(
+        vol, level=level, spacing=tuple(sp), allow_degenerate=False,
+        gradient_direction="descent" if outside == "below" else "ascent")
+    verts = verts.astype(np.float64) + np.asarray(origin, dtype=float)
+    faces = faces.astype(np.int64)
+    faces = _orient_outward(verts, faces, vol, np.asarray(origin, float), sp, outside)
+    return Surface(verts, faces, _vertex_normals(verts, faces), _vertex_areas(verts, faces), kind)
+
+
+def _orient_outward(verts, faces, vol, origin, sp, outside):
+    """Flip the winding if face normals point towards the inside (checked on the field)."""
+    if len(faces) == 0:
+        return faces
+    fn = _triangle_vectors(verts, faces)
+    centroids = verts[faces].mean(1)
+    # field a small step along the face normal vs. against it (nearest-grid sampling)
+    step = 0.75 * sp.min()
+    u = _unit(fn)
+
+    def sample(x):
+        idx = np.rint((x - origin) / sp).astype(int)
+        idx = np.clip(idx, 0, np.array(vol.shape) - 1)
+        return vol[idx[:, 0], idx[:, 1], idx[:, 2]]
+
+    diff = sample(centroids + step * u) - sample(centroids - step * u)
+    votes = np.sign(diff) if outside == "above" else -np.sign(diff)
+    return faces if votes.sum() >= 0 else faces[:, ::-1].copy()
+
+
+# ------------------------------------------------------------------ isodensity surface
+def _as_molecule(mol) -> Molecule:
+    if not isinstance(mol, Molecule):
+        raise TypeError(f"expected a mepviz Molecule, got {type(mol).__name__}")
+    if mol.n_atoms == 0:
+        raise MoleculeInputError("the molecule has no atoms")
+    return mol
+
+
+def isodensity_padding(numbers, isovalue: float) -> float:
+    """Grid padding (Å) around the atoms that keeps the promolecular isosurface closed."""
+    # the isosurface lies within the radius where a single atom's density drops to
+    # isovalue / 8 (overlapping atoms add up), plus two grid steps added by the caller
+    return max(_density_radius(z, isovalue / 8.0) for z in set(int(x) for x in numbers))
+
+
+def isodensity_surface(mol, isovalue: float = 0.001, spacing: float = DEFAULT_SPACING,
+                       padding: float | None = None, refine: bool = True) -> Surface:
+    """Promolecular ρ = `isovalue` (e/bohr³) surface by marching cubes at `spacing` (Å).
+
+    `padding` (Å) around the atoms defaults to where any single atom's density has fallen
+    to isovalue/8, plus two grid steps, so the mesh is closed; if the density still reaches
+    the level on the grid boundary the grid is enlarged. With `refine`, each vertex gets one
+    Newton step onto the exact promolecular isosurface and its normal becomes −∇ρ/|∇ρ|.
+    Each atom's density is evaluated only on grid points where it exceeds isovalue × 1e-3.
+    """
+    mol = _as_molecule(mol)
+    if not (isovalue > 0):
+        raise ValueError("isovalue must be positive (e/bohr³)")
+    if not (0.02 <= spacing <= 1.0):
+        raise ValueError(f"grid spacing {spacing} Å is outside [0.02, 1.0] Å")
+    _check_density_elements(mol.numbers)
+    pad = isodensity_padding(mol.numbers, isovalue) + 2 * spacing if padding is None else float(padding)
+    for _ in range(4):
+        grid, origin, _ = promolecular_density_grid(mol.numbers, mol.positions, spacing, pad,
+                                                    cutoff=isovalue * _CUTOFF_FRACTION)
+        border = max(grid[[0, -1]].max(), grid[:, [0, -1]].max(), grid[:, :, [0, -1]].max())
+        if border < isovalue:
+            break
+        pad += 1.0
+    surf = mesh_from_grid(grid, origin, spacing, isovalue, kind=f"isodensity {isovalue:g}")
+    if refine and surf.n_vertices:
+        v = surf.vertices
+        rho, g = promolecular_density_gradient(mol.numbers, mol.positions, v)
+        g2 = np.einsum("ij,ij->i", g, g)
+        step = np.where(g2 > 0, (rho - isovalue) / np.where(g2 > 0, g2, 1.0), 0.0)[:, None] * g
+        # never move a vertex more than half a grid step
+        n = np.linalg.norm(step, axis=1, keepdims=True)
+        step *= np.minimum(1.0, 0.5 * spacing / np.where(n > 0, n, 1.0))
+        v = v - step
+        normals = -_unit(g)
+        bad = g2 <= 0
+        if bad.any():
+            normals[bad] = surf.normals[bad]
+        surf = Surface(v, surf.faces, normals, _vertex_areas(v, surf.faces), surf.kind)
+    return surf
+
+
+# ---------------------------------------------------------------------- vdW surfaces
+def _check_scale(scale):
+    s = float(scale)
+    lo, hi = VDW_SCALE_RANGE
+    if not (lo <= s <= hi):
+        raise ValueError(f"vdW scale factor {scale} is outside [{lo}, {hi}] (1.4–2.0 is usual)")
+    return s
+
+
+def _radii(mol, scale):
+    r = bondi_radii(mol.numbers) * scale
+    if not np.all(np.isfinite(r) & (r > 0)):
+        raise MoleculeInputError("no van der Waals radius for element(s) "
+                                 + ", ".join(sorted({symbol(z) for z, x in zip(mol.numbers, r)
+                                                     if not (np.isfinite(x) and x > 0)})))
+    return r
+
+
+def fibonacci_sphere(n: int) -> np.ndarray:
+    """n nearly uniform unit vectors (deterministic golden-angle spiral)."""
+    n = int(n)
+    i = np.arange(n) + 0.5
+    zc = 1.0 - 2.0 * i / n
+    rho = np.sqrt(np.maximum(0.0, 1.0 - zc * zc))
+    phi = np.pi * (3.0 - np.sqrt(5.0)) * i
+    return np.stack([rho * np.cos(phi), rho * np.sin(phi), zc], axis=1)
+
+
+def _sphere_points(positions, radii, density):
+    """Points on each sphere (≈ density per Å²) outside every other sphere.
+
+    Returns points, owning atom index, area per point (4πR²/n of its sphere).
+    """
+    pts, owner, area = [], [], []
+    for i, (c, r) in enumerate(zip(positions, radii)):
+        n = max(1, int(round(4 * np.pi * r * r * density)))
+        p = c + r * fibonacci_sphere(n)
+        d = np.linalg.norm(p[:, None, :] - positions[None, :, :], axis=2)
+        inside = d < radii[None, :] * (1 - 1e-9)
+        inside[:, i] = False
+        keep = ~inside.any(1)
+        pts.append(p[keep])
+        owner.append(np.full(keep.sum(), i))
+        area.append(np.full(keep.sum(), 4 * np.pi * r * r / n))
+    return np.concatenate(pts), np.concatenate(owner), np.concatenate(area)
+
+
+def vdw_surface(mol, scale: float = 1.4, spacing: float = 0.2, as_points: bool = False) -> Surface:
+    """Surface of the union of Bondi vdW spheres scaled by `scale` (1.0–3.0).
+
+    As a mesh: marching cubes (grid `spacing` Å) on f = maxᵢ (Rᵢ − |r − rᵢ|), then every
+    vertex is projected onto the sphere it belongs to, with the exact radial normal.
+    As points (`as_points`): Fibonacci points on each sphere, ≈ 1/spacing² per Å², outside
+    all other spheres, each with its share of its sphere's area.
+    """
+    mol = _as_molecule(mol)
+    s = _check_scale(scale)
+    if not (0.02 <= spacing <= 1.0):
+        raise ValueError(f"grid spacing {spacing} Å is outside [0.02, 1.0] Å")
+    radii = _radii(mol, s)
+    pos = mol.positions
+    kind = f"vdW ×{s:g}"
+    if as_points:
+        pts, owner, area = _sphere_points(pos, radii, 1.0 / spacing ** 2)
+        return Surface(pts, None, _unit(pts - pos[owner]), area, kind)
+    pad = 3 * spacing
+    origin, axes = _grid_axes(pos, radii.max() + pad, spacing)
+    floor = -2.0 * spacing
+    grid = np.full(tuple(len(a) for a in axes), floor)
+
+    def put(i, sl, r):
+        np.maximum(grid[sl], radii[i] - r, out=grid[sl])
+
+    _add_atoms_on_grid(grid, axes, pos, radii + 2.0 * spacing, put)
+    surf = mesh_from_grid(grid, origin, spacing, 0.0, kind=kind)
+    v = surf.vertices
+    f = radii[None, :] - np.linalg.norm(v[:, None, :] - pos[None, :, :], axis=2)
+    owner = np.argmax(f, axis=1)
+    normals = _unit(v - pos[owner])
+    v = pos[owner] + radii[owner, None] * normals
+    return Surface(v, surf.faces, normals, _vertex_areas(v, surf.faces), kind)
+
+
+def shell_points(mol, scales=(1.4, 1.6, 1.8, 2.0), density: float = 1.0):
+    """Merz–Kollman style points: on each scaled Bondi shell, ≈ `density` points per Å².
+
+    Points inside another atom's sphere of the same scale are removed. Returns
+    (points (P, 3) Å, scale (P,)); deterministic (Fibonacci spheres).
+    """
+    mol = _as_molecule(mol)
+    if not (density > 0):
+        raise ValueError("density must be positive (points per Å²)")
+    pts, sc = [], []
+    for s in scales:
+        s = _check_scale(s)
+        p, _, _ = _sphere_points(mol.positions, _radii(mol, s), density)
+        pts.append(p)
+        sc.append(np.full(len(p), s))
+    return np.concatenate(pts), np.concatenate(sc)
+
+
+# ------------------------------------------------------------------------- dispatch
+SURFACE_KINDS = ("isodensity", "vdw1.4", "vdw1.6", "vdw1.8", "vdw2.0")
+
+
+def surface_for(mol, kind: str = "isodensity", **kwargs) -> Surface:
+    """Surface by name: "isodensity" (optionally "isodensity 0.002"), or "vdw1.4" … "vdw2.0"
+    (any "vdw<scale>", also "vdW ×1.4"). Extra keyword arguments go to the builder."""
+    k = str(kind).strip().lower().replace("×", "").replace("x", "").replace(" ", "")
+    if k.startswith("isodensity"):
+        rest = k[len("isodensity"):]
+        if rest:
+            try:
+                kwargs.setdefault("isovalue", float(rest))
+            except ValueError:
+                raise ValueError(f"unknown surface kind {kind!r}") from None
+        return isodensity_surface(mol, **kwargs)
+    m = re.fullmatch(r"vdw([0-9]*\.?[0-9]+)?", k)
+    if m:
+        return vdw_surface(mol, scale=float(m.group(1) or 1.4), **kwargs)
+    raise ValueError(f"unknown surface kind {kind!r}; choose one of {', '.join(SURFACE_KINDS)}")
