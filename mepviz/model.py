@@ -55,6 +55,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "charge_scale": 0.3,     # e
     "dipole_scale": 0.05,    # e·Å
     "quadrupole_scale": 0.05,  # e·Å²
+    # highest atomic multipole order predicted: 2 = q, p, θ; 1 = q, p (θ ≡ 0); 0 = q only.
+    # A model fitted to dipoles alone cannot determine atomic quadrupoles, so the dipole
+    # variant is trained with max_order = 1 (its θᵢ are exactly zero, not untrained noise).
+    "max_order": 2,
 }
 
 
@@ -287,9 +291,16 @@ class MultipoleNet(nn.Module):
         counts = torch.bincount(batch, minlength=n_mol).to(dtype)
         excess = total_charge - torch.zeros(n_mol, dtype=dtype, device=dev).index_add_(0, batch, q_raw)
         charges = q_raw + (excess / counts)[batch]
-        p = cfg["dipole_scale"] * self._gated_channel_sum(s, v, self.dipole_gate, self.dipole_mix)
-        c = cfg["quadrupole_scale"] * self._gated_channel_sum(s, t, self.quad_gate, self.quad_mix)
-        theta = torch.einsum("am,mbc->abc", c, basis)
+        order = int(cfg["max_order"])
+        if order >= 1:
+            p = cfg["dipole_scale"] * self._gated_channel_sum(s, v, self.dipole_gate, self.dipole_mix)
+        else:
+            p = torch.zeros(a, 3, dtype=dtype, device=dev)
+        if order >= 2:
+            c = cfg["quadrupole_scale"] * self._gated_channel_sum(s, t, self.quad_gate, self.quad_mix)
+            theta = torch.einsum("am,mbc->abc", c, basis)
+        else:
+            theta = torch.zeros(a, 3, 3, dtype=dtype, device=dev)
 
         m = self.masses.to(dtype)[z]
         msum = torch.zeros(n_mol, dtype=dtype, device=dev).index_add_(0, batch, m)

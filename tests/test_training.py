@@ -1,0 +1,82 @@
+"""Training loop: a tiny model learns, checkpoints resume exactly, xTB pre-training runs."""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from mepviz.model import load_model
+from train import dataset as ds
+from train import train as tr
+
+TINY = ["--features", "8", "--layers", "1", "--rbf", "6", "--batch-size", "4", "--max-molecules", "16",
+        "--quiet", "--lr", "3e-3"]
+
+
+def _log(run_dir):
+    with open(os.path.join(run_dir, "log.csv")) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_validation_split_is_stable_and_disjoint():
+    q = np.arange(1, 5001)
+    v1 = ds.validation_mask(q, 0.1, seed=0)
+    assert 0.07 < v1.mean() < 0.13
+    # membership of a molecule doesn't depend on which other molecules are loaded
+    assert np.array_equal(ds.validation_mask(q[::7], 0.1, seed=0), v1[::7])
+    assert not np.array_equal(ds.validation_mask(q, 0.1, seed=1), v1)
+    train, val = ds.training_data(ds.dft_files(), 0.1, 0)
+    assert len(val) > 0 and not set(train.qm9_index) & set(val.qm9_index)
+    test = set(np.load(os.path.join(ds.ROOT, "data", "qm9", "test.npz"))["qm9_index"].tolist())
+    assert not (set(train.qm9_index) | set(val.qm9_index)) & test
+    assert (train.position >= 200).all()
+
+
+def test_batches_cover_every_molecule_once():
+    train, _ = ds.training_data(ds.dft_files(), 0.1, 0, max_molecules=30)
+    seen = 0
+    for b in train.batches(7, shuffle=True, rng=np.random.default_rng(0)):
+        n = len(b["dipole"])
+        assert b["batch"].max().item() == n - 1 and len(b["z"]) == len(b["pos"]) == len(b["batch"])
+        seen += n
+    assert seen == len(train)
+
+
+def test_tiny_model_loss_falls(tmp_path):
+    tr.main(["--variant", "quadrupole", "--name", "tiny", "--runs-dir", str(tmp_path), "--epochs", "6",
+             "--save", str(tmp_path / "w" / "quadrupole")] + TINY)
+    rows = _log(tmp_path / "tiny")
+    losses = [float(r["train_loss"]) for r in rows]
+    assert len(losses) == 6 and losses[-1] < 0.7 * losses[0]
+    card = json.load(open(tmp_path / "w" / "quadrupole.json"))
+    assert card["variant"] == "quadrupole" and card["quadrupole_weight"] == 1.0
+    assert card["data"]["dft_train"]["molecules"] > 0 and "config" in card
+    m = load_model(tmp_path / "w" / "quadrupole")
+    assert m.config["max_order"] == 2
+
+
+def test_resume_continues_identically(tmp_path):
+    common = ["--variant", "dipole", "--epochs", "4", "--runs-dir", str(tmp_path)] + TINY
+    tr.main(["--name", "full"] + common)
+    tr.main(["--name", "split", "--stop-after", "2"] + common)
+    assert len(_log(tmp_path / "split")) == 2
+    tr.main(["--name", "split", "--resume", "--runs-dir", str(tmp_path), "--quiet"])
+    a, b = _log(tmp_path / "full"), _log(tmp_path / "split")
+    assert [r["epoch"] for r in b] == ["1", "2", "3", "4"]
+    for ra, rb in zip(a, b):
+        assert float(ra["train_loss"]) == pytest.approx(float(rb["train_loss"]), rel=1e-6)
+        assert float(ra["val_loss"]) == pytest.approx(float(rb["val_loss"]), rel=1e-6)
+    sa = torch.load(tmp_path / "full" / "last.pt", weights_only=True)["model"]
+    sb = torch.load(tmp_path / "split" / "last.pt", weights_only=True)["model"]
+    for k in sa:
+        assert torch.allclose(sa[k], sb[k], atol=1e-6), k
+
+
+def test_xtb_pretraining_then_finetune(tmp_path):
+    # mechanics only: use the DFT file as a stand-in xTB file
+    tr.main(["--variant", "quadrupole", "--name", "pre", "--runs-dir", str(tmp_path), "--pretrain-xtb",
+             "--xtb", ds.dft_files()[0], "--max-xtb", "12", "--pretrain-epochs", "2", "--epochs", "2"] + TINY)
+    rows = _log(tmp_path / "pre")
+    assert [r["phase"] for r in rows] == ["pretrain"] * 2 + ["finetune"] * 2

@@ -1,0 +1,229 @@
+"""Data loading and batching for training the multipole network.
+
+Reads the repository's reference-data format (../shared/data/README.md): flat ``.npz``
+files with per-molecule arrays (qm9_index, atom_count, dipole, quadrupole_com, ...) and
+concatenated per-atom arrays (z, pos). DFT labels: ``data/qm9/train.npz`` and any
+``data/qm9/train_dft_*.npz`` shards; GFN2-xTB labels: ``data/xtb/*.npz`` (same format).
+``data/qm9/test.npz`` is never loaded for training — its molecules (and the reserved
+positions 0–99) are actively excluded from everything this module returns for training.
+
+Validation split: a molecule is in validation iff a seeded hash of its QM9 index falls
+below the fraction, so the split is stable as new shards arrive and is the same across
+DFT and xTB files (a validation molecule is never trained on at either level).
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass
+class MoleculeSet:
+    """Molecules with flat atom arrays. Targets in e·Å (dipole) and e·Å² (Θ about COM)."""
+
+    qm9_index: np.ndarray            # (M,)
+    position: np.ndarray             # (M,) permutation position, −1 if unknown
+    atom_count: np.ndarray           # (M,)
+    z: np.ndarray                    # (ΣN,)
+    pos: np.ndarray                  # (ΣN, 3)
+    dipole: np.ndarray               # (M, 3)
+    quadrupole: np.ndarray           # (M, 3, 3)
+    source: np.ndarray               # (M,) file name each molecule came from
+    offsets: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.offsets = np.concatenate([[0], np.cumsum(self.atom_count)]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.qm9_index)
+
+    def subset(self, idx) -> "MoleculeSet":
+        idx = np.asarray(idx)
+        idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.int64)
+        atoms = self.atom_indices(idx)
+        return MoleculeSet(self.qm9_index[idx], self.position[idx], self.atom_count[idx],
+                           self.z[atoms], self.pos[atoms], self.dipole[idx], self.quadrupole[idx],
+                           self.source[idx])
+
+    def mask(self, keep) -> "MoleculeSet":
+        return self.subset(np.flatnonzero(np.asarray(keep, dtype=bool)))
+
+    def atom_indices(self, idx) -> np.ndarray:
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx) == 0:
+            return np.zeros(0, dtype=np.int64)
+        counts = self.atom_count[idx]
+        starts = self.offsets[idx]
+        first = np.cumsum(counts) - counts
+        return np.repeat(starts - first, counts) + np.arange(counts.sum())
+
+    def batch(self, idx, dtype=torch.float32) -> dict:
+        """Tensors for the molecules `idx`: z, pos, batch, total_charge, dipole, quadrupole."""
+        idx = np.asarray(idx, dtype=np.int64)
+        atoms = self.atom_indices(idx)
+        return {
+            "z": torch.from_numpy(self.z[atoms].astype(np.int64)),
+            "pos": torch.from_numpy(self.pos[atoms]).to(dtype),
+            "batch": torch.from_numpy(np.repeat(np.arange(len(idx)), self.atom_count[idx])),
+            "total_charge": torch.zeros(len(idx), dtype=dtype),
+            "dipole": torch.from_numpy(self.dipole[idx]).to(dtype),
+            "quadrupole": torch.from_numpy(self.quadrupole[idx]).to(dtype),
+        }
+
+    def batches(self, batch_size: int, shuffle: bool = False, rng=None, dtype=torch.float32,
+                max_atoms: int | None = None):
+        """Yield batch dicts of up to `batch_size` molecules (and `max_atoms` atoms)."""
+        order = np.arange(len(self))
+        if shuffle:
+            order = (rng or np.random.default_rng()).permutation(len(self))
+        cur, n_at = [], 0
+        for k in order:
+            if cur and (len(cur) >= batch_size or (max_atoms and n_at + self.atom_count[k] > max_atoms)):
+                yield self.batch(cur, dtype)
+                cur, n_at = [], 0
+            cur.append(k)
+            n_at += int(self.atom_count[k])
+        if cur:
+            yield self.batch(cur, dtype)
+
+    def summary(self) -> dict:
+        pos = self.position[self.position >= 0]
+        files = {}
+        for s in np.unique(self.source):
+            sel = self.source == s
+            p = self.position[sel]
+            p = p[p >= 0]
+            files[str(s)] = {"molecules": int(sel.sum()),
+                             "positions": [int(p.min()), int(p.max())] if len(p) else None}
+        return {"molecules": int(len(self)), "atoms": int(self.atom_count.sum()),
+                "positions": [int(pos.min()), int(pos.max())] if len(pos) else None,
+                "files": files}
+
+
+def load_npz(path: str) -> MoleculeSet:
+    d = np.load(path, allow_pickle=False)
+    m = len(d["qm9_index"])
+    quad = d["quadrupole_com"] if "quadrupole_com" in d.files else np.full((m, 3, 3), np.nan)
+    position = d["position"].astype(np.int64) if "position" in d.files else np.full(m, -1, np.int64)
+    name = os.path.relpath(os.path.abspath(path), ROOT) if os.path.abspath(path).startswith(ROOT) else path
+    return MoleculeSet(d["qm9_index"].astype(np.int64), position, d["atom_count"].astype(np.int64),
+                       d["z"].astype(np.int64), d["pos"].astype(np.float64),
+                       d["dipole"].astype(np.float64), np.asarray(quad, dtype=np.float64),
+                       np.full(m, name))
+
+
+def concat(sets: list[MoleculeSet]) -> MoleculeSet:
+    if len(sets) == 1:
+        return sets[0]
+    cat = np.concatenate
+    return MoleculeSet(cat([s.qm9_index for s in sets]), cat([s.position for s in sets]),
+                       cat([s.atom_count for s in sets]), cat([s.z for s in sets]),
+                       cat([s.pos for s in sets]), cat([s.dipole for s in sets]),
+                       cat([s.quadrupole for s in sets]), cat([s.source for s in sets]))
+
+
+def load_files(paths, dedupe: bool = True) -> MoleculeSet:
+    """Concatenate files; with `dedupe` keep the first occurrence of each QM9 index."""
+    paths = list(paths)
+    if not paths:
+        raise FileNotFoundError("no data files given")
+    ms = concat([load_npz(p) for p in paths])
+    if dedupe:
+        _, first = np.unique(ms.qm9_index, return_index=True)
+        if len(first) < len(ms):
+            ms = ms.subset(np.sort(first))
+    ok = np.isfinite(ms.dipole).all(1) & np.isfinite(ms.quadrupole).all((1, 2))
+    if not ok.all():
+        ms = ms.mask(ok)
+    return ms
+
+
+def dft_files(root: str = ROOT) -> list[str]:
+    """DFT training files: data/qm9/train.npz plus data/qm9/train_dft_*.npz shards."""
+    base = os.path.join(root, "data", "qm9")
+    files = [os.path.join(base, "train.npz")] + sorted(glob.glob(os.path.join(base, "train_dft_*.npz")))
+    return [f for f in files if os.path.exists(f)]
+
+
+def xtb_files(root: str = ROOT) -> list[str]:
+    return sorted(glob.glob(os.path.join(root, "data", "xtb", "*.npz")))
+
+
+def file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return x
+
+
+def validation_mask(qm9_index, fraction: float = 0.1, seed: int = 0) -> np.ndarray:
+    """True for molecules in the validation split (seeded hash of the QM9 index)."""
+    q = np.asarray(qm9_index, dtype=np.int64).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = _splitmix64(q ^ _splitmix64(np.array([seed], dtype=np.uint64))[0])
+    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53) < fraction
+
+
+def excluded_indices(root: str = ROOT, with_reserved: bool = True) -> set[int]:
+    """QM9 indices that must never be trained on: test split (+ reserved positions 0–99)."""
+    out: set[int] = set()
+    test = os.path.join(root, "data", "qm9", "test.npz")
+    if os.path.exists(test):
+        out |= set(np.load(test, allow_pickle=False)["qm9_index"].astype(int).tolist())
+    if with_reserved:
+        try:
+            from train import qm9
+            rows = qm9.permutation()[:200]
+            out |= set(qm9.table()["Index"].to_numpy()[rows].astype(int).tolist())
+        except Exception:   # qm9pack missing: test.npz alone still guards the test split
+            pass
+    return out
+
+
+def fill_positions(ms: MoleculeSet) -> None:
+    """Fill unknown permutation positions from the QM9 table (in place; best effort)."""
+    missing = ms.position < 0
+    if not missing.any():
+        return
+    try:
+        from train import qm9
+        index = qm9.table()["Index"].to_numpy()
+        inv = np.empty(qm9.N_QM9, dtype=np.int64)
+        inv[qm9.permutation()] = np.arange(qm9.N_QM9)
+        row_of = {int(v): r for r, v in enumerate(index)}
+        ms.position[missing] = [inv[row_of[int(q)]] if int(q) in row_of else -1
+                                for q in ms.qm9_index[missing]]
+    except Exception:
+        pass
+
+
+def training_data(files, val_fraction: float = 0.1, seed: int = 0, root: str = ROOT,
+                  max_molecules: int | None = None):
+    """(train, val) MoleculeSets from `files`, excluding test/reserved molecules."""
+    ms = load_files(files)
+    bad = excluded_indices(root)
+    keep = ~np.isin(ms.qm9_index, np.array(sorted(bad), dtype=np.int64))
+    ms = ms.mask(keep)
+    if max_molecules:
+        ms = ms.subset(np.arange(min(max_molecules, len(ms))))
+    fill_positions(ms)
+    val = validation_mask(ms.qm9_index, val_fraction, seed)
+    return ms.mask(~val), ms.mask(val)

@@ -1,0 +1,393 @@
+"""Train the multipole network on molecular dipoles (and quadrupoles).
+
+    python -m train.train --variant dipole --name dip1 --epochs 300 --save weights/dipole
+    python -m train.train --variant quadrupole --quad-weight 1 --pretrain-xtb --name quad1 \\
+        --save weights/quadrupole
+    python -m train.train --name quad1 --resume          # continue an interrupted run
+
+Variants (DESIGN.md "The model"): ``dipole`` — loss on μ only, atomic q and p (θᵢ ≡ 0);
+``quadrupole`` — loss on μ + w·Θ (Θ traceless, about the centre of mass), atomic q, p, θ.
+Loss = mean squared error per Cartesian component in e·Å (μ) and e·Å² (Θ).
+
+Data: DFT labels from data/qm9/train.npz + data/qm9/train_dft_*.npz (all shards present at
+start); validation = a seeded 10 % of those molecules by QM9 index (train/dataset.py);
+data/qm9/test.npz and reserved positions are never used. ``--pretrain-xtb``: first train
+on GFN2-xTB labels (data/xtb/*.npz, minus validation/test molecules), then fine-tune on
+DFT. Checkpoints every epoch under runs/<name>/ (last.pt, best.pt, log.csv, args.json);
+``--resume`` restarts from last.pt exactly (shuffles are seeded per phase and epoch).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import datetime as _dt
+import json
+import math
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from mepviz.model import MultipoleNet, save_model  # noqa: E402
+from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
+from train import dataset as ds  # noqa: E402
+
+PHASES = ("pretrain", "finetune")
+LOG_FIELDS = ["phase", "epoch", "lr", "train_loss", "val_loss", "val_mu_mae_D", "val_mu_norm_mae_D",
+              "val_theta_mae_DA", "dft_val_loss", "dft_val_mu_mae_D", "dft_val_theta_mae_DA",
+              "epoch_s", "mol_per_s", "elapsed_s"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m train.train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--variant", choices=["dipole", "quadrupole"], default="quadrupole")
+    ap.add_argument("--name", required=True, help="run name: checkpoints/logs in runs/<name>/")
+    ap.add_argument("--runs-dir", default=os.path.join(ds.ROOT, "runs"))
+    ap.add_argument("--resume", action="store_true", help="continue runs/<name>/last.pt (uses its saved args)")
+    ap.add_argument("--data", nargs="*", default=None,
+                    help="DFT .npz files (default data/qm9/train.npz + train_dft_*.npz)")
+    ap.add_argument("--xtb", nargs="*", default=None, help="xTB .npz files (default data/xtb/*.npz)")
+    ap.add_argument("--pretrain-xtb", action="store_true", help="pre-train on xTB labels, then fine-tune on DFT")
+    ap.add_argument("--max-molecules", type=int, default=None, help="use only the first N DFT molecules (tests)")
+    ap.add_argument("--max-xtb", type=int, default=None, help="use only the first N xTB molecules")
+    ap.add_argument("--val-fraction", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=0)
+    # model
+    ap.add_argument("--features", type=int, default=48)
+    ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--rbf", type=int, default=20)
+    ap.add_argument("--cutoff", type=float, default=5.0)
+    # optimisation
+    ap.add_argument("--quad-weight", type=float, default=1.0, help="w in loss = MSE(μ) + w·MSE(Θ)")
+    ap.add_argument("--epochs", type=int, default=300, help="max fine-tune (DFT) epochs")
+    ap.add_argument("--pretrain-epochs", type=int, default=60, help="max xTB pre-training epochs")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--pretrain-lr", type=float, default=None, help="default: --lr")
+    ap.add_argument("--min-lr", type=float, default=1e-5)
+    ap.add_argument("--schedule", choices=["cosine", "plateau"], default="cosine")
+    ap.add_argument("--plateau-patience", type=int, default=10)
+    ap.add_argument("--patience", type=int, default=60, help="early stopping: epochs without val improvement")
+    ap.add_argument("--weight-decay", type=float, default=0.0)
+    ap.add_argument("--clip", type=float, default=10.0, help="gradient norm clip")
+    ap.add_argument("--time-limit", type=float, default=None, help="minutes; stop gracefully (resumable)")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="stop (resumably) after this many epochs in this invocation")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--save", default=None, help="weights stem to write at the end, e.g. weights/dipole")
+    ap.add_argument("--quiet", action="store_true")
+    return ap
+
+
+# ----------------------------------------------------------------------------------------
+def loss_terms(out, batch, variant: str, w: float):
+    mse_mu = ((out["dipole"] - batch["dipole"]) ** 2).mean()
+    mse_th = ((out["quadrupole"] - batch["quadrupole"]) ** 2).mean()
+    loss = mse_mu + w * mse_th if variant == "quadrupole" else mse_mu
+    return loss, mse_mu, mse_th
+
+
+@torch.no_grad()
+def evaluate(model, data: ds.MoleculeSet, variant: str, w: float, batch_size: int = 64) -> dict:
+    """Loss and MAEs (μ components and |μ| in D, Θ components in D·Å) on `data`."""
+    if len(data) == 0:
+        return {}
+    model.eval()
+    mus, mus_ref, ths, ths_ref = [], [], [], []
+    for b in data.batches(batch_size):
+        out = model(b["z"], b["pos"], b["batch"], b["total_charge"])
+        mus.append(out["dipole"].double()); mus_ref.append(b["dipole"].double())
+        ths.append(out["quadrupole"].double()); ths_ref.append(b["quadrupole"].double())
+    mu, mu_ref, th, th_ref = (torch.cat(x) for x in (mus, mus_ref, ths, ths_ref))
+    mse_mu = float(((mu - mu_ref) ** 2).mean())
+    mse_th = float(((th - th_ref) ** 2).mean())
+    d = DEBYE_PER_E_ANGSTROM
+    return {
+        "loss": mse_mu + w * mse_th if variant == "quadrupole" else mse_mu,
+        "mu_mae_D": float((mu - mu_ref).abs().mean()) * d,
+        "mu_norm_mae_D": float((mu.norm(dim=1) - mu_ref.norm(dim=1)).abs().mean()) * d,
+        "mu_rmse_D": math.sqrt(mse_mu) * d,
+        "theta_mae_DA": float((th - th_ref).abs().mean()) * d,
+        "theta_rmse_DA": math.sqrt(mse_th) * d,
+        "n": len(data),
+    }
+
+
+def _fmt_time(s: float) -> str:
+    s = int(max(s, 0))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+class Trainer:
+    def __init__(self, args, log=print):
+        self.args = args
+        self.log = log
+        self.dir = os.path.join(args.runs_dir, args.name)
+        os.makedirs(self.dir, exist_ok=True)
+        torch.manual_seed(args.seed)
+        np.random.seed(args.seed)
+        a = args
+        dft = a.data if a.data else ds.dft_files()
+        self.dft_files = [os.path.abspath(f) for f in dft]
+        self.train, self.val = ds.training_data(self.dft_files, a.val_fraction, a.seed,
+                                                max_molecules=a.max_molecules)
+        self.xtb_train = self.xtb_val = None
+        self.xtb_file_list: list[str] = []
+        if a.pretrain_xtb:
+            xf = a.xtb if a.xtb else ds.xtb_files()
+            if not xf:
+                raise SystemExit("error: --pretrain-xtb but no xTB files (data/xtb/*.npz)")
+            self.xtb_file_list = [os.path.abspath(f) for f in xf]
+            self.xtb_train, self.xtb_val = ds.training_data(self.xtb_file_list, a.val_fraction, a.seed,
+                                                            max_molecules=a.max_xtb)
+            # never pre-train on a DFT-validation molecule (validation_mask is by QM9 index, so
+            # this holds already; enforced again in case of a different --val-fraction)
+            dft_val = set(self.val.qm9_index.tolist())
+            self.xtb_train = self.xtb_train.mask(~np.isin(self.xtb_train.qm9_index, list(dft_val)))
+        cfg = dict(features=a.features, layers=a.layers, rbf=a.rbf, cutoff=a.cutoff,
+                   max_order=2 if a.variant == "quadrupole" else 1)
+        self.model = MultipoleNet(**cfg)
+        self.phases = [p for p in PHASES if p == "finetune" or a.pretrain_xtb]
+        self.state = {"phase": self.phases[0], "epoch": 0, "best": math.inf, "best_epoch": -1,
+                      "bad_epochs": 0, "elapsed": 0.0, "history": {}, "done": False}
+        self.best_state = copy.deepcopy(self.model.state_dict())
+        self._new_optimizer(self.state["phase"])
+
+    # -- optimiser per phase ------------------------------------------------------------
+    def _phase_epochs(self, phase):
+        return self.args.pretrain_epochs if phase == "pretrain" else self.args.epochs
+
+    def _new_optimizer(self, phase):
+        a = self.args
+        lr = (a.pretrain_lr or a.lr) if phase == "pretrain" else a.lr
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr, weight_decay=a.weight_decay)
+        if a.schedule == "cosine":
+            self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.opt, T_max=max(1, self._phase_epochs(phase)), eta_min=a.min_lr)
+        else:
+            self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.opt, factor=0.5, patience=a.plateau_patience, min_lr=a.min_lr)
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def checkpoint(self, fname="last.pt"):
+        ck = {"model": self.model.state_dict(), "best_model": self.best_state,
+              "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+              "state": json.dumps(self.state), "config": json.dumps(self.model.config),
+              "args": json.dumps(vars(self.args)), "torch_rng": torch.get_rng_state()}
+        tmp = os.path.join(self.dir, fname + ".tmp")
+        torch.save(ck, tmp)
+        os.replace(tmp, os.path.join(self.dir, fname))
+
+    def restore(self, path=None):
+        path = path or os.path.join(self.dir, "last.pt")
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(ck["model"])
+        self.best_state = ck["best_model"]
+        self.state = json.loads(ck["state"])
+        self._new_optimizer(self.state["phase"])
+        self.opt.load_state_dict(ck["optimizer"])
+        self.sched.load_state_dict(ck["scheduler"])
+        torch.set_rng_state(ck["torch_rng"])
+
+    # -- training -------------------------------------------------------------------------
+    def _phase_data(self, phase):
+        return (self.xtb_train, self.xtb_val) if phase == "pretrain" else (self.train, self.val)
+
+    def train_epoch(self, data: ds.MoleculeSet, epoch: int, phase: str) -> float:
+        a = self.args
+        self.model.train()
+        rng = np.random.default_rng([a.seed, PHASES.index(phase), epoch])
+        tot, n = 0.0, 0
+        for b in data.batches(a.batch_size, shuffle=True, rng=rng):
+            out = self.model(b["z"], b["pos"], b["batch"], b["total_charge"])
+            loss, _, _ = loss_terms(out, b, a.variant, a.quad_weight)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if a.clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), a.clip)
+            self.opt.step()
+            k = len(b["dipole"])
+            tot += float(loss.detach()) * k
+            n += k
+        return tot / max(n, 1)
+
+    def run(self):
+        a, st = self.args, self.state
+        csv_path = os.path.join(self.dir, "log.csv")
+        new_csv = not os.path.exists(csv_path)
+        t_start = time.time() - st["elapsed"]
+        deadline = time.time() + 60 * a.time_limit if a.time_limit else None
+        budget = a.stop_after
+        with open(csv_path, "a", newline="") as fh:
+            w = csv.DictWriter(fh, LOG_FIELDS)
+            if new_csv:
+                w.writeheader()
+            while not st["done"]:
+                phase = st["phase"]
+                train, val = self._phase_data(phase)
+                n_ep = self._phase_epochs(phase)
+                if st["epoch"] >= n_ep or st["bad_epochs"] >= a.patience:
+                    self._end_phase()
+                    continue
+                if (deadline and time.time() > deadline) or budget == 0:
+                    self.log(f"[train] stopping at {phase} epoch {st['epoch']}; resumable with --resume")
+                    return False
+                if budget is not None:
+                    budget -= 1
+                t0 = time.time()
+                train_loss = self.train_epoch(train, st["epoch"], phase)
+                t_train = time.time() - t0
+                vm = evaluate(self.model, val, a.variant, a.quad_weight)
+                dm = evaluate(self.model, self.val, a.variant, a.quad_weight) if phase == "pretrain" else vm
+                if a.schedule == "plateau":
+                    self.sched.step(vm["loss"])
+                else:
+                    self.sched.step()
+                st["epoch"] += 1
+                improved = vm["loss"] < st["best"]
+                if improved:
+                    st["best"], st["best_epoch"], st["bad_epochs"] = vm["loss"], st["epoch"], 0
+                    self.best_state = copy.deepcopy(self.model.state_dict())
+                    st["history"][phase + "_best_val"] = vm
+                    if phase == "finetune" or phase == self.phases[-1]:
+                        st["history"]["best_dft_val"] = dm
+                else:
+                    st["bad_epochs"] += 1
+                st["elapsed"] = time.time() - t_start
+                ep_s = time.time() - t0
+                mps = len(train) / t_train
+                row = {"phase": phase, "epoch": st["epoch"], "lr": self.opt.param_groups[0]["lr"],
+                       "train_loss": train_loss, "val_loss": vm["loss"], "val_mu_mae_D": vm["mu_mae_D"],
+                       "val_mu_norm_mae_D": vm["mu_norm_mae_D"], "val_theta_mae_DA": vm["theta_mae_DA"],
+                       "dft_val_loss": dm["loss"], "dft_val_mu_mae_D": dm["mu_mae_D"],
+                       "dft_val_theta_mae_DA": dm["theta_mae_DA"], "epoch_s": round(ep_s, 2),
+                       "mol_per_s": round(mps, 1), "elapsed_s": round(st["elapsed"], 1)}
+                w.writerow(row)
+                fh.flush()
+                st.setdefault("throughput", []).append(mps)
+                st["throughput"] = st["throughput"][-50:]
+                self.checkpoint()
+                if improved:
+                    self.checkpoint("best.pt")
+                if not a.quiet:
+                    left = (n_ep - st["epoch"]) * ep_s
+                    if phase == "pretrain":
+                        left += self._phase_epochs("finetune") * ep_s * len(self.train) / max(len(train), 1)
+                    self.log(f"[{phase} {st['epoch']:4d}/{n_ep}] loss {train_loss:.4g} | val {vm['loss']:.4g} "
+                             f"μ {vm['mu_mae_D']:.3f} D |μ| {vm['mu_norm_mae_D']:.3f} D "
+                             f"Θ {vm['theta_mae_DA']:.3f} D·Å"
+                             + (f" | DFT-val μ {dm['mu_mae_D']:.3f} D Θ {dm['theta_mae_DA']:.3f}"
+                                if phase == "pretrain" else "")
+                             + f"{' *' if improved else ''} | lr {row['lr']:.2g} | {mps:.0f} mol/s | "
+                             f"{_fmt_time(st['elapsed'])} elapsed, ETA ≤{_fmt_time(left)}")
+        return True
+
+    def _end_phase(self):
+        st = self.state
+        phase = st["phase"]
+        # continue from the best weights of the finished phase
+        self.model.load_state_dict(self.best_state)
+        st["history"][phase + "_epochs"] = st["epoch"]
+        st["history"][phase + "_best_epoch"] = st["best_epoch"]
+        k = self.phases.index(phase)
+        if k + 1 < len(self.phases):
+            st.update(phase=self.phases[k + 1], epoch=0, best=math.inf, best_epoch=-1, bad_epochs=0)
+            self._new_optimizer(st["phase"])
+            self.log(f"[train] {phase} done; fine-tuning on DFT")
+        else:
+            st["done"] = True
+        self.checkpoint()
+
+    # -- model card -----------------------------------------------------------------------
+    def card(self) -> dict:
+        a, st = self.args, self.state
+        data = {"dft_train": self.train.summary(), "dft_validation": self.val.summary(),
+                "dft_files": {os.path.relpath(f, ds.ROOT): ds.file_digest(f) for f in self.dft_files},
+                "validation_split": f"seeded hash of QM9 index < {a.val_fraction} (seed {a.seed}); "
+                                    "train/dataset.py validation_mask",
+                "excluded": "data/qm9/test.npz molecules and reserved permutation positions 0-99"}
+        if self.xtb_train is not None:
+            data["xtb_pretrain"] = self.xtb_train.summary()
+            data["xtb_validation"] = self.xtb_val.summary()
+            data["xtb_files"] = {os.path.relpath(f, ds.ROOT): ds.file_digest(f) for f in self.xtb_file_list}
+        hist = st["history"]
+        tp = st.get("throughput", [])
+        return {
+            "name": a.variant,
+            "variant": a.variant,
+            "description": ("PiNet2-style equivariant network (l=0,1,2 PaiNN-like features, e3nn basis). "
+                            + ("Fitted to DFT molecular dipoles only; predicts atomic charges and atomic dipoles "
+                               "(atomic quadrupoles are identically zero)." if a.variant == "dipole" else
+                               "Fitted to DFT molecular dipoles and quadrupoles; predicts atomic charges, "
+                               "dipoles and traceless quadrupoles.")),
+            "level_of_theory": "B3LYP/6-31G(2df,p) (PySCF 2.14, density fitting) on QM9 geometries",
+            "pretraining_level_of_theory": "GFN2-xTB (tblite)" if a.pretrain_xtb else None,
+            "units": {"charges": "e", "dipole": "e·Å", "quadrupole": "e·Å² (traceless Buckingham, about COM)"},
+            "loss": ("MSE(μ) [e·Å]²" if a.variant == "dipole" else f"MSE(μ) [e·Å]² + {a.quad_weight}·MSE(Θ) [e·Å²]²"),
+            "quadrupole_weight": a.quad_weight if a.variant == "quadrupole" else 0.0,
+            "hyperparameters": {k: getattr(a, k) for k in (
+                "features", "layers", "rbf", "cutoff", "batch_size", "lr", "pretrain_lr", "min_lr", "schedule",
+                "epochs", "pretrain_epochs", "patience", "weight_decay", "clip", "seed", "val_fraction",
+                "pretrain_xtb", "quad_weight")},
+            "optimizer": "Adam",
+            "data": data,
+            "training": {
+                "epochs": {p: hist.get(p + "_epochs") for p in self.phases},
+                "best_epoch": {p: hist.get(p + "_best_epoch") for p in self.phases},
+                "time_s": round(st["elapsed"], 1),
+                "throughput_mol_per_s": round(float(np.median(tp)), 1) if tp else None,
+                "threads": a.threads,
+                "torch": torch.__version__,
+                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "run": a.name,
+            },
+            "validation_metrics": {k: v for k, v in hist.items() if k.endswith("_val")},
+            "n_parameters": int(sum(p.numel() for p in self.model.parameters())),
+        }
+
+    def save(self, stem):
+        self.model.load_state_dict(self.best_state)
+        save_model(self.model, stem, self.card())
+        self.log(f"[train] wrote {stem}.pt and {stem}.json")
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.resume:
+        path = os.path.join(args.runs_dir, args.name, "args.json")
+        if not os.path.exists(path):
+            raise SystemExit(f"error: nothing to resume at {path}")
+        saved = json.load(open(path))
+        cli = vars(args)
+        # saved args, but allow overriding a few run-control options
+        keep = {k: cli[k] for k in ("time_limit", "threads", "quiet", "runs_dir", "stop_after")}
+        if cli["save"] is not None:
+            keep["save"] = cli["save"]
+        args = argparse.Namespace(**{**saved, **keep, "resume": True})
+    torch.set_num_threads(max(1, args.threads))
+    log = (lambda *x: None) if args.quiet else (lambda *x: print(*x, flush=True))
+    tr = Trainer(args, log)
+    if args.resume and os.path.exists(os.path.join(tr.dir, "last.pt")):
+        tr.restore()
+        log(f"[train] resumed {args.name}: phase {tr.state['phase']} epoch {tr.state['epoch']}")
+    else:
+        with open(os.path.join(tr.dir, "args.json"), "w") as fh:
+            json.dump(vars(args), fh, indent=1)
+    log(f"[train] {args.variant}: DFT train {len(tr.train)} / val {len(tr.val)} molecules"
+        + (f"; xTB pretrain {len(tr.xtb_train)} / val {len(tr.xtb_val)}" if tr.xtb_train is not None else "")
+        + f"; {sum(p.numel() for p in tr.model.parameters())} parameters; {args.threads} thread(s)")
+    finished = tr.run()
+    if finished:
+        log(f"[train] done: best DFT val {tr.state['history'].get('best_dft_val')}")
+        if args.save:
+            tr.save(args.save)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
