@@ -1,0 +1,163 @@
+"""AppTest tests of the Batch page (pages/3_Batch.py)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mepviz import reports
+from tests.pagehelpers import app, dataframe_with, no_exception, texts, weights_fixture
+
+SMILES = ["O", "CO", "C=O", "c1ccncc1"]
+PAGE = "3_Batch.py"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    yield from weights_fixture(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def molecules():
+    from mepviz.inputs import from_smiles
+    return [from_smiles(s, name=s) for s in SMILES]
+
+
+@pytest.fixture(scope="module")
+def xyz_text(molecules):
+    return "".join(m.to_xyz(comment=m.name) for m in molecules)
+
+
+@pytest.fixture(scope="module")
+def at_loaded(weights):
+    """The page after its first run (models not yet needed), shared to save start-up time."""
+    at = app(PAGE)
+    at.run()
+    return at
+
+
+def upload(at, name: str, data: bytes):
+    at.file_uploader(key="batch_upload").set_value((name, data, "application/octet-stream"))
+    at.run()
+    no_exception(at)
+    return at
+
+
+def test_states_limits_before_upload(at_loaded):
+    at = at_loaded
+    no_exception(at)
+    info = " ".join(texts(at.info))
+    assert f"{reports.MAX_BATCH_MOLECULES} molecules" in info
+    assert f"{reports.MAX_BATCH_ATOMS} atoms per molecule" in info
+    assert not at.error and not at.dataframe
+
+
+def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
+    from mepviz.inputs import from_xyz
+    from mepviz.predict import get_predictor
+    bad = ("5\nsilane\nSi 0 0 0\nH 0.86 0.86 0.86\nH -0.86 -0.86 0.86\nH -0.86 0.86 -0.86\n"
+           "H 0.86 -0.86 -0.86\n")
+    truncated = "4\nshort\nC 0 0 0\nH 0 0 1.09\n"
+    at = upload(at_loaded, "set.xyz", (xyz_text + bad + truncated).encode())
+    assert not at.error
+    assert any("4 of 6 molecules" in s for s in texts(at.success))
+    assert any("2 of 6 records could not be processed" in s for s in texts(at.warning))
+    table = dataframe_with(at, "mu_abs_D_quadrupole")
+    assert len(table) == 4
+    assert list(table["name"]) == SMILES
+    errors = at.dataframe[0].value
+    assert list(errors["record"]) == [5, 6]
+    assert "unsupported element Si" in errors["error"].iloc[0]
+    assert "truncated" in errors["error"].iloc[1]
+    # numbers agree with the library on the same geometry (read back from the same XYZ text)
+    mol = from_xyz(molecules[0].to_xyz())[0]
+    for model in reports.MODEL_NAMES:
+        pred = get_predictor(model).predict(mol)
+        assert table[f"mu_abs_D_{model}"].iloc[0] == pytest.approx(pred.dipole_magnitude_debye, abs=1e-6)
+        ev = pred.quadrupole_eigenvalues(debye=True)
+        np.testing.assert_allclose(table[[f"theta_{i}_DA_{model}" for i in (1, 2, 3)]].iloc[0], ev, atol=1e-6)
+    assert np.all(table["Vs_min_kcal_quadrupole"] <= table["Vs_max_kcal_quadrupole"])
+    labels = [b.label for b in at.download_button]
+    assert labels == ["Table (CSV)", "Everything (JSON)", "Charges (SDF)", "Charges (PQR)",
+                      "MEP cube file", "Charges of this molecule (PQR)"]
+    # the downloads' contents (same functions the buttons call) parse back
+    result = at.session_state["batch_page"]["result"]
+    csv = pd.read_csv(io.StringIO(reports.batch_csv(result)))
+    assert len(csv) == 4
+    pqr = reports.read_pqr(reports.charges_pqr(result.molecules, result.predictions))
+    assert [round(p["charges"].sum(), 6) for p in pqr] == [0.0] * 4
+    cube = reports.cube_text(result.predictions[0]["quadrupole"])
+    assert len(cube.splitlines()) > 10
+
+
+def test_sdf_upload_and_surface_choice(at_loaded, molecules):
+    from rdkit import Chem
+    sio = io.StringIO()
+    w = Chem.SDWriter(sio)
+    for smi in ["CCO", "CC(=O)[O-]", "NC=O"]:
+        m = Chem.AddHs(Chem.MolFromSmiles(smi))
+        from rdkit.Chem import AllChem
+        AllChem.EmbedMolecule(m, randomSeed=7)
+        m.SetProp("_Name", smi)
+        w.write(m)
+    w.close()
+    at = upload(at_loaded, "three.sdf", sio.getvalue().encode())
+    table = dataframe_with(at, "mu_abs_D_quadrupole")
+    assert list(table["name"]) == ["CCO", "CC(=O)[O-]", "NC=O"]
+    assert list(table["charge"]) == [0, -1, 0]
+    iso = table["Vs_max_kcal_quadrupole"].to_numpy()
+    at.selectbox(key="batch_surface").set_value("vdw2.0").run()
+    no_exception(at)
+    table2 = dataframe_with(at, "mu_abs_D_quadrupole")
+    assert len(table2) == 3 and not np.allclose(table2["Vs_max_kcal_quadrupole"], iso)
+    # the per-molecule picker and its model picker work
+    at.selectbox(key="batch_sel").set_value(1).run()
+    at.selectbox(key="batch_cube_model").set_value("dipole").run()
+    no_exception(at)
+
+
+@pytest.mark.parametrize("name,data,message", [
+    ("junk.xyz", bytes(range(256)) * 20, "binary file"),
+    ("notes.xyz", b"this is not a molecule file\nat all\n", "not an XYZ file"),
+    ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, None),
+    ("empty.sdf", b"   \n", "is empty"),
+])
+def test_bad_files_show_specific_error_and_page_recovers(at_loaded, xyz_text, name, data, message):
+    at = at_loaded
+    if name.endswith(".png"):
+        # the uploader itself refuses the type; AppTest cannot fake that, so check the library message
+        with pytest.raises(reports.MoleculeInputError, match="unsupported file type"):
+            reports.split_records(data, name)
+        return
+    upload(at, name, data)
+    errs = texts(at.error)
+    assert errs and message in errs[0] and errs[0].startswith("Cannot process this file")
+    assert not at.dataframe
+    upload(at, "good.xyz", xyz_text.encode())
+    assert not at.error
+    assert len(dataframe_with(at, "mu_abs_D_quadrupole")) == len(SMILES)
+
+
+def test_oversize_batch(at_loaded, molecules, xyz_text):
+    at = at_loaded
+    many = molecules[0].to_xyz() * (reports.MAX_BATCH_MOLECULES + 1)
+    upload(at, "many.xyz", many.encode())
+    errs = texts(at.error)
+    assert errs and f"{reports.MAX_BATCH_MOLECULES + 1} molecules" in errs[0]
+    assert f"limit is {reports.MAX_BATCH_MOLECULES}" in errs[0]
+    upload(at, "good.xyz", xyz_text.encode())
+    assert len(dataframe_with(at, "mu_abs_D_quadrupole")) == len(SMILES)
+
+
+def test_oversize_molecule_and_all_records_bad(at_loaded):
+    at = at_loaded
+    n = reports.MAX_BATCH_ATOMS + 1
+    big = f"{n}\nchain\n" + "".join(f"C {1.5 * i:.3f} 0 0\n" for i in range(n))
+    upload(at, "big.xyz", big.encode())
+    errs = texts(at.error)
+    assert errs and "1 of 1 records could not be processed" in errs[0]
+    problems = at.dataframe[0].value["error"].iloc[0]
+    assert "200" in problems and "atoms" in problems
+    assert not at.download_button

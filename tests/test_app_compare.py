@@ -1,0 +1,155 @@
+"""AppTest tests of the Compare models page (pages/2_Compare_models.py)."""
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mepviz import reports
+from tests.pagehelpers import (app, dataframe_with, iframes, no_exception, plotly_charts, texts,
+                               weights_fixture)
+
+PAGE = "2_Compare_models.py"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    yield from weights_fixture(tmp_path_factory)
+
+
+@pytest.fixture()
+def no_evaluation(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEPVIZ_EVALUATION_JSON", str(tmp_path / "missing.json"))
+
+
+def fresh():
+    at = app(PAGE)
+    at.run()
+    no_exception(at)
+    return at
+
+
+def smiles(at, s: str):
+    at.text_input(key="smiles_input").set_value(s)
+    at.run()
+    no_exception(at)
+    return at
+
+
+def test_empty_page(weights, no_evaluation):
+    at = app(PAGE)
+    at.run()
+    no_exception(at)
+    info = " ".join(texts(at.info))
+    assert "Pick an example" in info
+    assert "evaluation has not been run yet" in info
+    assert not at.error
+
+
+def test_two_models_side_by_side(weights, no_evaluation):
+    from mepviz.inputs import from_smiles
+    from mepviz.predict import get_predictor, predict_mep_map
+    at = smiles(fresh(), "O")
+    assert not at.error
+    assert len(iframes(at)) == 2                      # dipole | quadrupole views
+    table = dataframe_with(at, "|μ| (D)")
+    assert list(table.columns) == ["Dipole model", "Quadrupole model"]
+    mol = from_smiles("O")
+    for col, model in zip(table.columns, reports.MODEL_NAMES):
+        pred = get_predictor(model).predict(mol)
+        assert table.loc["|μ| (D)", col] == pytest.approx(pred.dipole_magnitude_debye, abs=1e-6)
+        np.testing.assert_allclose(table.loc[["Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"], col],
+                                   pred.quadrupole_eigenvalues(debye=True), atol=1e-6)
+        stats = predict_mep_map(mol, model, "isodensity").statistics
+        assert table.loc["V_s,min (kcal/mol/e)", col] == pytest.approx(stats["v_min"], abs=1e-6)
+    assert any("No DFT reference for this molecule yet" in s for s in texts(at.info))
+    # both views share one colour range: the same colour-bar limits in both iframes
+    html = [f.proto.srcdoc for f in iframes(at)]
+    bars = [h[h.index("mepviz-colorbar"):] for h in html]
+    assert bars[0] == bars[1]
+    # switching the unit converts the potentials in the table
+    at.selectbox(key="w_unit").set_value("kJ/mol/e").run()
+    no_exception(at)
+    t2 = dataframe_with(at, "V_s,min (kJ/mol/e)")
+    assert t2.loc["V_s,min (kJ/mol/e)", "Quadrupole model"] == pytest.approx(
+        4.184 * table.loc["V_s,min (kcal/mol/e)", "Quadrupole model"])
+
+
+def test_reference_panels_and_errors(weights, no_evaluation, monkeypatch):
+    """With a (stand-in) DFT reference: three panels, error maps, metrics, parity plot."""
+    from appkit import compute
+    from mepviz.predict import predict_mep_map
+
+    def fake_values(mol, kind="isodensity"):
+        return predict_mep_map(mol, "quadrupole", kind).values + 1.0   # quadrupole model off by −1
+
+    def fake_result(mol):
+        return SimpleNamespace(center_of_mass=mol.center_of_mass, method="b3lyp", basis="6-31g(2df,p)",
+                               dipole_about=lambda o: np.array([0.0, 0.0, 0.4]),
+                               quadrupole=np.diag([0.1, 0.2, -0.3]))
+
+    monkeypatch.setattr(compute, "reference_values", fake_values)
+    monkeypatch.setattr(compute, "reference_result", fake_result)
+    at = smiles(fresh(), "C=O")
+    assert not at.error
+    assert len(iframes(at)) == 5                      # 3 panels + 2 error maps
+    table = dataframe_with(at, "|μ| (D)")
+    assert table.loc["|μ| (D)", "DFT reference"] == pytest.approx(0.4 * 4.80320)
+    np.testing.assert_allclose(table.loc[["Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"], "DFT reference"],
+                               np.array([-0.3, 0.1, 0.2]) * 4.80320)
+    metrics = dataframe_with(at, "MAE")
+    assert metrics.loc["Quadrupole model", "MAE"] == pytest.approx(1.0)
+    assert metrics.loc["Quadrupole model", "mean error"] == pytest.approx(-1.0)
+    assert len(plotly_charts(at)) == 1                # parity plot
+
+
+def test_unsupported_element_then_recovery(weights, no_evaluation):
+    at = smiles(fresh(), "[SiH4]")
+    errs = texts(at.error)
+    assert errs and "cannot handle this molecule" in errs[0] and "Si" in errs[0]
+    assert not iframes(at)
+    smiles(at, "not_a_smiles((")                      # bad SMILES: input error, molecule kept
+    assert any(e.startswith("Input problem") for e in texts(at.error))
+    smiles(at, "CO")
+    assert not at.error and len(iframes(at)) == 2
+
+
+EVALUATION = {
+    "description": "QM9 test set (100 molecules).",
+    "models": {
+        "dipole": {"mep": {"overall": {"mae": 2.5, "rmse": 3.4},
+                           "per_shell": {"1.4": {"mae": 3.1}, "2.0": {"mae": 1.2}},
+                           "per_molecule": [2.0, 3.0, 2.5],
+                           "histogram": {"edges": [-2, -1, 0, 1, 2], "counts": [1, 4, 4, 1]}}},
+        "quadrupole": {"mep": {"overall": {"mae": 1.1, "rmse": 1.6},
+                               "per_shell": {"1.4": {"mae": 1.4}, "2.0": {"mae": 0.5}},
+                               "per_molecule": [1.0, 1.2, 1.1],
+                               "histogram": {"edges": [-2, -1, 0, 1, 2], "counts": [0, 5, 5, 0]}}},
+    },
+    "baselines": {"Gasteiger": {"mep": {"overall": {"mae": 6.0, "rmse": 8.0}}}},
+}
+
+
+def test_dataset_results(weights, monkeypatch, tmp_path):
+    path = tmp_path / "evaluation.json"
+    path.write_text(json.dumps(EVALUATION))
+    monkeypatch.setenv("MEPVIZ_EVALUATION_JSON", str(path))
+    at = app(PAGE)
+    at.run()
+    no_exception(at)
+    overall = dataframe_with(at, "MAE")
+    assert list(overall["method"]) == ["dipole", "quadrupole", "Gasteiger"]
+    assert list(overall["MAE"]) == [2.5, 1.1, 6.0]
+    assert len(plotly_charts(at)) == 4                # bar, per shell, histograms, per molecule
+
+
+def test_broken_evaluation_file(weights, monkeypatch, tmp_path):
+    path = tmp_path / "evaluation.json"
+    path.write_text("{broken")
+    monkeypatch.setenv("MEPVIZ_EVALUATION_JSON", str(path))
+    at = app(PAGE)
+    at.run()
+    no_exception(at)
+    assert any("evaluation results cannot be read" in e for e in texts(at.error))
