@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from appkit import compute, molinput, state, viewer
+import appkit
+from appkit import compute, state, viewer, widgets
 from mepviz import MoleculeInputError, reports, views
 from mepviz.units import POTENTIAL_UNITS, convert_potential
 
@@ -16,11 +17,7 @@ SHORT = {"dipole": "Dipole model", "quadrupole": "Quadrupole model"}
 COLORS = {"dipole": "#d95f02", "quadrupole": "#1b9e77"}
 VIEW_HEIGHT = 380
 
-st.set_page_config(page_title="MEPviz · Compare models", page_icon="🧪", layout="wide")
-mol = molinput.molecule_sidebar()
-molinput.show_input_error()
-
-st.title("Compare the two models")
+mol = appkit.page_setup("Compare the two models")
 st.markdown(
     "Both networks have the same architecture and predict atomic charges, dipoles and "
     "quadrupoles; they differ only in what they were fitted to. The **dipole model** learned "
@@ -118,9 +115,10 @@ def molecule_section(container):
     if ref_values is None:
         container.info(
             "No DFT reference for this molecule yet. Gallery molecules ship one; for any other "
-            "molecule, start **Compute DFT reference** on the Explore page (it runs in the "
-            "background) and come back here — the error maps appear as soon as it is done.",
-            icon="ℹ️")
+            "molecule, compute it here or on the Explore page (it runs in the background, the "
+            "page stays usable) — the error maps appear as soon as it is done.", icon="ℹ️")
+        if widgets.reference_panel(mol, key="compare_dft", container=container) is not None:
+            st.rerun()
         return
     diffs = {m: maps[m].values - ref_values for m in MODELS}
     dmax = viewer.color_range(*diffs.values(), mode="p98" if range_mode == "p98" else "auto")

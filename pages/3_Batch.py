@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 
+from appkit import compute
 from mepviz import reports
 from mepviz.elements import model_element_names
 from mepviz.molecule import MoleculeInputError
@@ -17,10 +18,8 @@ STATE = "batch_page"
 
 
 # ------------------------------------------------------------------ models (cached)
-@st.cache_resource(show_spinner="Loading the models …")
 def _predictors() -> dict:
-    from mepviz.predict import get_predictor
-    return {name: get_predictor(name) for name in reports.MODEL_NAMES}
+    return {name: compute.get_predictor(name) for name in reports.MODEL_NAMES}
 
 
 def _column_config():
@@ -38,8 +37,13 @@ def _column_config():
 
 
 # ------------------------------------------------------------------ page
-st.set_page_config(page_title="MEPviz · Batch", page_icon="🧪", layout="wide")
+try:
+    st.set_page_config(page_title="Batch predictions · MEPviz", page_icon="⚡", layout="wide")
+except Exception:   # already configured
+    pass
 st.title("Batch predictions")
+st.sidebar.caption("The batch page works on its own uploaded file; the current molecule of the "
+                   "other pages is left as it is.")
 st.markdown(
     "Upload one file with many molecules and get, for **both models**, the dipole moment μ, "
     "|μ|, the principal values of the quadrupole Θ (about the centre of mass) and the extreme "
@@ -53,8 +57,8 @@ st.info(
 
 c1, c2 = st.columns([2, 1])
 with c1:
-    upload = st.file_uploader("Multi-molecule XYZ or SDF file", type=list(reports.BATCH_EXTENSIONS),
-                              key="batch_upload")
+    # no `type=` filter: a wrong file type gets the library's specific message instead
+    upload = st.file_uploader("Multi-molecule XYZ or SDF file (.xyz, .sdf)", key="batch_upload")
 with c2:
     surface = st.selectbox("Surface for V_s,min / V_s,max", list(SURFACES),
                            format_func=SURFACES.get, key="batch_surface")
@@ -78,7 +82,7 @@ if state is None or state.get("key") != key:
         st.stop()
     try:
         predictors = _predictors()
-    except FileNotFoundError as exc:
+    except (compute.ModelUnavailable, FileNotFoundError) as exc:
         st.error(f"The models are not available: {exc}", icon="🚫")
         st.stop()
     bar = st.progress(0.0, text=f"Predicting {len(records)} molecules …")

@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from appkit import compute, molinput, state, viewer
+import appkit
+from appkit import compute, state, viewer
 from mepviz import MoleculeInputError, reports, views
 from mepviz.units import POTENTIAL_UNITS, convert_potential
 
@@ -42,9 +43,7 @@ LINE_NAMES = {
     "multipole sum": "Q + μ + Θ terms together",
 }
 
-st.set_page_config(page_title="MEPviz · Learn", page_icon="🧪", layout="wide")
-mol = molinput.molecule_sidebar()
-molinput.show_input_error()
+mol = appkit.page_setup("Learn: where the electrostatic potential comes from")
 
 
 def _load_example(smiles: str, name: str):
@@ -59,7 +58,6 @@ def _load_example(smiles: str, name: str):
     state.set_molecule(replace(m, name=name), f"Learn example: {name}")
 
 
-st.title("Learn: where the electrostatic potential comes from")
 st.markdown(
     "The **molecular electrostatic potential** (MEP) is the energy a small positive test "
     "charge would feel near the molecule. **Red** regions are negative — they attract protons "

@@ -65,6 +65,7 @@ def test_two_models_side_by_side(weights, no_evaluation):
         stats = predict_mep_map(mol, model, "isodensity").statistics
         assert table.loc["V_s,min (kcal/mol/e)", col] == pytest.approx(stats["v_min"], abs=1e-6)
     assert any("No DFT reference for this molecule yet" in s for s in texts(at.info))
+    assert "compare_dft_start" in [b.key for b in at.button]     # "Compute DFT reference"
     # both views share one colour range: the same colour-bar limits in both iframes
     html = [f.proto.srcdoc for f in iframes(at)]
     bars = [h[h.index("mepviz-colorbar"):] for h in html]
@@ -103,6 +104,33 @@ def test_reference_panels_and_errors(weights, no_evaluation, monkeypatch):
     assert metrics.loc["Quadrupole model", "MAE"] == pytest.approx(1.0)
     assert metrics.loc["Quadrupole model", "mean error"] == pytest.approx(-1.0)
     assert len(plotly_charts(at)) == 1                # parity plot
+
+
+def test_gallery_molecule_with_shipped_reference(weights, no_evaluation):
+    """Gallery molecules ship their DFT reference: the errors appear at once."""
+    from appkit import gallery
+    from mepviz.predict import make_surface, predict_mep_map
+    if gallery.reference_for(gallery.load("water")) is None:
+        pytest.skip("the gallery has no shipped reference for water")
+    at = fresh()
+    at.selectbox(key="gallery_pick").set_value("water")
+    at.button(key="gallery_load").click().run()
+    no_exception(at)
+    assert not at.error
+    assert len(iframes(at)) == 5
+    mol = gallery.load("water")
+    surf = make_surface(mol, "isodensity")
+    ref = gallery.precomputed_values(mol, "isodensity", surf)
+    if ref is None:
+        ref = gallery.reference_for(mol).mep(surf.vertices)
+    metrics = dataframe_with(at, "MAE")
+    for label, model in (("Dipole model", "dipole"), ("Quadrupole model", "quadrupole")):
+        values = predict_mep_map(mol, model, surf).values
+        assert metrics.loc[label, "MAE"] == pytest.approx(np.abs(values - ref).mean(), rel=1e-6)
+    table = dataframe_with(at, "|μ| (D)")
+    ref_mu = np.linalg.norm(gallery.reference_for(mol).dipole) * 4.80320
+    assert table.loc["|μ| (D)", "DFT reference"] == pytest.approx(ref_mu, rel=1e-6)
+    assert 1.7 < ref_mu < 2.3                          # water, B3LYP: about 2 D
 
 
 def test_unsupported_element_then_recovery(weights, no_evaluation):
