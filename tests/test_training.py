@@ -80,3 +80,16 @@ def test_xtb_pretraining_then_finetune(tmp_path):
              "--xtb", ds.dft_files()[0], "--max-xtb", "12", "--pretrain-epochs", "2", "--epochs", "2"] + TINY)
     rows = _log(tmp_path / "pre")
     assert [r["phase"] for r in rows] == ["pretrain"] * 2 + ["finetune"] * 2
+
+
+def test_pretrain_only_then_init_from(tmp_path):
+    stem = str(tmp_path / "pre" / "pretrained")
+    tr.main(["--variant", "quadrupole", "--name", "pre", "--runs-dir", str(tmp_path), "--pretrain-xtb",
+             "--pretrain-only", "--xtb", ds.dft_files()[0], "--max-xtb", "12", "--pretrain-epochs", "2",
+             "--save", stem] + TINY)
+    assert [r["phase"] for r in _log(tmp_path / "pre")] == ["pretrain"] * 2
+    tr.main(["--variant", "dipole", "--name", "ft", "--runs-dir", str(tmp_path), "--init-from", stem,
+             "--epochs", "1", "--save", str(tmp_path / "ft" / "dipole")] + TINY)
+    card = json.load(open(tmp_path / "ft" / "dipole.json"))
+    assert card["initialised_from"]["card"]["data"]["xtb_pretrain"]["molecules"] > 0
+    assert card["config"]["max_order"] == 1

@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="DFT .npz files (default data/qm9/train.npz + train_dft_*.npz)")
     ap.add_argument("--xtb", nargs="*", default=None, help="xTB .npz files (default data/xtb/*.npz)")
     ap.add_argument("--pretrain-xtb", action="store_true", help="pre-train on xTB labels, then fine-tune on DFT")
+    ap.add_argument("--pretrain-only", action="store_true",
+                    help="with --pretrain-xtb: stop after xTB pre-training (save it, fine-tune later with --init-from)")
+    ap.add_argument("--init-from", default=None,
+                    help="weights stem (e.g. runs/pre/pretrained) to initialise from; its card is embedded")
     ap.add_argument("--max-molecules", type=int, default=None, help="use only the first N DFT molecules (tests)")
     ap.add_argument("--max-xtb", type=int, default=None, help="use only the first N xTB molecules")
     ap.add_argument("--val-fraction", type=float, default=0.1)
@@ -152,7 +156,18 @@ class Trainer:
         cfg = dict(features=a.features, layers=a.layers, rbf=a.rbf, cutoff=a.cutoff,
                    max_order=2 if a.variant == "quadrupole" else 1)
         self.model = MultipoleNet(**cfg)
-        self.phases = [p for p in PHASES if p == "finetune" or a.pretrain_xtb]
+        self.init_card = None
+        if getattr(a, "init_from", None):
+            from mepviz.model import load_card
+            stem = os.path.splitext(a.init_from)[0] if a.init_from.endswith((".pt", ".json")) else a.init_from
+            self.init_card = load_card(stem)
+            src = {k: v for k, v in self.init_card["config"].items() if k != "max_order"}
+            mine = {k: v for k, v in self.model.config.items() if k != "max_order"}
+            if src != mine:
+                raise SystemExit(f"error: --init-from config {src} does not match this model {mine}")
+            self.model.load_state_dict(torch.load(stem + ".pt", map_location="cpu", weights_only=True))
+        self.phases = [p for p in PHASES if (p == "finetune" and not getattr(a, "pretrain_only", False))
+                       or (p == "pretrain" and a.pretrain_xtb)]
         self.state = {"phase": self.phases[0], "epoch": 0, "best": math.inf, "best_epoch": -1,
                       "bad_epochs": 0, "elapsed": 0.0, "history": {}, "done": False}
         self.best_state = copy.deepcopy(self.model.state_dict())
@@ -254,8 +269,7 @@ class Trainer:
                     st["best"], st["best_epoch"], st["bad_epochs"] = vm["loss"], st["epoch"], 0
                     self.best_state = copy.deepcopy(self.model.state_dict())
                     st["history"][phase + "_best_val"] = vm
-                    if phase == "finetune" or phase == self.phases[-1]:
-                        st["history"]["best_dft_val"] = dm
+                    st["history"]["best_dft_val"] = dm
                 else:
                     st["bad_epochs"] += 1
                 st["elapsed"] = time.time() - t_start
@@ -347,6 +361,9 @@ class Trainer:
                 "run": a.name,
             },
             "validation_metrics": {k: v for k, v in hist.items() if k.endswith("_val")},
+            "initialised_from": ({"stem": a.init_from, "card": {k: v for k, v in self.init_card.items()
+                                                                 if k != "config"}}
+                                 if self.init_card else None),
             "n_parameters": int(sum(p.numel() for p in self.model.parameters())),
         }
 
@@ -382,10 +399,9 @@ def main(argv=None) -> int:
         + (f"; xTB pretrain {len(tr.xtb_train)} / val {len(tr.xtb_val)}" if tr.xtb_train is not None else "")
         + f"; {sum(p.numel() for p in tr.model.parameters())} parameters; {args.threads} thread(s)")
     finished = tr.run()
-    if finished:
-        log(f"[train] done: best DFT val {tr.state['history'].get('best_dft_val')}")
-        if args.save:
-            tr.save(args.save)
+    log(f"[train] {'done' if finished else 'stopped'}: best DFT val {tr.state['history'].get('best_dft_val')}")
+    if args.save and (finished or args.time_limit):
+        tr.save(args.save)
     return 0
 
 
