@@ -117,11 +117,11 @@ def _check_points_off_nuclei(mol: Molecule, pts: np.ndarray, tol: float = 1e-3) 
 # ---------------------------------------------------------------------------- compute
 def compute(mols, model: str, surface: str, points: np.ndarray | None, cube: str | None,
             spacing: float | None = None, order: int = 2) -> list[dict]:
-    from .predict import get_predictor, predict_mep_map
+    from .predict import check_elements, get_predictor, predict_mep_map
 
-    predictor = get_predictor(model)
     for m in mols:
-        predictor.check(m)
+        check_elements(m)            # before loading the model: a fast, clear refusal
+    predictor = get_predictor(model)
     preds = predictor.predict_many(mols)
     records = []
     for k, pred in enumerate(preds):

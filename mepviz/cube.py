@@ -102,7 +102,8 @@ def mep_cube(prediction, spacing: float = 0.3, padding: float = 4.0, order: int 
     mol = prediction.molecule
     origin, shape = grid_for(mol.positions, spacing, padding)
     pts = grid_points(origin, spacing, shape)
-    v = prediction.mep(pts, order=order) / HARTREE_TO_KCAL_MOL
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = prediction.mep(pts, order=order) / HARTREE_TO_KCAL_MOL
     v = np.nan_to_num(v, nan=0.0, posinf=VALUE_CAP_HARTREE, neginf=-VALUE_CAP_HARTREE)
     v = np.clip(v, -VALUE_CAP_HARTREE, VALUE_CAP_HARTREE).reshape(shape)
     name = mol.name or mol.smiles or mol.formula

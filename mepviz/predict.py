@@ -189,8 +189,6 @@ class Predictor:
 
     def __init__(self, model_name: str = DEFAULT_MODEL, weights_dir=None, dtype=None):
         """`dtype`: torch dtype of the forward pass (float32 by default; float64 for tests)."""
-        import torch
-
         self.model_name = check_model_name(model_name)
         self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
         stem = self.weights_dir / self.model_name
@@ -198,6 +196,8 @@ class Predictor:
             raise FileNotFoundError(
                 f"no weights for the {self.model_name!r} model: {stem.with_suffix('.pt')} is missing "
                 "(train them with train/train.py)")
+        import torch
+
         self.model, self.card = _load(stem, dtype)
         self.model.eval()
         try:
