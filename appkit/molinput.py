@@ -12,7 +12,7 @@ shown and everything else stays as it was.
 
 Widget keys (for AppTest): ``gallery_pick`` (selectbox) + ``gallery_load`` (button),
 ``smiles_input`` (text_input, submit with Enter/blur), ``mol_upload`` (file_uploader),
-``frame_pick`` (number_input), ``total_charge`` (number_input).
+``frame_pick`` (number_input), ``total_charge_<n>`` (number_input labelled "Total charge (e)").
 """
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def _on_charge():
     mol = state.get_molecule()
     if mol is None:
         return
-    q = int(st.session_state.get("total_charge", 0))
+    q = int(st.session_state.get(_charge_key(), mol.charge))
     if q == mol.charge:
         return
     n_el = int(mol.numbers.sum()) - q
@@ -120,9 +120,14 @@ def _on_charge():
         validate(new, max_atoms=None)
     except MoleculeInputError as exc:
         state.set_input_error(str(exc))
-        st.session_state["total_charge"] = mol.charge
+        st.session_state[_charge_key()] = mol.charge     # allowed inside a callback
         return
     state.set_molecule(new, state.get_source().split(" [charge")[0] + f" [charge {q:+d}]")
+
+
+def _charge_key() -> str:
+    # a fresh widget per molecule, initialised with that molecule's charge
+    return f"total_charge_{state.molecule_version()}"
 
 
 def molecule_summary(mol: Molecule) -> str:
@@ -148,10 +153,10 @@ def molecule_sidebar(show_charge: bool = True) -> Molecule | None:
                   placeholder="e.g. c1ccncc1 — press Enter",
                   help="Type a SMILES string and press Enter; hydrogens and a 3D geometry "
                        "(RDKit ETKDG + MMFF) are added.")
-    uploaded = sb.file_uploader("Upload XYZ / SDF / MOL", type=["xyz", "sdf", "sd", "mol", "smi", "txt"],
-                                key=UPLOAD_KEY,
+    uploaded = sb.file_uploader("Upload XYZ / SDF / MOL", key=UPLOAD_KEY,
                                 help="Multi-frame XYZ and multi-record SDF files get a frame picker. "
-                                     "The XYZ comment line may carry charge= and multiplicity=.")
+                                     "The XYZ comment line may carry charge= and multiplicity=. "
+                                     "Accepted: .xyz, .sdf, .mol, .smi, .txt (max 5 MB).")
     if uploaded is not None:
         _handle_upload(uploaded)
     else:
@@ -167,9 +172,8 @@ def molecule_sidebar(show_charge: bool = True) -> Molecule | None:
         if state.get_source():
             sb.caption(f"from {state.get_source()}")
         if show_charge:
-            if st.session_state.get("total_charge") != mol.charge:
-                st.session_state["total_charge"] = mol.charge
-            sb.number_input("Total charge (e)", min_value=-4, max_value=4, step=1, key="total_charge",
+            sb.number_input("Total charge (e)", min_value=-4, max_value=4, step=1, value=int(mol.charge),
+                            key=_charge_key(),
                             on_change=_on_charge,
                             help="The models and the DFT reference use this total charge; "
                                  "the spin multiplicity follows (singlet / doublet).")

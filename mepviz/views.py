@@ -136,7 +136,13 @@ class _View:
         self.v.startjs += js + "\n"
 
     def html(self, inline_js: str | None = None) -> str:
-        body = self.v.startjs + self.v.endjs
+        # after the first render, record it (browser tests time "surface on screen" with it)
+        end = self.v.endjs.replace(
+            "viewer_UNIQUEID.render();",
+            "viewer_UNIQUEID.render();\nwindow.mepvizRendered = Date.now();\n"
+            "var _mv = document.getElementById('3dmolviewer_UNIQUEID');\n"
+            "if (_mv && _mv.parentElement) _mv.parentElement.setAttribute('data-rendered', '1');\n", 1)
+        body = self.v.startjs + end
         uid = hashlib.sha1(body.encode()).hexdigest()[:16]
         out = body.replace("UNIQUEID", uid)
         if inline_js is not None:
@@ -157,7 +163,9 @@ _MESH_JS = """
   for (var i=0;i<va.length;i++) va[i]={x:V[3*i],y:V[3*i+1],z:V[3*i+2]};
   for (var i=0;i<na.length;i++) na[i]={x:N[3*i],y:N[3*i+1],z:N[3*i+2]};
   for (var i=0;i<C.length;i++) ca[i]=$3Dmol.CC.color(C[i]);
-  viewer_UNIQUEID.addCustom({vertexArr:va, normalArr:na, faceArr:F, colorArr:ca,
+  // per-vertex colours: `color` as an array (one Color per vertex) survives the shape's
+  // recolouring in GLShape.globj; colorArr is what addCustomGeo reads
+  viewer_UNIQUEID.addCustom({vertexArr:va, normalArr:na, faceArr:F, colorArr:ca, color:ca,
                              opacity:%(opacity)s, clickable:false});
 })();
 """
@@ -234,7 +242,8 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
     body = view.html(inline_js=inline)
     bar = colorbar_html(vmax, unit, title) if (colorbar and have_surface) else ""
     return (f'<div id="{_html.escape(element_id)}" class="mepviz-view" '
-            f'data-vertices="{len(values) if have_surface else 0}">{body}{bar}</div>')
+            f'data-vertices="{len(values) if have_surface else 0}" '
+            f'data-formula="{_html.escape(mol.formula)}" data-natoms="{mol.n_atoms}">{body}{bar}</div>')
 
 
 def standalone_html(fragment: str, title: str = "MEPviz") -> str:

@@ -1,0 +1,145 @@
+"""Explore: the ML MEP on a 3D surface, the numbers behind it, and the DFT reference."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import appkit
+from appkit import compute, state, viewer, widgets
+from mepviz import MoleculeInputError, views
+from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS
+
+mol = appkit.page_setup("Explore", icon="🔬",
+                        intro="The molecular electrostatic potential predicted by the equivariant "
+                              "network, on the molecule's surface: red = negative (attracts protons "
+                              "and cations), blue = positive.")
+if mol is None:
+    st.info("Choose a molecule in the sidebar: an example from the gallery, a SMILES string or a file.")
+    st.stop()
+
+st.sidebar.header("Display")
+opts = widgets.display_controls(st.sidebar)
+model, kind, unit = opts["model"], opts["surface"], opts["unit"]
+ufac = POTENTIAL_UNITS[unit]
+
+# -- ML prediction ---------------------------------------------------------------------------
+mep = None
+ml_error = None
+try:
+    mep = compute.mep_map(mol, model, kind)
+except MoleculeInputError as exc:
+    ml_error = str(exc)
+except compute.ModelUnavailable as exc:
+    ml_error = str(exc)
+
+view_col, num_col = st.columns([3, 2], gap="medium")
+
+if mep is not None:
+    pred = mep.prediction
+    vmax = viewer.color_range(mep.values, mode=opts["range_mode"], fixed=opts["range_fixed"])
+    with view_col:
+        st.subheader(f"{compute.MODEL_LABELS.get(model, model)} · {compute.SURFACE_LABELS.get(kind, kind)}")
+        html = viewer.show_mep(mol, mep.surface, mep.values, vmax=vmax, unit=unit,
+                               opacity=opts["opacity"],
+                               charges=pred.charges if opts["show_charges"] else None,
+                               statistics=mep.statistics, markers=opts["show_markers"],
+                               title=f"ML MEP ({model} model)")
+        s = mep.statistics
+        st.caption(
+            f"{mep.surface.n_vertices} vertices, area {mep.surface.area:.1f} Å² · "
+            f"V_s,min {views.format_potential(s['v_min'], unit)} · "
+            f"V_s,max {views.format_potential(s['v_max'], unit)} · "
+            f"colour range ±{vmax * ufac:.{views.UNIT_DECIMALS.get(unit, 2)}f} {unit}. "
+            "Drag to rotate, scroll to zoom.")
+        viewer.download_view_button(html, f"{(mol.formula or 'molecule')}_{model}_mep.html",
+                                    key="dl_view")
+    with num_col:
+        st.subheader("Numbers")
+        t_mom, t_q, t_s = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics"])
+        with t_mom:
+            widgets.multipole_panel(pred.dipole, pred.quadrupole)
+        with t_q:
+            widgets.charges_table(mol, pred.charges, extra={
+                "|p| (D)": np.round(np.linalg.norm(pred.atomic_dipoles, axis=1) * DEBYE_PER_E_ANGSTROM, 3)})
+            st.caption(f"Sum of charges: {pred.charges.sum():+.4f} e (total charge {mol.charge:+d}).")
+        with t_s:
+            widgets.statistics_table({"ML": mep.statistics}, unit)
+else:
+    with view_col:
+        st.error(ml_error, icon="🚫")
+        st.caption("The DFT reference below still works for this molecule.")
+        viewer.show_molecule(mol)
+
+# -- DFT reference -----------------------------------------------------------------------------
+st.divider()
+st.header("DFT reference")
+ref = widgets.reference_panel(mol)
+if ref is not None:
+    try:
+        v_ref = compute.reference_values(mol, kind)
+        surf = compute.surface(mol, kind)
+    except Exception as exc:   # noqa: BLE001
+        st.error(f"Could not evaluate the reference potential: {exc}")
+        st.stop()
+    from appkit import gallery
+    origin = ("shipped with the gallery" if gallery.reference_for(mol) is not None
+              else f"computed in {ref.wall_time:.0f} s" if ref.wall_time else "from the disk cache")
+    st.caption(f"{ref.method.upper()}/{ref.basis} with density fitting (PySCF), "
+               f"E = {ref.energy:.6f} Eh, {origin}.")
+    from mepviz.electrostatics import surface_statistics
+    ref_stats = surface_statistics(surf.vertices, v_ref, surf.vertex_areas)
+    if mep is not None:
+        diff = mep.values - v_ref
+        R = viewer.color_range(mep.values, v_ref, mode=opts["range_mode"], fixed=opts["range_fixed"])
+        met = compute.error_metrics(mep.values, v_ref)
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric(f"MAE ({unit})", f"{met['mae'] * ufac:.3g}")
+        m2.metric(f"RMSE ({unit})", f"{met['rmse'] * ufac:.3g}")
+        m3.metric(f"max |error| ({unit})", f"{met['max_abs'] * ufac:.3g}")
+        m4.metric("Pearson r", f"{met['r']:.4f}")
+        c1, c2, c3 = st.columns(3)
+        for col, vals, stt, ttl in ((c1, mep.values, mep.statistics, f"Predicted ({model})"),
+                                    (c2, v_ref, ref_stats, "DFT reference"),
+                                    (c3, diff, None, "Difference (predicted − reference)")):
+            with col:
+                st.markdown(f"**{ttl}**")
+                viewer.show_mep(mol, surf, vals, vmax=R, unit=unit, opacity=opts["opacity"],
+                                statistics=stt, markers=opts["show_markers"] and stt is not None,
+                                height=320, title=ttl)
+        st.caption("All three panels share one symmetric colour scale.")
+        pc, mc = st.columns([3, 2])
+        with pc:
+            x, y = v_ref * ufac, mep.values * ufac
+            lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+            fig = go.Figure()
+            fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name="surface vertices",
+                                       marker=dict(size=4, color=y, colorscale=views.PLOTLY_COLORSCALE,
+                                                   cmin=-R * ufac, cmax=R * ufac, opacity=0.6)))
+            fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
+                                     line=dict(color="black", dash="dash")))
+            fig.update_layout(title="Parity: predicted vs DFT MEP on the surface",
+                              xaxis_title=f"DFT MEP ({unit})", yaxis_title=f"ML MEP ({unit})",
+                              height=420, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
+            st.plotly_chart(fig, key="parity")
+        with mc:
+            st.markdown("**Moments: ML vs DFT**")
+            d = DEBYE_PER_E_ANGSTROM
+            ev_ml = np.linalg.eigvalsh(pred.quadrupole) * d
+            ev_ref = np.linalg.eigvalsh(ref.quadrupole) * d
+            tab = pd.DataFrame({
+                "ML": [np.linalg.norm(pred.dipole) * d, *(pred.dipole * d), *ev_ml],
+                "DFT": [np.linalg.norm(ref.dipole_com) * d, *(ref.dipole_com * d), *ev_ref],
+            }, index=["|μ| (D)", "μx (D)", "μy (D)", "μz (D)", "Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"])
+            st.dataframe(tab.round(3), width="stretch")
+            widgets.statistics_table({"ML": mep.statistics, "DFT": ref_stats}, unit)
+    else:
+        R = viewer.color_range(v_ref, mode=opts["range_mode"], fixed=opts["range_fixed"])
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            viewer.show_mep(mol, surf, v_ref, vmax=R, unit=unit, opacity=opts["opacity"],
+                            statistics=ref_stats, markers=opts["show_markers"], title="DFT MEP")
+        with c2:
+            widgets.multipole_panel(ref.dipole_com, ref.quadrupole, title="DFT moments")
+            widgets.statistics_table({"DFT": ref_stats}, unit)

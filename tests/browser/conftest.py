@@ -1,0 +1,115 @@
+"""Fixtures for the real-browser tests: a `streamlit run app.py` server on 127.0.0.1 and
+Debian's chromium driven by Playwright (never `playwright install`).
+
+Without /usr/bin/chromium (or Playwright) these tests skip, unless MEPVIZ_REQUIRE_BROWSER=1
+(CI), where they fail instead. Screenshots go to artifacts/browser/ (gitignored).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM = os.environ.get("MEPVIZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _require() -> bool:
+    return os.environ.get("MEPVIZ_REQUIRE_BROWSER", "") == "1"
+
+
+def _unavailable(reason: str):
+    if _require():
+        pytest.fail(f"browser tests required (MEPVIZ_REQUIRE_BROWSER=1) but {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser_env(tmp_path_factory):
+    """Environment for the server: weights (shipped or untrained placeholders), private DFT cache."""
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        _unavailable(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    sys.path.insert(0, str(ROOT))
+    from tests.apptest_support import ensure_weights
+    root = tmp_path_factory.mktemp("mepviz_browser")
+    env = dict(os.environ)
+    env["MEPVIZ_WEIGHTS"] = ensure_weights(root)
+    env["MEPVIZ_CACHE"] = str(root / "dft-cache")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("MKL_NUM_THREADS", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture(scope="session")
+def server(browser_env):
+    """A running `streamlit run app.py` on a free local port; yields its base URL."""
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "streamlit-server.log", "w")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=str(ROOT), env=browser_env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early (code {proc.returncode}); see {log.name}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        raise RuntimeError("streamlit did not become healthy within 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(browser_env):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        try:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Exception as exc:  # noqa: BLE001
+            _unavailable(f"chromium could not be started: {exc}")
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    ctx.close()

@@ -1,0 +1,143 @@
+"""AppTest: the Explore page (ML MEP view, numbers, DFT reference comparison)."""
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+
+from tests.apptest_support import (EXPLORE, app_env, enter_smiles, errors, iframe_html, iframes,  # noqa: F401
+                                   load_gallery, metric_value, new_app, no_exceptions, upload)
+
+
+def _vertex_counts(at) -> list[int]:
+    return [int(re.search(r'data-vertices="(\d+)"', iframe_html(f)).group(1)) for f in iframes(at)]
+
+
+def _library_map(gid: str, model: str = "quadrupole", kind: str = "isodensity"):
+    from appkit import gallery
+    from mepviz.predict import predict_mep_map
+    return predict_mep_map(gallery.load(gid), model, kind)
+
+
+def test_explore_without_molecule(app_env):
+    at = new_app(EXPLORE)
+    no_exceptions(at)
+    assert any("Choose a molecule" in i.value for i in at.info)
+
+
+def test_gallery_molecule_view_numbers_and_shipped_reference(app_env):
+    at = new_app(EXPLORE)
+    load_gallery(at, "water")
+    no_exceptions(at)
+    assert not errors(at)
+    # main view: mesh with per-vertex colours, sticks, colour bar, no CDN
+    html = iframe_html(iframes(at)[0])
+    lib = _library_map("water")
+    assert f'data-vertices="{lib.surface.n_vertices}"' in html
+    assert "addCustom" in html and "colorArr" in html and "addModel" in html
+    assert "kcal/mol/e" in html and "mepviz-colorbar" in html
+    assert "app/static/3dmol/3Dmol-min.js" in html
+    assert "cdn" not in html.lower() and "https://" not in html
+    # numbers: |μ| and per-atom charges from the library
+    assert metric_value(at, "|μ| (D)") == f"{lib.prediction.dipole_magnitude_debye:.3f}"
+    charges = at.dataframe[1].value
+    assert list(charges["element"]) == ["O", "H", "H"]
+    np.testing.assert_allclose(charges["charge (e)"], np.round(lib.prediction.charges, 4), atol=1e-4)
+    # shipped DFT reference: predicted | reference | difference + metrics + parity plot
+    assert len(iframes(at)) == 4
+    mae = float(metric_value(at, "MAE"))
+    from appkit import gallery
+    from mepviz.reference import ReferenceResult  # noqa: F401
+    ref = gallery.reference_for(gallery.load("water"))
+    v_ref = ref.mep(lib.surface.vertices)
+    assert mae == pytest.approx(np.abs(lib.values - v_ref).mean(), rel=2e-3)
+    assert at.get("plotly_chart")
+    assert not [b for b in at.button if b.label == "Compute DFT reference"]
+
+
+def test_switch_model_unit_surface_and_labels(app_env):
+    at = new_app(EXPLORE)
+    load_gallery(at, "pyridine")
+    mu_q = metric_value(at, "|μ| (D)")
+    at.selectbox(key="w_model").select("dipole").run()
+    no_exceptions(at)
+    lib = _library_map("pyridine", "dipole")
+    assert metric_value(at, "|μ| (D)") == f"{lib.prediction.dipole_magnitude_debye:.3f}"
+    assert "Dipole model" in " ".join(h.value for h in at.subheader)
+    at.selectbox(key="w_unit").select("V").run()
+    html = iframe_html(iframes(at)[0])
+    assert "(V)" in html
+    at.selectbox(key="w_surface").select("vdw1.6").run()
+    no_exceptions(at)
+    n16 = _vertex_counts(at)[0]
+    assert n16 == _library_map("pyridine", "dipole", "vdw1.6").surface.n_vertices
+    at.checkbox(key="w_show_charges").check().run()
+    assert "addLabel" in iframe_html(iframes(at)[0])
+    at.slider(key="w_opacity").set_value(0.5).run()
+    assert "opacity:0.5" in iframe_html(iframes(at)[0]).replace(" ", "")
+    # settings persist across a page switch
+    at.switch_page("app.py").run()
+    at.switch_page(EXPLORE).run()
+    assert at.selectbox(key="w_model").value == "dipole"
+    assert mu_q  # quadrupole value was shown first
+
+
+def test_unsupported_element_message_and_reference_still_works(app_env):
+    at = new_app(EXPLORE)
+    load_gallery(at, "dmso")
+    no_exceptions(at)
+    errs = errors(at)
+    assert any("do not support S" in e and "H, C, N, O, F" in e for e in errs), errs
+    # the molecule is still shown, and the shipped DFT reference map is displayed
+    assert len(iframes(at)) >= 2
+    assert any("DFT MEP" in iframe_html(f) for f in iframes(at))
+
+
+def test_bad_inputs_on_explore_keep_the_page_working(app_env):
+    at = new_app(EXPLORE)
+    load_gallery(at, "formaldehyde")
+    before = _vertex_counts(at)[0]
+    enter_smiles(at, "not-a-smiles((")
+    no_exceptions(at)
+    assert any("Invalid SMILES" in e for e in errors(at))
+    assert _vertex_counts(at)[0] == before            # the previous map is still there
+    upload(at, "junk.sdf", b"\x00\x01\x02garbage\xff" * 50)
+    no_exceptions(at)
+    assert any("junk.sdf" in e for e in errors(at))
+    assert _vertex_counts(at)[0] == before
+    enter_smiles(at, "CO")
+    assert not errors(at)
+    assert _vertex_counts(at)[0] != before
+
+
+@pytest.mark.slow
+def test_background_dft_reference_for_a_new_molecule(app_env):
+    """HF is not in the gallery: the button starts a background job; the page is usable
+    meanwhile; when it finishes the comparison appears."""
+    at = new_app(EXPLORE)
+    enter_smiles(at, "F")
+    no_exceptions(at)
+    start = [b for b in at.button if b.label == "Compute DFT reference"]
+    assert start
+    start[0].click().run()
+    no_exceptions(at)
+    from appkit.jobs import job_manager
+    from mepviz.inputs import from_smiles
+    jm = job_manager()
+    mol = from_smiles("F")
+    st0 = jm.status_for(mol)
+    assert st0 is not None and st0.state in ("queued", "running", "done")
+    # the page keeps working while the job runs
+    at.selectbox(key="w_unit").select("kJ/mol/e").run()
+    no_exceptions(at)
+    t0 = time.time()
+    while jm.status_for(mol).active and time.time() - t0 < 240:
+        time.sleep(0.5)
+    s = jm.status_for(mol)
+    assert s.state == "done", s
+    at.run()
+    no_exceptions(at)
+    assert float(metric_value(at, "MAE")) >= 0
+    assert len(iframes(at)) == 4

@@ -1,0 +1,153 @@
+"""Build the app's example gallery: mepviz/data/gallery/{index.json, <id>.xyz, <id>.npz}.
+
+    python train/make_gallery.py            # all entries (a few minutes on 2 cores)
+    python train/make_gallery.py --only water benzene
+
+For each molecule: the geometry (QM9's B3LYP-optimised one where QM9 has the molecule, else
+RDKit ETKDG + MMFF from SMILES) and, unless ``--no-reference``, the DFT reference computed
+once with ``mepviz.reference.ReferenceEngine`` (B3LYP/6-31G(2df,p), density fitting):
+packed density matrix (float32 lower triangle, enough to evaluate the reference MEP on
+any surface), moments, and the reference MEP on the default isodensity surface (so the
+app's comparison is instant). A dozen molecules take well under 1 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "mepviz" / "data" / "gallery"
+
+#: (id, label, description, source); source: ("qm9", QM9 Index) | ("qm9test", row in
+#: data/qm9/test.npz) | ("smiles", SMILES)
+ENTRIES = [
+    ("water", "Water", "H₂O: two lone pairs on O (red), acidic H (blue).", ("qm9", 3)),
+    ("formaldehyde", "Formaldehyde", "H₂C=O: the carbonyl O lone pairs.", ("qm9", 6)),
+    ("benzene", "Benzene", "C₆H₆: no dipole; the π cloud above and below the ring is negative "
+     "— a pure quadrupole, the dipole-only model cannot see it.", ("qm9", 214)),
+    ("pyridine", "Pyridine", "C₅H₅N: the N lone pair is the strongest minimum.", ("qm9", 215)),
+    ("acetic_acid", "Acetic acid", "CH₃COOH: H-bond donor (blue O–H) and acceptor (red C=O).",
+     ("smiles", "CC(=O)O")),
+    ("qm9_tropone", "QM9 test: tropone", "QM9 test-split molecule (never trained on).", ("qm9test", 3)),
+    ("qm9_acetylpyrroline", "QM9 test: N-acetyl-3-pyrroline", "QM9 test-split molecule.", ("qm9test", 9)),
+    ("qm9_aminopyrimidine", "QM9 test: 6-aminopyrimidine-4-carbonitrile", "QM9 test-split molecule.",
+     ("qm9test", 22)),
+    ("dmso", "DMSO (contains S)", "Dimethyl sulfoxide: sulfur is not in QM9, so the ML models refuse "
+     "it with a clear message; the DFT reference still works.", ("smiles", "CS(C)=O")),
+]
+
+
+def _qm9_molecule(index: int, name: str):
+    from mepviz.elements import atomic_number
+    from mepviz.inputs import from_arrays
+    from train.qm9 import table
+    t = table()
+    row = t[t["Index"] == index].iloc[0]
+    symbols = json.loads(row["Elements"].replace("'", '"'))
+    xyz = np.array(json.loads(row["XYZ_Ang"]), dtype=float)
+    return from_arrays([atomic_number(s) for s in symbols], xyz, name=name), str(row["SMILES"])
+
+
+def _qm9test_molecule(row: int, name: str):
+    from mepviz.inputs import from_arrays
+    d = np.load(ROOT / "data" / "qm9" / "test.npz", allow_pickle=False)
+    off = np.concatenate([[0], np.cumsum(d["atom_count"])])
+    a, b = off[row], off[row + 1]
+    return (from_arrays(d["z"][a:b], d["pos"][a:b], name=name), str(d["smiles"][row]),
+            int(d["qm9_index"][row]))
+
+
+def build_entry(gid: str, label: str, desc: str, source, reference: bool, engine) -> dict:
+    from mepviz.inputs import from_smiles, from_xyz
+    from mepviz.surfaces import isodensity_surface
+
+    extra = {}
+    if source[0] == "qm9":
+        mol, smiles = _qm9_molecule(source[1], label)
+        extra["qm9_index"] = int(source[1])
+        origin = f"QM9 geometry (B3LYP/6-31G(2df,p)), QM9 Index {source[1]}"
+    elif source[0] == "qm9test":
+        mol, smiles, qidx = _qm9test_molecule(source[1], label)
+        extra["qm9_index"] = qidx
+        origin = f"QM9 test split (data/qm9/test.npz row {source[1]}), QM9 Index {qidx}"
+    else:
+        mol = from_smiles(source[1], name=label)
+        smiles = source[1]
+        origin = "RDKit ETKDG + MMFF94 geometry from SMILES"
+    xyz_text = mol.to_xyz(comment=f"{label} charge={mol.charge} multiplicity={mol.multiplicity}")
+    (OUT / f"{gid}.xyz").write_text(xyz_text)
+    mol = from_xyz(xyz_text)[0]          # exactly what the app will read back
+    entry = {"id": gid, "label": label, "description": desc, "xyz": f"{gid}.xyz",
+             "smiles": smiles, "formula": mol.formula, "n_atoms": mol.n_atoms,
+             "elements": sorted(set(mol.symbols)), "geometry": origin, "key": mol.key(),
+             "reference": None, **extra}
+    if not reference:
+        return entry
+    t0 = time.time()
+    res = engine.run(mol, progress=None)
+    dm = np.asarray(res.dm, float)
+    nao = dm.shape[0]
+    il = np.tril_indices(nao)
+    dm32 = dm[il].astype(np.float32)
+    surf = isodensity_surface(mol)
+    v64 = res.mep(surf.vertices)
+    # accuracy of the float32 density matrix
+    from pyscf import lib
+    res.dm = lib.unpack_tril(dm32.astype(np.float64))
+    v32 = res.mep(surf.vertices)
+    err = float(np.abs(v32 - v64).max())
+    payload = dict(
+        method=np.str_(res.method), basis=np.str_(res.basis), grid_level=np.int64(res.grid_level),
+        density_fit=np.bool_(res.density_fit), energy=np.float64(res.energy), dipole=res.dipole,
+        second_moment=res.second_moment, center_of_mass=res.center_of_mass,
+        quadrupole=res.quadrupole, wall_time=np.float64(res.wall_time),
+        converged=np.bool_(res.converged), scf_cycles=np.int64(res.scf_cycles),
+        pyscf_version=np.str_(res.pyscf_version), nao=np.int64(nao), dm_tril=dm32,
+        key=np.str_(mol.key()),
+        values_isodensity=v64.astype(np.float32), nverts_isodensity=np.int64(len(surf.vertices)),
+        vsum_isodensity=np.float64(np.abs(np.asarray(surf.vertices, float)).sum()))
+    np.savez_compressed(OUT / f"{gid}.npz", **payload)
+    entry["reference"] = f"{gid}.npz"
+    entry["reference_level"] = engine.level
+    entry["reference_dipole_debye"] = float(np.linalg.norm(res.dipole_com) * 4.80320)
+    print(f"  {gid}: nao={nao}, SCF {res.wall_time:.1f} s (total {time.time() - t0:.1f} s), "
+          f"|mu|={entry['reference_dipole_debye']:.3f} D, float32-dm MEP error {err:.2e} kcal/mol/e, "
+          f"{(OUT / f'{gid}.npz').stat().st_size / 1024:.0f} kB", flush=True)
+    return entry
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", help="ids to (re)build; others are kept as they are")
+    ap.add_argument("--no-reference", action="store_true", help="geometries only")
+    ap.add_argument("--cache-dir", default=None, help="ReferenceEngine cache (default: its own)")
+    args = ap.parse_args(argv)
+    from mepviz.reference import ReferenceEngine
+    OUT.mkdir(parents=True, exist_ok=True)
+    engine = ReferenceEngine(cache_dir=args.cache_dir)
+    index_path = OUT / "index.json"
+    old = {e["id"]: e for e in json.loads(index_path.read_text())["molecules"]} if index_path.exists() else {}
+    out = []
+    for gid, label, desc, source in ENTRIES:
+        if args.only and gid not in args.only and gid in old:
+            out.append(old[gid])
+            continue
+        print(f"{gid} ...", flush=True)
+        out.append(build_entry(gid, label, desc, source, not args.no_reference, engine))
+        index_path.write_text(json.dumps({"version": 1, "molecules": out + [
+            old[g] for g, *_ in ENTRIES[len(out):] if g in old]}, indent=1, ensure_ascii=False) + "\n")
+    index_path.write_text(json.dumps({"version": 1, "molecules": out}, indent=1, ensure_ascii=False) + "\n")
+    total = sum(p.stat().st_size for p in OUT.iterdir()) / 1024
+    print(f"wrote {len(out)} entries to {OUT} ({total:.0f} kB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
