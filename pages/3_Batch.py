@@ -118,7 +118,9 @@ df = result.dataframe()
 st.subheader("Results")
 st.caption(f"Surface: {SURFACES[result.surface]}. μ in debye (D); Θ eigenvalues in D·Å (ascending, "
            "traceless: they sum to zero); potentials in kcal/mol/e.")
-st.dataframe(df, hide_index=True, width="stretch", column_config=_column_config(), key="batch_table")
+show_components = st.checkbox("Show the μ components (x, y, z)", value=False, key="batch_components")
+shown = [c for c in df.columns if show_components or not c.startswith(("mu_x", "mu_y", "mu_z"))]
+st.dataframe(df[shown], hide_index=True, width="stretch", column_config=_column_config(), key="batch_table")
 
 # ------------------------------------------------------------------ downloads
 stem = state["filename"].rsplit(".", 1)[0] or "batch"

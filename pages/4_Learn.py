@@ -104,7 +104,7 @@ st.caption(f"Same molecule, same surface, one colour scale for all three: "
 cols = st.columns(3)
 for col, order in zip(cols, (0, 1, 2)):
     col.markdown(f"**{ORDER_TITLES[order]}**")
-    viewer.show_mep(mol, surf, maps[order].values, vmax=vmax, unit=unit, statistics=maps[order].statistics,
+    viewer.show_mep(mol, surf, maps[order].values, vmax=vmax, unit=unit, markers=False,
                     height=VIEW_HEIGHT, container=col, element_id=f"learn-order-{order}")
     col.caption(ORDER_TEXT[order])
 
@@ -117,7 +117,8 @@ for order in (0, 1, 2):
                  f"V_s,max ({unit})": float(convert_potential(st_["v_max"], unit)),
                  f"mean |difference from full| ({unit})":
                      float(convert_potential(np.abs(maps[order].values - full).mean(), unit))})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="learn_orders")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="learn_orders",
+             column_config={c: st.column_config.NumberColumn(format="%.2f") for c in rows[0] if c != "terms"})
 missing = float(convert_potential(np.abs(maps[0].values - full).mean(), unit))
 st.markdown(
     f"On this surface, leaving out the atomic dipoles and quadrupoles changes the potential by "

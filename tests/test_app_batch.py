@@ -79,6 +79,12 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
         ev = pred.quadrupole_eigenvalues(debye=True)
         np.testing.assert_allclose(table[[f"theta_{i}_DA_{model}" for i in (1, 2, 3)]].iloc[0], ev, atol=1e-6)
     assert np.all(table["Vs_min_kcal_quadrupole"] <= table["Vs_max_kcal_quadrupole"])
+    assert "mu_x_D_dipole" not in table.columns          # components are optional
+    at.checkbox(key="batch_components").check().run()
+    full = dataframe_with(at, "mu_x_D_dipole")
+    pred = get_predictor("dipole").predict(mol)
+    np.testing.assert_allclose(full[["mu_x_D_dipole", "mu_y_D_dipole", "mu_z_D_dipole"]].iloc[0],
+                               pred.dipole_debye, atol=1e-6)
     labels = [b.label for b in at.download_button]
     assert labels == ["Table (CSV)", "Everything (JSON)", "Charges (SDF)", "Charges (PQR)",
                       "MEP cube file", "Charges of this molecule (PQR)"]
