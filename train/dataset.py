@@ -222,8 +222,10 @@ def training_data(files, val_fraction: float = 0.1, seed: int = 0, root: str = R
     bad = excluded_indices(root)
     keep = ~np.isin(ms.qm9_index, np.array(sorted(bad), dtype=np.int64))
     ms = ms.mask(keep)
-    if max_molecules:
-        ms = ms.subset(np.arange(min(max_molecules, len(ms))))
+    if max_molecules and max_molecules < len(ms):
+        # a seeded random subset (files are sorted by QM9 index, which correlates with size)
+        pick = np.sort(np.random.default_rng([seed, 12345]).permutation(len(ms))[:max_molecules])
+        ms = ms.subset(pick)
     fill_positions(ms)
     val = validation_mask(ms.qm9_index, val_fraction, seed)
     return ms.mask(~val), ms.mask(val)

@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="weights stem (e.g. runs/pre/pretrained) to initialise from; its card is embedded")
     ap.add_argument("--max-molecules", type=int, default=None, help="use only the first N DFT molecules (tests)")
     ap.add_argument("--max-xtb", type=int, default=None, help="use only the first N xTB molecules")
+    ap.add_argument("--max-xtb-val", type=int, default=400, help="xTB validation molecules evaluated per epoch")
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     # model
@@ -153,6 +154,9 @@ class Trainer:
             # this holds already; enforced again in case of a different --val-fraction)
             dft_val = set(self.val.qm9_index.tolist())
             self.xtb_train = self.xtb_train.mask(~np.isin(self.xtb_train.qm9_index, list(dft_val)))
+            if len(self.xtb_val) > a.max_xtb_val:   # keep per-epoch validation cheap
+                pick = np.random.default_rng([a.seed, 777]).permutation(len(self.xtb_val))[:a.max_xtb_val]
+                self.xtb_val = self.xtb_val.subset(np.sort(pick))
         cfg = dict(features=a.features, layers=a.layers, rbf=a.rbf, cutoff=a.cutoff,
                    max_order=2 if a.variant == "quadrupole" else 1)
         self.model = MultipoleNet(**cfg)
