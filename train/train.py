@@ -355,8 +355,11 @@ class Trainer:
             "optimizer": "Adam",
             "data": data,
             "training": {
-                "epochs": {p: hist.get(p + "_epochs") for p in self.phases},
-                "best_epoch": {p: hist.get(p + "_best_epoch") for p in self.phases},
+                "epochs": {p: hist.get(p + "_epochs", st["epoch"] if p == st["phase"] else None)
+                           for p in self.phases},
+                "best_epoch": {p: hist.get(p + "_best_epoch", st["best_epoch"] if p == st["phase"] else None)
+                               for p in self.phases},
+                "stopped_early_by_time_limit": not st["done"],
                 "time_s": round(st["elapsed"], 1),
                 "throughput_mol_per_s": round(float(np.median(tp)), 1) if tp else None,
                 "threads": a.threads,
