@@ -1,0 +1,85 @@
+"""The shipped weights: loadable as plain state dicts, model cards complete, and they reproduce
+the test metrics stored in their card on a fixed subset (so a bad weight file cannot slip in).
+
+The card's "test_metrics" are written by `python -m train.evaluate`; rerun it after changing
+the weights.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from mepviz.predict import AVAILABLE_MODELS, default_weights_dir
+
+WEIGHTS = default_weights_dir()      # weights/ (or $MEPVIZ_WEIGHTS)
+ABS_TOL = 1e-4
+REL_TOL = 1e-5
+
+
+def card(name):
+    return json.loads((WEIGHTS / f"{name}.json").read_text())
+
+
+def leaves(d, prefix=""):
+    """Flatten nested dicts of numbers into {dotted.key: value}."""
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(leaves(v, key + "."))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[key] = float(v)
+    return out
+
+
+@pytest.mark.parametrize("name", AVAILABLE_MODELS)
+def test_weights_are_plain_state_dicts(name):
+    assert (WEIGHTS / f"{name}.pt").is_file(), f"weights/{name}.pt is missing"
+    state = torch.load(WEIGHTS / f"{name}.pt", map_location="cpu", weights_only=True)
+    assert isinstance(state, dict) and state
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("name", AVAILABLE_MODELS)
+def test_model_card_is_complete(name):
+    c = card(name)
+    for key in ("config", "level_of_theory", "hyperparameters", "data", "test_metrics"):
+        assert key in c, f"weights/{name}.json lacks {key!r}"
+    assert "B3LYP" in c["level_of_theory"]
+    positions = c["data"]["dft_train"]["positions"]
+    assert min(positions) >= 200, "training data must not use the reserved (0–99) or test (100–199) positions"
+    tm = c["test_metrics"]
+    for key in ("dipole_vector_mae_debye", "dipole_magnitude_mae_debye", "quadrupole_component_mae_debye_angstrom",
+                "mep_isodensity", "mep_shells", "subset", "weights_sha256"):
+        assert key in tm, f"test_metrics lacks {key!r}"
+    assert set(tm["mep_shells"]) == {"1.4", "1.6", "1.8", "2.0"}
+
+
+@pytest.mark.parametrize("name", AVAILABLE_MODELS)
+def test_weights_reproduce_card_metrics_on_subset(name):
+    from train.evaluate import SUBSET_SIZE, file_sha256, subset_metrics
+
+    tm = card(name)["test_metrics"]
+    assert file_sha256(WEIGHTS / f"{name}.pt") == tm["weights_sha256"], (
+        f"weights/{name}.pt is not the file the card's test metrics were measured on; "
+        "rerun python -m train.evaluate")
+    stored = tm["subset"]
+    assert stored["n_molecules"] == SUBSET_SIZE
+    got = leaves(subset_metrics(name, WEIGHTS, n=SUBSET_SIZE))
+    want = leaves(stored["metrics"])
+    assert set(got) == set(want)
+    bad = {k: (got[k], want[k]) for k in want
+           if not math.isclose(got[k], want[k], abs_tol=ABS_TOL, rel_tol=REL_TOL)}
+    assert not bad, f"{name}: metrics differ from the model card: {bad}"
+
+
+def test_quadrupole_model_beats_dipole_model_on_the_mep():
+    """The study's central result, as measured by the evaluation (card test metrics)."""
+    q = card("quadrupole")["test_metrics"]["mep_isodensity"]["mae"]
+    d = card("dipole")["test_metrics"]["mep_isodensity"]["mae"]
+    assert q < d

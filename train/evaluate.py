@@ -1,0 +1,435 @@
+"""Evaluate the shipped models (and cheap charge baselines) against the DFT test split.
+
+    OMP_NUM_THREADS=1 python -m train.evaluate            # all models in weights/ + baselines
+    python -m train.evaluate --models quadrupole --no-baselines --no-update-cards
+
+On data/qm9/test.npz (QM9 permutation positions 100–199, B3LYP/6-31G(2df,p)) for every model
+in weights/ and for the baselines of mepviz.baselines (RDKit Gasteiger, RDKit MMFF94,
+GFN2-xTB Mulliken charges; and GFN2-xTB charges + atomic dipoles + quadrupoles):
+
+- dipole: vector MAE ⟨|μ − μ_ref|⟩, component MAE ⟨|μ_α − μ_ref,α|⟩ and magnitude MAE
+  ⟨| |μ| − |μ_ref| |⟩, all in D;
+- quadrupole: component MAE over the nine components of the traceless Θ about the centre
+  of mass, D·Å;
+- MEP (atomic-multipole potential vs DFT, kcal/mol/e): MAE and RMSE on the isodensity points
+  and on every shell scale (1.4, 1.6, 1.8, 2.0 × Bondi radii), per molecule and overall
+  (overall = pooled over all points of all molecules; `molecule_mean_mae` = mean of the
+  per-molecule MAEs), plus histograms of the signed errors.
+
+Writes weights/evaluation.md (Markdown tables), weights/evaluation.json (overall,
+per-shell, per-molecule, histograms; read by the app's Compare page) and puts the test
+metrics into each model card weights/<name>.json under "test_metrics", together with the
+metrics on a fixed subset (the first SUBSET_SIZE test molecules) that tests/test_weights.py
+recomputes, and the SHA-256 of the weight file they belong to.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential  # noqa: E402
+from mepviz.molecule import Molecule  # noqa: E402
+from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL  # noqa: E402
+
+DEFAULT_TEST = ROOT / "data" / "qm9" / "test.npz"
+DEFAULT_WEIGHTS = ROOT / "weights"
+SHELL_SCALES = (1.4, 1.6, 1.8, 2.0)
+SUBSET_SIZE = 10
+#: signed MEP error histogram bins (kcal/mol/e); errors outside go to underflow/overflow
+HIST_EDGES = np.linspace(-15.0, 15.0, 121)
+#: per-molecule MAE histogram bins (kcal/mol/e)
+MOL_HIST_EDGES = np.linspace(0.0, 15.0, 61)
+BASELINE_NAMES = ("gasteiger", "mmff94", "xtb", "xtb-multipoles")
+BASELINE_LABELS = {"gasteiger": "Gasteiger charges (RDKit)", "mmff94": "MMFF94 charges (RDKit)",
+                   "xtb": "GFN2-xTB charges (tblite)",
+                   "xtb-multipoles": "GFN2-xTB charges + atomic dipoles + quadrupoles"}
+MODEL_LABELS = {"dipole": "ML dipole model (fitted to μ)", "quadrupole": "ML quadrupole model (fitted to μ and Θ)"}
+D = DEBYE_PER_E_ANGSTROM
+
+
+# --------------------------------------------------------------------------- test data
+@dataclass
+class TestMolecule:
+    """One test molecule with its DFT reference (Å, e·Å, e·Å² about `com`, kcal/mol/e)."""
+
+    position: int          # row in test.npz
+    mol: Molecule
+    qm9_index: int
+    smiles: str
+    dipole: np.ndarray
+    quadrupole: np.ndarray
+    com: np.ndarray
+    iso_points: np.ndarray
+    iso_esp: np.ndarray
+    shell_points: np.ndarray
+    shell_esp: np.ndarray
+    shell_scale: np.ndarray
+
+
+def load_test_set(path=DEFAULT_TEST, n: int | None = None) -> list[TestMolecule]:
+    """The test split as TestMolecule objects (the first `n` molecules when given)."""
+    d = np.load(path, allow_pickle=False)
+    counts = d["atom_count"].astype(int)
+    m = len(counts) if n is None else min(int(n), len(counts))
+    off = np.concatenate([[0], np.cumsum(counts)])
+    ioff = np.concatenate([[0], np.cumsum(d["iso_count"].astype(int))])
+    soff = np.concatenate([[0], np.cumsum(d["shell_count"].astype(int))])
+    out = []
+    for k in range(m):
+        idx = int(d["qm9_index"][k])
+        smi = str(d["smiles"][k])
+        mol = Molecule(d["z"][off[k]:off[k + 1]].astype(int), d["pos"][off[k]:off[k + 1]],
+                       name=f"QM9 {idx}", smiles=smi)
+        out.append(TestMolecule(
+            position=k, mol=mol, qm9_index=idx, smiles=smi, dipole=d["dipole"][k].astype(float),
+            quadrupole=d["quadrupole_com"][k].astype(float), com=d["center_of_mass"][k].astype(float),
+            iso_points=d["iso_points"][ioff[k]:ioff[k + 1]].astype(float),
+            iso_esp=d["iso_esp"][ioff[k]:ioff[k + 1]].astype(float) * HARTREE_TO_KCAL_MOL,
+            shell_points=d["shell_points"][soff[k]:soff[k + 1]].astype(float),
+            shell_esp=d["shell_esp"][soff[k]:soff[k + 1]].astype(float) * HARTREE_TO_KCAL_MOL,
+            shell_scale=np.round(d["shell_scale"][soff[k]:soff[k + 1]].astype(float), 3)))
+    return out
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------ multipoles
+def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS):
+    """[(charges, atomic dipoles, atomic quadrupoles)] of ML model `name` for every molecule."""
+    from mepviz.predict import Predictor
+    pr = Predictor(name, weights_dir)
+    preds = pr.predict_many([t.mol for t in test_set], batch_size=16)
+    return [(p.charges, p.atomic_dipoles, p.atomic_quadrupoles) for p in preds], [None] * len(preds)
+
+
+def baseline_multipoles(name: str, test_set):
+    """[(q, p or None, θ or None) or None], [error message or None] for a baseline."""
+    from mepviz import baselines
+    out, errors = [], []
+    for t in test_set:
+        try:
+            out.append(baselines.baseline_multipoles(name, t.mol))
+            errors.append(None)
+        except Exception as exc:   # a baseline that cannot handle a molecule is reported, not fatal
+            out.append(None)
+            errors.append(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+    return out, errors
+
+
+# --------------------------------------------------------------------------- metrics
+def _mae_rmse(err) -> dict:
+    err = np.asarray(err, float)
+    if err.size == 0:
+        return {"mae": float("nan"), "rmse": float("nan"), "n_points": 0}
+    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
+            "mean_signed": float(err.mean()), "max_abs": float(np.abs(err).max()), "n_points": int(err.size)}
+
+
+def molecule_errors(t: TestMolecule, q, p=None, th=None, orders=(2,)) -> dict:
+    """Moment errors and signed MEP errors (arrays) of one molecule's atomic multipoles."""
+    pos = t.mol.positions
+    mu = molecular_dipole(pos, q, p, origin=t.com)
+    theta = molecular_quadrupole(pos, q, p, th, origin=t.com)
+    res = {
+        "dipole_vector_error": float(np.linalg.norm(mu - t.dipole) * D),
+        "dipole_component_error": float(np.abs(mu - t.dipole).mean() * D),
+        "dipole_magnitude_error": float((np.linalg.norm(mu) - np.linalg.norm(t.dipole)) * D),
+        "quadrupole_component_error": float(np.abs(theta - t.quadrupole).mean() * D),
+        "dipole_debye": (mu * D).tolist(),
+    }
+    iso = {}
+    for order in orders:
+        iso[order] = multipole_potential(t.iso_points, pos, q, p if order >= 1 else None,
+                                         th if order >= 2 else None) - t.iso_esp
+    res["iso_error"] = iso[max(orders)]
+    res["iso_error_by_order"] = iso
+    res["shell_error"] = multipole_potential(t.shell_points, pos, q, p, th) - t.shell_esp
+    return res
+
+
+def _histogram(err, edges) -> dict:
+    err = np.asarray(err, float)
+    counts, _ = np.histogram(err, bins=edges)
+    return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts],
+            "underflow": int((err < edges[0]).sum()), "overflow": int((err > edges[-1]).sum())}
+
+
+def evaluate_multipoles(test_set, multipoles, errors=None, orders=(2,), detail: bool = True) -> dict:
+    """Aggregate metrics for a method given its per-molecule multipoles (None = failed)."""
+    errors = errors or [None] * len(test_set)
+    per_mol, iso_all, shell_all, shell_scales = [], [], [], []
+    by_order = {o: [] for o in orders}
+    moments = {k: [] for k in ("dipole_vector_error", "dipole_component_error", "dipole_magnitude_error",
+                               "quadrupole_component_error")}
+    failures = []
+    for t, mp, err in zip(test_set, multipoles, errors):
+        if mp is None:
+            failures.append({"qm9_index": t.qm9_index, "smiles": t.smiles, "error": err or "failed"})
+            continue
+        e = molecule_errors(t, *mp, orders=orders)
+        for k in moments:
+            moments[k].append(e[k])
+        iso_all.append(e["iso_error"])
+        for o in orders:
+            by_order[o].append(e["iso_error_by_order"][o])
+        shell_all.append(e["shell_error"])
+        shell_scales.append(t.shell_scale)
+        rec = {"qm9_index": t.qm9_index, "smiles": t.smiles, "n_atoms": t.mol.n_atoms,
+               "dipole_vector_error_debye": e["dipole_vector_error"],
+               "dipole_magnitude_error_debye": e["dipole_magnitude_error"],
+               "quadrupole_component_mae_debye_angstrom": e["quadrupole_component_error"],
+               **{k: v for k, v in _mae_rmse(e["iso_error"]).items() if k in ("mae", "rmse")},
+               "shells": {f"{s:.1f}": {k: v for k, v in _mae_rmse(e["shell_error"][t.shell_scale == s]).items()
+                                      if k in ("mae", "rmse")} for s in SHELL_SCALES}}
+        per_mol.append(rec)
+    n = len(per_mol)
+    out = {
+        "n_molecules": n,
+        "n_failed": len(failures),
+        "moments": {
+            "dipole_vector_mae_debye": float(np.mean(moments["dipole_vector_error"])) if n else float("nan"),
+            "dipole_component_mae_debye": float(np.mean(moments["dipole_component_error"])) if n else float("nan"),
+            "dipole_magnitude_mae_debye": float(np.mean(np.abs(moments["dipole_magnitude_error"]))) if n else float("nan"),
+            "quadrupole_component_mae_debye_angstrom": float(np.mean(moments["quadrupole_component_error"])) if n else float("nan"),
+        },
+    }
+    iso = np.concatenate(iso_all) if iso_all else np.zeros(0)
+    shell = np.concatenate(shell_all) if shell_all else np.zeros(0)
+    scales = np.concatenate(shell_scales) if shell_scales else np.zeros(0)
+    overall = _mae_rmse(iso)
+    overall["molecule_mean_mae"] = float(np.mean([r["mae"] for r in per_mol])) if n else float("nan")
+    overall["surface"] = "isodensity"
+    mep = {"overall": overall,
+           "per_shell": {f"{s:.1f}": _mae_rmse(shell[scales == s]) for s in SHELL_SCALES},
+           "all_shells": _mae_rmse(shell)}
+    if len(orders) > 1:
+        mep["isodensity_by_order"] = {str(o): _mae_rmse(np.concatenate(by_order[o])) if n else _mae_rmse([])
+                                      for o in orders}
+    if detail:
+        mep["per_molecule"] = per_mol
+        mep["histogram"] = _histogram(iso, HIST_EDGES)
+        mep["histogram_per_shell"] = {f"{s:.1f}": _histogram(shell[scales == s], HIST_EDGES) for s in SHELL_SCALES}
+        mep["per_molecule_mae_histogram"] = _histogram(np.array([r["mae"] for r in per_mol]), MOL_HIST_EDGES)
+        out["failures"] = failures
+    out["mep"] = mep
+    return out
+
+
+def card_metrics(result: dict) -> dict:
+    """The compact metric block stored in a model card."""
+    mep = result["mep"]
+    return {
+        "n_molecules": result["n_molecules"],
+        **result["moments"],
+        "mep_isodensity": {k: mep["overall"][k] for k in ("mae", "rmse", "molecule_mean_mae", "n_points")},
+        "mep_shells": {s: {k: v[k] for k in ("mae", "rmse", "n_points")} for s, v in mep["per_shell"].items()},
+        **({"mep_isodensity_by_order": {o: {k: v[k] for k in ("mae", "rmse")}
+                                        for o, v in mep["isodensity_by_order"].items()}}
+           if "isodensity_by_order" in mep else {}),
+    }
+
+
+def evaluate_model(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, detail: bool = True) -> dict:
+    mps, errs = model_multipoles(name, test_set, weights_dir)
+    return evaluate_multipoles(test_set, mps, errs, orders=(0, 1, 2), detail=detail)
+
+
+def subset_metrics(name: str, weights_dir=DEFAULT_WEIGHTS, test_path=DEFAULT_TEST, n: int = SUBSET_SIZE) -> dict:
+    """Card metrics of model `name` on the first `n` test molecules (tests/test_weights.py)."""
+    return card_metrics(evaluate_model(name, load_test_set(test_path, n), weights_dir, detail=False))
+
+
+# ---------------------------------------------------------------------------- output
+def _fmt(x, d=3):
+    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{d}f}"
+
+
+def markdown(doc: dict) -> str:
+    ts = doc["test_set"]
+    lines = [
+        "# Evaluation on the QM9 test split",
+        "",
+        f"Test set: `{ts['file']}` — {ts['n_molecules']} molecules (QM9 permutation positions "
+        f"{ts['positions'][0]}–{ts['positions'][1]}), reference {ts['level_of_theory']}. "
+        f"Generated {doc['generated']} by `python -m train.evaluate`.",
+        "",
+        "MEP errors are atomic-multipole potential − DFT potential in kcal/mol/e, pooled over all "
+        "points (isodensity: ρ = 0.001 e/bohr³ surface vertices; shells: Merz–Kollman points on "
+        "1.4–2.0 × Bondi radii). μ vector MAE = ⟨|μ − μ_ref|⟩, |μ| MAE = ⟨||μ| − |μ_ref||⟩ (D); "
+        "Θ MAE over the nine components of the traceless quadrupole about the centre of mass (D·Å). "
+        "Baselines have no atomic dipoles/quadrupoles unless stated.",
+        "",
+        "| Method | μ vector MAE (D) | \\|μ\\| MAE (D) | Θ MAE (D·Å) | MEP MAE iso | MEP RMSE iso "
+        "| MAE 1.4 | MAE 1.6 | MAE 1.8 | MAE 2.0 | failed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, res in doc["methods"].items():
+        mo, mep = res["moments"], res["mep"]
+        ps = mep["per_shell"]
+        lines.append(
+            f"| {res['label']} | {_fmt(mo['dipole_vector_mae_debye'])} | {_fmt(mo['dipole_magnitude_mae_debye'])} "
+            f"| {_fmt(mo['quadrupole_component_mae_debye_angstrom'])} | **{_fmt(mep['overall']['mae'], 2)}** "
+            f"| {_fmt(mep['overall']['rmse'], 2)} | "
+            + " | ".join(_fmt(ps[f"{s:.1f}"]["mae"], 2) for s in SHELL_SCALES)
+            + f" | {res['n_failed']} |")
+    lines += ["", "## MEP RMSE per shell (kcal/mol/e)", "",
+              "| Method | iso | 1.4 | 1.6 | 1.8 | 2.0 | all shells |", "|---|---|---|---|---|---|---|"]
+    for name, res in doc["methods"].items():
+        mep = res["mep"]
+        lines.append(f"| {res['label']} | {_fmt(mep['overall']['rmse'], 2)} | "
+                     + " | ".join(_fmt(mep["per_shell"][f"{s:.1f}"]["rmse"], 2) for s in SHELL_SCALES)
+                     + f" | {_fmt(mep['all_shells']['rmse'], 2)} |")
+    ml = [(n, r) for n, r in doc["methods"].items() if r["kind"] == "model"]
+    if ml:
+        lines += ["", "## ML models: isodensity MEP MAE by multipole order (kcal/mol/e)", "",
+                  "| Model | charges only | + atomic dipoles | + atomic quadrupoles |", "|---|---|---|---|"]
+        for name, res in ml:
+            bo = res["mep"].get("isodensity_by_order", {})
+            lines.append(f"| {res['label']} | " + " | ".join(_fmt(bo.get(str(o), {}).get("mae"), 2) for o in (0, 1, 2))
+                         + " |")
+    for name, res in doc["methods"].items():
+        for f in res.get("failures", []):
+            lines.append(f"\n- {res['label']} failed on QM9 {f['qm9_index']} ({f['smiles']}): {f['error']}")
+    return "\n".join(lines) + "\n"
+
+
+def _clean(x):
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    return x
+
+
+def update_card(card_path: Path, metrics: dict) -> None:
+    card = json.loads(card_path.read_text())
+    card["test_metrics"] = metrics
+    card_path.write_text(json.dumps(_clean(card), indent=2, ensure_ascii=False) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--test", default=str(DEFAULT_TEST), help="test split (.npz with MEPs)")
+    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="folder with <model>.pt/.json")
+    ap.add_argument("--models", nargs="*", default=None, help="models to evaluate (default: all in --weights)")
+    ap.add_argument("--baselines", nargs="*", default=list(BASELINE_NAMES), choices=BASELINE_NAMES)
+    ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("-n", "--limit", type=int, default=None, help="only the first N test molecules (quick check)")
+    ap.add_argument("--out", default=None, help="output stem (default <weights>/evaluation → .md and .json)")
+    ap.add_argument("--no-update-cards", action="store_true", help="do not write test_metrics into the model cards")
+    args = ap.parse_args(argv)
+
+    from mepviz.predict import AVAILABLE_MODELS
+    wdir = Path(args.weights)
+    models = args.models if args.models is not None else [m for m in AVAILABLE_MODELS if (wdir / f"{m}.pt").exists()]
+    test_set = load_test_set(args.test, args.limit)
+    t0 = time.perf_counter()
+    methods = {}
+    for name in models:
+        t = time.perf_counter()
+        res = evaluate_model(name, test_set, wdir)
+        card = json.loads((wdir / f"{name}.json").read_text())
+        res.update(kind="model", label=MODEL_LABELS.get(name, name),
+                   weights_sha256=file_sha256(wdir / f"{name}.pt"),
+                   training_molecules=(card.get("data", {}).get("dft_train", {}) or {}).get("molecules"))
+        methods[name] = res
+        print(f"{name:>16}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e, "
+              f"|μ| MAE {res['moments']['dipole_magnitude_mae_debye']:.3f} D  ({time.perf_counter() - t:.1f} s)",
+              flush=True)
+    if not args.no_baselines:
+        for name in args.baselines:
+            t = time.perf_counter()
+            mps, errs = baseline_multipoles(name, test_set)
+            res = evaluate_multipoles(test_set, mps, errs)
+            res.update(kind="baseline", label=BASELINE_LABELS.get(name, name))
+            methods[name] = res
+            print(f"{name:>16}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e "
+                  f"({res['n_failed']} failed, {time.perf_counter() - t:.1f} s)", flush=True)
+
+    test_path = Path(args.test)
+    try:
+        test_file = str(test_path.resolve().relative_to(ROOT))
+    except ValueError:
+        test_file = str(test_path)
+    test_info = {"file": test_file, "sha256": file_sha256(test_path), "n_molecules": len(test_set),
+                 "positions": [100, 100 + len(test_set) - 1],
+                 "level_of_theory": "B3LYP/6-31G(2df,p) (PySCF 2.14, density fitting)",
+                 "n_isodensity_points": int(sum(len(t.iso_esp) for t in test_set)),
+                 "n_shell_points": int(sum(len(t.shell_esp) for t in test_set))}
+    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    doc = {
+        "description": ("MEP errors (kcal/mol/e) of each method's atomic multipoles against the DFT "
+                        f"MEP on the {len(test_set)} QM9 test molecules; overall = isodensity points."),
+        "generated": generated,
+        "test_set": test_info,
+        "units": {"mep": "kcal/mol/e", "dipole": "D", "quadrupole": "D·Å"},
+        "definitions": {
+            "mep_error": "atomic-multipole MEP minus DFT MEP at the same points",
+            "overall": "pooled over all isodensity points of all molecules",
+            "molecule_mean_mae": "mean over molecules of the per-molecule MAE",
+            "dipole_vector_mae_debye": "mean |mu - mu_ref|",
+            "dipole_magnitude_mae_debye": "mean ||mu| - |mu_ref||",
+            "quadrupole_component_mae_debye_angstrom": "mean over molecules and 9 components of |Theta - Theta_ref| "
+                                                       "(traceless, about the centre of mass)",
+            "histogram": "signed isodensity MEP errors; values beyond the edges are counted in underflow/overflow",
+        },
+        "methods": methods,
+        "models": {k: v for k, v in methods.items() if v["kind"] == "model"},
+        "baselines": {k: v for k, v in methods.items() if v["kind"] == "baseline"},
+    }
+    # "methods" holds everything; "models"/"baselines" are the same objects split by kind
+    out_stem = Path(args.out) if args.out else wdir / "evaluation"
+    out_stem.with_suffix(".md").write_text(markdown(doc))
+    slim = {k: v for k, v in doc.items() if k != "methods"}
+    slim["method_order"] = list(methods)
+    out_stem.with_suffix(".json").write_text(json.dumps(_clean(slim), indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {out_stem.with_suffix('.md')} and {out_stem.with_suffix('.json')} "
+          f"({time.perf_counter() - t0:.0f} s)")
+
+    if not args.no_update_cards and args.limit is None and test_path.resolve() == DEFAULT_TEST.resolve():
+        for name in models:
+            metrics = card_metrics(methods[name])
+            metrics.update(
+                test_set=test_info["file"], test_set_sha256=test_info["sha256"], evaluated=generated,
+                weights_sha256=methods[name]["weights_sha256"],
+                baselines_mep_isodensity_mae={b: methods[b]["mep"]["overall"]["mae"]
+                                              for b in methods if methods[b]["kind"] == "baseline"},
+                subset={"description": f"first {SUBSET_SIZE} molecules of the test split "
+                                       "(recomputed by tests/test_weights.py, tolerance 1e-4)",
+                        "n_molecules": SUBSET_SIZE,
+                        "qm9_index": [t.qm9_index for t in test_set[:SUBSET_SIZE]],
+                        "metrics": subset_metrics(name, wdir, args.test)})
+            update_card(wdir / f"{name}.json", metrics)
+            print(f"updated {wdir / (name + '.json')} test_metrics")
+    print(markdown(doc).split("\n\n## ")[0].split("\n\n", 3)[-1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
