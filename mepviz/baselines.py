@@ -84,13 +84,21 @@ def _from_bonds(mol: Molecule):
         rw.AddAtom(atom)
     for i, j, order in mol.bonds:
         rw.AddBond(int(i), int(j), _bond_type(order))
+        if order == 1.5:
+            rw.GetBondBetweenAtoms(int(i), int(j)).SetIsAromatic(True)
+            rw.GetAtomWithIdx(int(i)).SetIsAromatic(True)
+            rw.GetAtomWithIdx(int(j)).SetIsAromatic(True)
     m = Chem.Mol(rw)
+    from rdkit import RDLogger
+    RDLogger.DisableLog("rdApp.*")
     try:
         Chem.SanitizeMol(m)
         if Chem.GetFormalCharge(m) == mol.charge:
             return _with_conformer(m, mol.positions)
     except Exception:
         pass
+    finally:
+        RDLogger.EnableLog("rdApp.*")
     try:
         m = Chem.Mol(rw)
         for b in m.GetBonds():

@@ -126,3 +126,18 @@ def test_baseline_meps_correlate_with_dft(test_data):
     assert all(m < 10.0 for m in mae.values()), mae
     # a sanity check with physics in it: atomic dipoles and quadrupoles improve the xTB MEP
     assert mae["xtb-multipoles"] < mae["xtb"], mae
+
+
+@pytest.mark.parametrize("smiles", ["c1ccccc1[N+](=O)[O-]", "C[NH3+]", "c1ccncc1O"])
+def test_molecules_with_bonds_from_inputs(smiles):
+    """Molecules from mepviz.inputs carry bonds (aromatic 1.5, no formal charges): same charges
+    as with bonds perceived from the geometry, and the right total."""
+    from mepviz import inputs
+    mol = inputs.from_smiles(smiles)
+    mol = mol[0] if isinstance(mol, list) else mol
+    assert mol.bonds
+    bare = Molecule(mol.numbers, mol.positions, charge=mol.charge)
+    for name in ("gasteiger", "mmff94"):
+        q = bl.baseline_charges(name, mol)
+        assert abs(q.sum() - mol.charge) < 1e-6
+        assert np.allclose(q, bl.baseline_charges(name, bare), atol=1e-6)
