@@ -412,7 +412,7 @@ def main(argv=None) -> int:
     print(f"wrote {out_stem.with_suffix('.md')} and {out_stem.with_suffix('.json')} "
           f"({time.perf_counter() - t0:.0f} s)")
 
-    if not args.no_update_cards and args.limit is None and test_path.resolve() == DEFAULT_TEST.resolve():
+    if not args.no_update_cards and args.limit is None:
         for name in models:
             metrics = card_metrics(methods[name])
             metrics.update(

@@ -1,0 +1,132 @@
+"""train/evaluate.py: the metric definitions on synthetic references, and the command line."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential
+from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
+from tests.test_predict import make_weights
+from train import evaluate as ev
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic(t: ev.TestMolecule, seed=0):
+    """Random atomic multipoles for `t`, and a copy of `t` whose reference they reproduce exactly."""
+    rng = np.random.default_rng(seed)
+    n = t.mol.n_atoms
+    q = rng.normal(size=n) * 0.3
+    q -= q.mean()
+    p = rng.normal(size=(n, 3)) * 0.05
+    th = rng.normal(size=(n, 3, 3)) * 0.05
+    th = 0.5 * (th + th.transpose(0, 2, 1))
+    th -= np.trace(th, axis1=1, axis2=2)[:, None, None] * np.eye(3) / 3
+    pos = t.mol.positions
+    ref = ev.TestMolecule(**{**t.__dict__})
+    ref.dipole = molecular_dipole(pos, q, p, origin=t.com)
+    ref.quadrupole = molecular_quadrupole(pos, q, p, th, origin=t.com)
+    ref.iso_esp = multipole_potential(t.iso_points, pos, q, p, th)
+    ref.shell_esp = multipole_potential(t.shell_points, pos, q, p, th)
+    return (q, p, th), ref
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    return ev.load_test_set(n=3)
+
+
+def test_load_test_set(test_set):
+    d = np.load(ROOT / "data/qm9/test.npz", allow_pickle=False)
+    assert len(test_set) == 3
+    t = test_set[1]
+    assert t.qm9_index == int(d["qm9_index"][1]) and t.mol.n_atoms == int(d["atom_count"][1])
+    assert len(t.iso_points) == int(d["iso_count"][1]) == len(t.iso_esp)
+    assert len(t.shell_points) == int(d["shell_count"][1]) == len(t.shell_scale)
+    assert set(np.unique(t.shell_scale)) == set(ev.SHELL_SCALES)
+    # kcal/mol/e, converted from hartree/e
+    i0 = int(d["iso_count"][0])
+    assert np.allclose(t.iso_esp[:5], d["iso_esp"][i0:i0 + 5] * HARTREE_TO_KCAL_MOL)
+    # the reference dipole agrees with QM9's own |μ| (a few hundredths of a debye)
+    assert abs(np.linalg.norm(t.dipole) * DEBYE_PER_E_ANGSTROM - d["qm9_dipole_debye"][1]) < 0.1
+
+
+def test_exact_multipoles_give_zero_error(test_set):
+    pairs = [synthetic(t, k) for k, t in enumerate(test_set)]
+    refs = [r for _, r in pairs]
+    res = ev.evaluate_multipoles(refs, [m for m, _ in pairs], orders=(0, 1, 2))
+    assert res["n_molecules"] == 3 and res["n_failed"] == 0
+    assert all(abs(v) < 1e-10 for v in res["moments"].values())
+    assert res["mep"]["overall"]["mae"] < 1e-9 and res["mep"]["all_shells"]["rmse"] < 1e-9
+    # truncating the multipoles costs accuracy: orders 0 and 1 are worse than 2
+    bo = res["mep"]["isodensity_by_order"]
+    assert bo["0"]["mae"] > 1e-3 and bo["1"]["mae"] > 1e-3 and bo["2"]["mae"] < 1e-9
+    h = res["mep"]["histogram"]
+    assert sum(h["counts"]) + h["underflow"] + h["overflow"] == res["mep"]["overall"]["n_points"]
+    assert len(res["mep"]["per_molecule"]) == 3
+
+
+def test_known_errors(test_set):
+    """A constant MEP offset, a dipole shift and a quadrupole shift give the expected numbers."""
+    (q, p, th), ref = synthetic(test_set[0])
+    ref.iso_esp = ref.iso_esp - 2.0              # prediction is 2 kcal/mol/e too high everywhere
+    ref.shell_esp = ref.shell_esp + 1.0          # … and 1 too low on the shells
+    ref.dipole = ref.dipole + np.array([0.0, 0.0, 0.1])          # e·Å
+    ref.quadrupole = ref.quadrupole + np.diag([0.09, -0.09, 0.0])
+    res = ev.evaluate_multipoles([ref], [(q, p, th)])
+    mep = res["mep"]
+    assert mep["overall"]["mae"] == pytest.approx(2.0) and mep["overall"]["rmse"] == pytest.approx(2.0)
+    assert mep["overall"]["mean_signed"] == pytest.approx(2.0)
+    for s in ("1.4", "1.6", "1.8", "2.0"):
+        assert mep["per_shell"][s]["mae"] == pytest.approx(1.0)
+        assert mep["per_shell"][s]["mean_signed"] == pytest.approx(-1.0)
+    mo = res["moments"]
+    assert mo["dipole_vector_mae_debye"] == pytest.approx(0.1 * DEBYE_PER_E_ANGSTROM)
+    assert mo["dipole_component_mae_debye"] == pytest.approx(0.1 * DEBYE_PER_E_ANGSTROM / 3)
+    assert mo["quadrupole_component_mae_debye_angstrom"] == pytest.approx(0.18 / 9 * DEBYE_PER_E_ANGSTROM)
+    assert mo["dipole_magnitude_mae_debye"] <= mo["dipole_vector_mae_debye"] + 1e-12
+
+
+def test_failures_are_reported_not_fatal(test_set):
+    (q, p, th), ref = synthetic(test_set[0])
+    res = ev.evaluate_multipoles([ref, test_set[1]], [(q, p, th), None], [None, "boom"])
+    assert res["n_molecules"] == 1 and res["n_failed"] == 1
+    assert res["failures"][0]["error"] == "boom"
+
+
+def test_command_line_and_card_update(tmp_path, test_set):
+    from mepviz import reports
+
+    wdir = make_weights(tmp_path)
+    cmd = [sys.executable, "-m", "train.evaluate", "--weights", str(wdir), "-n", "3",
+           "--baselines", "gasteiger", "--out", str(tmp_path / "ev")]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr
+    md = (tmp_path / "ev.md").read_text()
+    assert "| Method |" in md and "Gasteiger" in md and "quadrupole" in md
+    doc = json.loads((tmp_path / "ev.json").read_text())
+    assert set(doc["models"]) == {"dipole", "quadrupole"} and set(doc["baselines"]) == {"gasteiger"}
+    m = doc["models"]["quadrupole"]["mep"]
+    assert set(m["per_shell"]) == {"1.4", "1.6", "1.8", "2.0"} and len(m["per_molecule"]) == 3
+    # the app's Compare page can read it
+    tables = reports.evaluation_tables(doc)
+    assert len(tables["overall"]) == 3 and len(tables["per_shell"]) == 12
+    # -n: the cards are left alone
+    assert "test_metrics" not in json.loads((wdir / "quadrupole.json").read_text())
+    # card update: subset metrics are the card metrics of the first molecules
+    full = ev.evaluate_model("quadrupole", test_set, wdir)
+    metrics = ev.card_metrics(full)
+    sub = ev.subset_metrics("quadrupole", wdir, n=3)
+    metrics["subset"] = {"metrics": sub}
+    assert sub["mep_isodensity"]["mae"] == pytest.approx(metrics["mep_isodensity"]["mae"], abs=1e-9)
+    ev.update_card(wdir / "quadrupole.json", metrics)
+    card = json.loads((wdir / "quadrupole.json").read_text())
+    assert card["test_metrics"]["mep_isodensity"]["mae"] == pytest.approx(metrics["mep_isodensity"]["mae"])
+    assert "config" in card            # the rest of the card is kept
