@@ -694,104 +694,101 @@ def error_metrics(values, reference_values) -> dict:
 
 # --------------------------------------------------------------------------- evaluation tables
 
-def _get(d, *paths):
-    """First value found at any of the dotted `paths` in nested dict `d`, else None."""
-    for path in paths:
-        cur = d
-        for part in path.split("."):
-            if isinstance(cur, dict) and part in cur:
-                cur = cur[part]
-            else:
-                cur = None
-                break
-        if cur is not None:
-            return cur
-    return None
+#: short display names of the methods in weights/evaluation.json (train/evaluate.py)
+METHOD_SHORT = {"dipole": "ML dipole model", "quadrupole": "ML quadrupole model",
+                "gasteiger": "Gasteiger", "mmff94": "MMFF94", "xtb": "GFN2-xTB charges",
+                "xtb-multipoles": "GFN2-xTB multipoles"}
 
 
-def _metric(d, name):
-    if not isinstance(d, dict):
-        return None
-    for k in (name, name.lower(), name.upper(), f"mep_{name.lower()}"):
-        if k in d and isinstance(d[k], (int, float)):
-            return float(d[k])
-    return None
+def _num(x):
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+    return v
 
 
-def _methods(doc: dict) -> dict:
-    """name -> (kind, results dict) from the evaluation document."""
-    out = {}
-    for section, kind in (("models", "model"), ("baselines", "baseline"), ("methods", None),
-                          ("results", None)):
+def _methods(doc: dict) -> list[tuple[str, str, dict]]:
+    """[(name, kind, result)] in the document's method order: models first, then baselines."""
+    found = {}
+    for section, kind in (("models", "model"), ("baselines", "baseline"), ("methods", None)):
         block = doc.get(section)
         if isinstance(block, dict):
             for name, res in block.items():
-                if isinstance(res, dict):
-                    k = kind or ("model" if name in MODEL_NAMES else "baseline")
-                    out[str(name)] = (res.get("kind", k), res)
-        elif isinstance(block, list):
-            for res in block:
-                if isinstance(res, dict) and ("name" in res or "method" in res):
-                    name = str(res.get("name", res.get("method")))
-                    out[name] = (res.get("kind", "model" if name in MODEL_NAMES else "baseline"), res)
-    return out
+                if isinstance(res, dict) and name not in found:
+                    found[str(name)] = (res.get("kind") or kind or
+                                        ("model" if name in MODEL_NAMES else "baseline"), res)
+    order = [n for n in doc.get("method_order", []) if n in found]
+    order += [n for n in found if n not in order]
+    return [(n, found[n][0], found[n][1]) for n in order]
 
 
 def evaluation_tables(doc: dict) -> dict:
-    """Flatten weights/evaluation.json into DataFrames for the Compare page.
+    """Flatten weights/evaluation.json (written by train/evaluate.py) into DataFrames.
 
-    Returns a dict with (each optional) 'overall' (method, kind, MAE, RMSE, …),
-    'per_shell' (method, scale, MAE), 'per_molecule' (method, molecule, MAE),
-    'histograms' (method, center, density), 'unit' and 'description'.
+    Keys of the result (each present only when the document has the data):
+    'overall' — one row per method: method (short name), name, kind, label, MEP MAE / RMSE
+    on the isodensity points, molecule-mean MAE, MAE on all shell points, |μ| / μ / Θ MAEs,
+    n_molecules, n_failed; 'per_shell' — method, scale, MAE, RMSE; 'per_molecule' — method,
+    qm9_index, smiles, MAE; 'histograms' — method, center, fraction (signed isodensity
+    errors; the under/overflow counts are included in the normalisation, see 'outside');
+    'by_order' — method, order, terms, MAE (models: charges only / + dipoles / +
+    quadrupoles); 'unit', 'description', 'test_set' (dict), 'generated'.
     """
     import pandas as pd
-    methods = _methods(doc)
-    unit = _get(doc, "units.mep", "unit", "units.potential") or "kcal/mol/e"
-    out: dict = {"unit": unit if isinstance(unit, str) else "kcal/mol/e"}
-    desc = _get(doc, "description", "dataset.description")
-    if isinstance(desc, str):
-        out["description"] = desc
-    overall, shells, permol, hists = [], [], [], []
-    for name, (kind, res) in methods.items():
-        ov = _get(res, "mep.overall", "overall", "mep.iso", "mep") or res
-        mae, rmse = _metric(ov, "MAE"), _metric(ov, "RMSE")
-        if mae is not None:
-            row = {"method": name, "kind": kind, "MAE": mae}
-            if rmse is not None:
-                row["RMSE"] = rmse
-            overall.append(row)
-        ps = _get(res, "mep.per_shell", "per_shell", "shells")
-        if isinstance(ps, dict):
-            for scale, v in ps.items():
-                m = _metric(v, "MAE") if isinstance(v, dict) else (float(v) if isinstance(v, (int, float)) else None)
-                if m is not None:
-                    shells.append({"method": name, "scale": float(scale), "MAE": m})
-        elif isinstance(ps, list):
-            for v in ps:
-                if isinstance(v, dict) and "scale" in v and _metric(v, "MAE") is not None:
-                    shells.append({"method": name, "scale": float(v["scale"]), "MAE": _metric(v, "MAE")})
-        pm = _get(res, "mep.per_molecule", "per_molecule")
-        if isinstance(pm, dict):
-            pm = [{"molecule": k, "MAE": v} for k, v in pm.items()]
-        if isinstance(pm, list):
-            for k, v in enumerate(pm):
-                m = _metric(v, "MAE") if isinstance(v, dict) else (float(v) if isinstance(v, (int, float)) else None)
-                if m is not None:
-                    mid = v.get("qm9_index", v.get("molecule", k)) if isinstance(v, dict) else k
-                    permol.append({"method": name, "molecule": mid, "MAE": m})
-        h = _get(res, "mep.histogram", "histogram", "error_histogram")
-        if isinstance(h, dict) and "counts" in h and ("edges" in h or "bin_edges" in h):
-            edges = np.asarray(h.get("edges", h.get("bin_edges")), float)
-            counts = np.asarray(h["counts"], float)
-            if len(edges) == len(counts) + 1 and counts.sum() > 0:
-                for c, dens in zip(0.5 * (edges[1:] + edges[:-1]), counts / counts.sum()):
-                    hists.append({"method": name, "center": float(c), "density": float(dens)})
+    units = doc.get("units") if isinstance(doc.get("units"), dict) else {}
+    out: dict = {"unit": units.get("mep", "kcal/mol/e")}
+    for key in ("description", "generated"):
+        if isinstance(doc.get(key), str):
+            out[key] = doc[key]
+    if isinstance(doc.get("test_set"), dict):
+        out["test_set"] = doc["test_set"]
+    overall, shells, permol, hists, orders, outside = [], [], [], [], [], {}
+    for name, kind, res in _methods(doc):
+        short = METHOD_SHORT.get(name, name)
+        mep = res.get("mep") if isinstance(res.get("mep"), dict) else {}
+        ov = mep.get("overall") if isinstance(mep.get("overall"), dict) else {}
+        mo = res.get("moments") if isinstance(res.get("moments"), dict) else {}
+        if "mae" in ov:
+            overall.append({
+                "method": short, "name": name, "kind": kind, "label": res.get("label", short),
+                "MAE": _num(ov.get("mae")), "RMSE": _num(ov.get("rmse")),
+                "molecule-mean MAE": _num(ov.get("molecule_mean_mae")),
+                "shell MAE": _num((mep.get("all_shells") or {}).get("mae")),
+                "|μ| MAE (D)": _num(mo.get("dipole_magnitude_mae_debye")),
+                "μ vector MAE (D)": _num(mo.get("dipole_vector_mae_debye")),
+                "Θ MAE (D·Å)": _num(mo.get("quadrupole_component_mae_debye_angstrom")),
+                "molecules": int(res.get("n_molecules", 0) or 0), "failed": int(res.get("n_failed", 0) or 0)})
+        for scale, v in (mep.get("per_shell") or {}).items():
+            if isinstance(v, dict) and "mae" in v:
+                shells.append({"method": short, "scale": _num(scale), "MAE": _num(v["mae"]),
+                               "RMSE": _num(v.get("rmse"))})
+        for rec in mep.get("per_molecule") or []:
+            if isinstance(rec, dict) and "mae" in rec:
+                permol.append({"method": short, "qm9_index": rec.get("qm9_index"),
+                               "smiles": rec.get("smiles", ""), "MAE": _num(rec["mae"])})
+        h = mep.get("histogram")
+        if isinstance(h, dict) and "counts" in h and "edges" in h:
+            edges, counts = np.asarray(h["edges"], float), np.asarray(h["counts"], float)
+            total = counts.sum() + _num(h.get("underflow", 0)) + _num(h.get("overflow", 0))
+            if len(edges) == len(counts) + 1 and total > 0:
+                outside[short] = (_num(h.get("underflow", 0)) + _num(h.get("overflow", 0))) / total
+                for c, n in zip(0.5 * (edges[1:] + edges[:-1]), counts):
+                    hists.append({"method": short, "center": float(c), "fraction": float(n / total)})
+        labels = {"0": "charges only", "1": "+ atomic dipoles", "2": "+ atomic quadrupoles"}
+        for o, v in (mep.get("isodensity_by_order") or {}).items():
+            if isinstance(v, dict) and "mae" in v:
+                orders.append({"method": short, "order": int(o), "terms": labels.get(str(o), str(o)),
+                               "MAE": _num(v["mae"])})
     if overall:
         out["overall"] = pd.DataFrame(overall)
     if shells:
-        out["per_shell"] = pd.DataFrame(shells).sort_values(["method", "scale"], kind="stable")
+        out["per_shell"] = pd.DataFrame(shells)
     if permol:
         out["per_molecule"] = pd.DataFrame(permol)
     if hists:
         out["histograms"] = pd.DataFrame(hists)
+        out["outside"] = outside
+    if orders:
+        out["by_order"] = pd.DataFrame(orders)
     return out

@@ -141,6 +141,16 @@ with tab_mol:
 
 
 # =========================================================================== dataset
+METHOD_COLORS = {"ML dipole model": COLORS["dipole"], "ML quadrupole model": COLORS["quadrupole"],
+                 "Gasteiger": "#a6a6a6", "MMFF94": "#7f7f7f", "GFN2-xTB charges": "#7570b3",
+                 "GFN2-xTB multipoles": "#e7298a"}
+LAYOUT = dict(height=380, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25))
+
+
+def _color(method: str) -> str:
+    return METHOD_COLORS.get(method, "#66a61e")
+
+
 def dataset_section():
     try:
         doc = reports.load_evaluation()
@@ -152,55 +162,102 @@ def dataset_section():
                 "missing). It is written by `python -m train.evaluate`.", icon="ℹ️")
         return
     tables = reports.evaluation_tables(doc)
-    if tables.get("description"):
-        st.markdown(tables["description"])
+    unit = tables.get("unit", "kcal/mol/e")
     overall = tables.get("overall")
-    if overall is not None and len(overall):
-        st.subheader("MEP error per method")
-        st.dataframe(overall, hide_index=True, width="stretch", key="eval_overall")
-        metric = "MAE" if "MAE" in overall.columns else overall.columns[-1]
-        fig = go.Figure(go.Bar(x=overall["method"], y=overall[metric],
-                               marker_color=[COLORS.get(m, "#7570b3") for m in overall["method"]],
-                               text=[f"{v:.2f}" for v in overall[metric]], textposition="outside"))
-        fig.update_layout(yaxis_title=f"MEP {metric} ({tables.get('unit', 'kcal/mol/e')})", height=380,
-                          margin=dict(l=10, r=10, t=30, b=10))
-        st.plotly_chart(fig, key="eval_bar")
+    if overall is None or not len(overall):
+        st.warning("weights/evaluation.json holds no MEP results.", icon="⚠️")
+        return
+    ts = tables.get("test_set", {})
+    st.markdown(
+        f"How far each method's MEP is from the DFT MEP on **{ts.get('n_molecules', '?')} QM9 test "
+        f"molecules** never used in training ({ts.get('level_of_theory', 'B3LYP/6-31G(2df,p)')}; "
+        f"{ts.get('n_isodensity_points', '?')} isodensity points, {ts.get('n_shell_points', '?')} shell "
+        "points). Baselines: classical charge models and semi-empirical GFN2-xTB, put through the "
+        "same potential formula.")
+    if tables.get("generated"):
+        st.caption(f"Evaluated {tables['generated']} by train/evaluate.py.")
+
+    st.subheader("MEP error per method")
+    fig = go.Figure(go.Bar(x=overall["method"], y=overall["MAE"],
+                           marker_color=[_color(m) for m in overall["method"]],
+                           text=[f"{v:.2f}" for v in overall["MAE"]], textposition="outside",
+                           hovertext=overall["label"]))
+    fig.update_layout(yaxis_title=f"MEP MAE on the isodensity surface ({unit})", **LAYOUT)
+    st.plotly_chart(fig, key="eval_bar")
+    cols = ["method", "kind", "MAE", "RMSE", "molecule-mean MAE", "shell MAE", "|μ| MAE (D)",
+            "μ vector MAE (D)", "Θ MAE (D·Å)", "failed"]
+    st.dataframe(overall[cols], hide_index=True, width="stretch", key="eval_overall",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in cols[2:-1]})
+    st.caption(f"MAE/RMSE in {unit}, pooled over all isodensity points; shell MAE over all 1.4–2.0 × vdW "
+               "shell points; moment errors against the DFT dipole and quadrupole (about the centre of mass).")
+
+    c1, c2 = st.columns(2)
     shells = tables.get("per_shell")
     if shells is not None and len(shells):
-        st.subheader("Error per shell scale")
-        st.caption("Points on shells at 1.4–2.0 × the van der Waals radii: the further out, the "
-                   "smaller the potential and its errors.")
-        fig = go.Figure()
-        for method, g in shells.groupby("method", sort=False):
-            fig.add_trace(go.Scatter(x=g["scale"], y=g["MAE"], mode="lines+markers", name=method,
-                                     line=dict(color=COLORS.get(method))))
-        fig.update_layout(xaxis_title="shell scale (× vdW radius)",
-                          yaxis_title=f"MEP MAE ({tables.get('unit', 'kcal/mol/e')})", height=380,
-                          margin=dict(l=10, r=10, t=30, b=10))
-        st.plotly_chart(fig, key="eval_shells")
+        with c1:
+            st.subheader("Error per shell scale")
+            fig = go.Figure()
+            for method, g in shells.groupby("method", sort=False):
+                fig.add_trace(go.Scatter(x=g["scale"], y=g["MAE"], mode="lines+markers", name=method,
+                                         line=dict(color=_color(method))))
+            fig.update_layout(xaxis_title="shell scale (× vdW radius)", yaxis_title=f"MEP MAE ({unit})",
+                              **LAYOUT)
+            st.plotly_chart(fig, key="eval_shells")
+            st.caption("Points on shells at 1.4–2.0 × the van der Waals radii (as used for ESP "
+                       "fitting): further out, the potential and its errors are smaller.")
+    by_order = tables.get("by_order")
+    if by_order is not None and len(by_order):
+        with c2:
+            st.subheader("Which atomic terms matter")
+            fig = go.Figure()
+            for method, g in by_order.groupby("method", sort=False):
+                fig.add_trace(go.Bar(x=g["terms"], y=g["MAE"], name=method, marker_color=_color(method),
+                                     text=[f"{v:.2f}" for v in g["MAE"]], textposition="outside"))
+            fig.update_layout(barmode="group", yaxis_title=f"MEP MAE ({unit})", **LAYOUT)
+            st.plotly_chart(fig, key="eval_orders")
+            st.caption("The models' MEP truncated after the atomic charges, the atomic dipoles, or "
+                       "with everything (see the Learn page).")
+
     hist = tables.get("histograms")
     if hist is not None and len(hist):
         st.subheader("Error distributions")
         fig = go.Figure()
         for method, g in hist.groupby("method", sort=False):
-            fig.add_trace(go.Scatter(x=g["center"], y=g["density"], mode="lines", name=method,
-                                     line=dict(color=COLORS.get(method), shape="hvh")))
-        fig.update_layout(xaxis_title=f"{tables.get('hist_label', 'error')} ({tables.get('unit', 'kcal/mol/e')})",
-                          yaxis_title="fraction", height=380, margin=dict(l=10, r=10, t=30, b=10))
+            fig.add_trace(go.Scatter(x=g["center"], y=g["fraction"], mode="lines", name=method,
+                                     line=dict(color=_color(method), shape="hvh")))
+        fig.update_layout(xaxis_title=f"signed MEP error, method − DFT ({unit})",
+                          yaxis_title="fraction of surface points", **LAYOUT)
         st.plotly_chart(fig, key="eval_hist")
+        outside = tables.get("outside", {})
+        if outside:
+            st.caption("Signed errors on all isodensity points. Outside the plotted range: " +
+                       ", ".join(f"{m} {100 * f:.1f} %" for m, f in outside.items()) + ".")
+
     per_mol = tables.get("per_molecule")
     if per_mol is not None and len(per_mol):
         st.subheader("Per-molecule MEP MAE")
+        c3, c4 = st.columns(2)
         fig = go.Figure()
         for method, g in per_mol.groupby("method", sort=False):
-            fig.add_trace(go.Box(y=g["MAE"], name=method, marker_color=COLORS.get(method), boxpoints="outliers"))
-        fig.update_layout(yaxis_title=f"MAE per molecule ({tables.get('unit', 'kcal/mol/e')})", height=380,
-                          margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
-        st.plotly_chart(fig, key="eval_permol")
-    moments = tables.get("moments")
-    if moments is not None and len(moments):
-        st.subheader("Moment errors")
-        st.dataframe(moments, hide_index=True, width="stretch", key="eval_moments")
+            fig.add_trace(go.Box(y=g["MAE"], name=method, marker_color=_color(method), boxpoints="outliers"))
+        fig.update_layout(yaxis_title=f"MAE per molecule ({unit})", showlegend=False,
+                          **{k: v for k, v in LAYOUT.items() if k != "legend"})
+        c3.plotly_chart(fig, key="eval_permol")
+        wide = per_mol.pivot_table(index=["qm9_index", "smiles"], columns="method", values="MAE").reset_index()
+        a, b = "ML dipole model", "ML quadrupole model"
+        if a in wide and b in wide:
+            better = int((wide[b] < wide[a]).sum())
+            hi = float(max(wide[a].max(), wide[b].max()))
+            fig = go.Figure([go.Scatter(x=wide[a], y=wide[b], mode="markers", text=wide["smiles"],
+                                        marker=dict(color=COLORS["quadrupole"], size=7, opacity=0.7),
+                                        name="molecule"),
+                             go.Scatter(x=[0, hi], y=[0, hi], mode="lines", name="equal",
+                                        line=dict(color="black", dash="dash", width=1))])
+            fig.update_layout(xaxis_title=f"dipole model MAE ({unit})", yaxis_title=f"quadrupole model MAE ({unit})",
+                              showlegend=False, **{k: v for k, v in LAYOUT.items() if k != "legend"})
+            c4.plotly_chart(fig, key="eval_permol_pair")
+            c4.caption(f"The quadrupole model is closer to DFT on **{better} of {len(wide)}** molecules "
+                       "(points below the diagonal).")
 
 
 with tab_data:

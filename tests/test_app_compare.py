@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -144,33 +145,33 @@ def test_unsupported_element_then_recovery(weights, no_evaluation):
     assert not at.error and len(iframes(at)) == 2
 
 
-EVALUATION = {
-    "description": "QM9 test set (100 molecules).",
-    "models": {
-        "dipole": {"mep": {"overall": {"mae": 2.5, "rmse": 3.4},
-                           "per_shell": {"1.4": {"mae": 3.1}, "2.0": {"mae": 1.2}},
-                           "per_molecule": [2.0, 3.0, 2.5],
-                           "histogram": {"edges": [-2, -1, 0, 1, 2], "counts": [1, 4, 4, 1]}}},
-        "quadrupole": {"mep": {"overall": {"mae": 1.1, "rmse": 1.6},
-                               "per_shell": {"1.4": {"mae": 1.4}, "2.0": {"mae": 0.5}},
-                               "per_molecule": [1.0, 1.2, 1.1],
-                               "histogram": {"edges": [-2, -1, 0, 1, 2], "counts": [0, 5, 5, 0]}}},
-    },
-    "baselines": {"Gasteiger": {"mep": {"overall": {"mae": 6.0, "rmse": 8.0}}}},
-}
+SAMPLE = Path(__file__).resolve().parent / "data" / "evaluation_sample.json"   # train/evaluate.py -n 6
 
 
-def test_dataset_results(weights, monkeypatch, tmp_path):
+def test_dataset_results(weights, monkeypatch):
+    monkeypatch.setenv("MEPVIZ_EVALUATION_JSON", str(SAMPLE))
+    doc = json.loads(SAMPLE.read_text())
+    at = fresh()
+    overall = dataframe_with(at, "μ vector MAE (D)")
+    assert list(overall["method"]) == ["ML dipole model", "ML quadrupole model", "Gasteiger", "MMFF94",
+                                       "GFN2-xTB charges"]
+    expected = [doc[sec][n]["mep"]["overall"]["mae"] for sec, n in
+                (("models", "dipole"), ("models", "quadrupole"), ("baselines", "gasteiger"),
+                 ("baselines", "mmff94"), ("baselines", "xtb"))]
+    np.testing.assert_allclose(overall["MAE"], expected)
+    keys = [c.key for c in plotly_charts(at)]
+    assert {"eval_bar", "eval_shells", "eval_orders", "eval_hist", "eval_permol", "eval_permol_pair"} <= set(keys)
+    n = doc["test_set"]["n_molecules"]
+    assert any(f"of {n}** molecules" in m.value for m in at.caption) or \
+        any(f"of {n} molecules" in m.value for m in at.caption)
+
+
+def test_evaluation_without_results(weights, monkeypatch, tmp_path):
     path = tmp_path / "evaluation.json"
-    path.write_text(json.dumps(EVALUATION))
+    path.write_text(json.dumps({"description": "nothing yet", "models": {}}))
     monkeypatch.setenv("MEPVIZ_EVALUATION_JSON", str(path))
-    at = app(PAGE)
-    at.run()
-    no_exception(at)
-    overall = dataframe_with(at, "MAE")
-    assert list(overall["method"]) == ["dipole", "quadrupole", "Gasteiger"]
-    assert list(overall["MAE"]) == [2.5, 1.1, 6.0]
-    assert len(plotly_charts(at)) == 4                # bar, per shell, histograms, per molecule
+    at = fresh()
+    assert any("holds no MEP results" in w for w in texts(at.warning))
 
 
 def test_broken_evaluation_file(weights, monkeypatch, tmp_path):
