@@ -222,7 +222,13 @@ class Trainer:
         self.model.train()
         rng = np.random.default_rng([a.seed, PHASES.index(phase), epoch])
         tot, n = 0.0, 0
+        t0 = t_last = time.time()
         for b in data.batches(a.batch_size, shuffle=True, rng=rng):
+            if not a.quiet and time.time() - t_last > 120:      # progress inside long epochs
+                t_last = time.time()
+                rate = n / (t_last - t0)
+                self.log(f"  [{phase} {epoch + 1}] {n}/{len(data)} molecules, loss {tot / max(n, 1):.4g}, "
+                         f"{rate:.0f} mol/s, epoch ETA {_fmt_time((len(data) - n) / max(rate, 1e-9))}")
             out = self.model(b["z"], b["pos"], b["batch"], b["total_charge"])
             loss, _, _ = loss_terms(out, b, a.variant, a.quad_weight)
             self.opt.zero_grad(set_to_none=True)
