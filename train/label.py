@@ -1,0 +1,308 @@
+"""Label QM9 molecules with the DFT reference engine and pack them into data/qm9 shards.
+
+    python -m train.label run  --start 433 --count 3000 --out train/labels [--esp] [--device cpu|gpu]
+    python -m train.label pack --labels train/labels --out data/qm9/train_dft_433.npz
+    python -m train.label check data/qm9/train_dft_433.npz
+
+`run` walks the fixed QM9 permutation (train/qm9.py) from position --start, computes each
+molecule with mepviz.reference.ReferenceEngine (B3LYP/6-31G(2df,p), density fitting,
+grid level 1, conv_tol 1e-8: the recipe of the reference data) and writes one
+``<position>.npz`` per molecule atomically as it finishes; rerunning skips finished ones
+(resumable). Failures are written as ``<position>.failed.json`` and skipped (``--retry-failed``).
+Positions 0–99 are reserved and 100–199 are the test split: `run` refuses them.
+
+`pack` writes the flat format of the data README (qm9_index, smiles, atom_count, z, pos,
+energy, dipole, second_moment, center_of_mass, quadrupole_com, qm9_dipole_debye; with
+--esp labels also iso_* and shell_*), rows sorted by qm9_index, plus ``position``.
+
+`check` compares |μ| with QM9's Dipole_debye column and prints the distribution of |Δ| (D).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from mepviz.molecule import Molecule
+from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
+
+#: positions below this are never labelled by `run` (reserved 0–99, test 100–199)
+FIRST_LABEL_POSITION = 200
+#: iso points kept per molecule (as in test.npz)
+MAX_ISO_POINTS = 3000
+
+BASE_KEYS = ("qm9_index", "smiles", "atom_count", "z", "pos", "energy", "dipole", "second_moment",
+             "center_of_mass", "quadrupole_com", "qm9_dipole_debye")
+ESP_KEYS = ("iso_count", "iso_points", "iso_esp", "shell_count", "shell_points", "shell_scale", "shell_esp")
+
+
+# --------------------------------------------------------------------------- labelling
+
+def molecule_of(entry) -> Molecule:
+    """The mepviz Molecule of a QM9Entry (neutral singlet, QM9 coordinates as given)."""
+    return Molecule(entry.numbers, entry.positions, name=f"QM9 {entry.index}", smiles=entry.smiles)
+
+
+def esp_points(result, mol: Molecule):
+    """The test.npz point sets: ≤3000 vertices of the DFT ρ = 0.001 surface (0.2 Å grid),
+    and Merz–Kollman shells at 1.4–2.0 × Bondi radii (≈1 point/Å²)."""
+    from mepviz.surfaces import shell_points
+    verts = result.density_isosurface(isovalue=0.001, spacing=0.2).vertices
+    if len(verts) > MAX_ISO_POINTS:
+        verts = verts[np.linspace(0, len(verts) - 1, MAX_ISO_POINTS).round().astype(int)]
+    shell, scale = shell_points(mol, scales=(1.4, 1.6, 1.8, 2.0), density=1.0)
+    return verts, shell, scale
+
+
+def label_entry(engine, entry, esp: bool = False, points=None, progress=None) -> dict:
+    """Label one QM9 entry; returns the per-molecule record (README units).
+
+    With `esp`, the MEP (hartree/e, as in test.npz) is added on the test.npz point sets, or on
+    `points` = (iso_points, shell_points, shell_scale) when given.
+    """
+    mol = molecule_of(entry)
+    r = engine.run(mol, progress=progress)
+    rec = dict(
+        position=np.int64(entry.position), qm9_index=np.int64(entry.index), smiles=np.str_(entry.smiles),
+        z=np.asarray(entry.numbers, np.int8), pos=np.asarray(entry.positions, np.float64),
+        energy=np.float64(r.energy), dipole=r.dipole, second_moment=r.second_moment,
+        center_of_mass=r.center_of_mass, quadrupole_com=r.quadrupole,
+        qm9_dipole_debye=np.float64(entry.dipole_debye),
+        method=np.str_(r.method), basis=np.str_(r.basis), grid_level=np.int64(r.grid_level),
+        density_fit=np.bool_(r.density_fit), pyscf_version=np.str_(r.pyscf_version),
+        wall_time=np.float64(r.wall_time), scf_cycles=np.int64(r.scf_cycles),
+        converged=np.bool_(r.converged))
+    if esp or points is not None:
+        iso, shell, scale = points if points is not None else esp_points(r, mol)
+        iso = np.asarray(iso, np.float64).reshape(-1, 3)
+        shell = np.asarray(shell, np.float64).reshape(-1, 3)
+        rec.update(iso_points=iso.astype(np.float32),
+                   iso_esp=(r.mep(iso) / HARTREE_TO_KCAL_MOL).astype(np.float32),
+                   shell_points=shell.astype(np.float32),
+                   shell_scale=np.asarray(scale, np.float32).reshape(-1),
+                   shell_esp=(r.mep(shell) / HARTREE_TO_KCAL_MOL).astype(np.float32))
+    return rec
+
+
+def _atomic_write(path: str, writer):
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            writer(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_label(path: str, rec: dict):
+    """Write one molecule's record as .npz, atomically."""
+    _atomic_write(path, lambda fh: np.savez(fh, **rec))
+
+
+def label_path(out_dir: str, position: int) -> str:
+    return os.path.join(out_dir, f"{int(position):06d}.npz")
+
+
+def _fmt_h(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "?"
+    h, rem = divmod(int(seconds), 3600)
+    return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"
+
+
+def run(start: int, count: int, out_dir: str, esp: bool = False, device: str = "cpu",
+        retry_failed: bool = False, cache_dir=False, log=print) -> dict:
+    """Label positions start … start+count−1 into `out_dir`; returns counts."""
+    from mepviz.reference import ReferenceEngine
+    from train import qm9
+    if start < FIRST_LABEL_POSITION:
+        raise SystemExit(f"positions below {FIRST_LABEL_POSITION} are reserved (0–99) or the test split "
+                         f"(100–199); start at {FIRST_LABEL_POSITION} or later")
+    if start + count > qm9.N_QM9:
+        count = qm9.N_QM9 - start
+    os.makedirs(out_dir, exist_ok=True)
+    engine = ReferenceEngine(cache_dir=cache_dir, device=device)
+    log(f"labelling positions {start}–{start + count - 1} with {engine.level} "
+        f"(PySCF {_pyscf_version()}, device {device}, esp={esp}) into {out_dir}")
+    todo = []
+    for p in range(start, start + count):
+        if os.path.exists(label_path(out_dir, p)):
+            continue
+        if not retry_failed and os.path.exists(_failed_path(out_dir, p)):
+            continue
+        todo.append(p)
+    log(f"{count - len(todo)} already done or failed, {len(todo)} to go")
+    t0 = time.monotonic()
+    done = failed = 0
+    for k, p in enumerate(todo):
+        entry = qm9.entry(p)
+        t1 = time.monotonic()
+        try:
+            rec = label_entry(engine, entry, esp=esp)
+            if not bool(rec["converged"]):
+                raise RuntimeError("SCF not converged")
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:               # record and move on; never stop the run
+            failed += 1
+            _atomic_write(_failed_path(out_dir, p), lambda fh: fh.write(json.dumps(
+                {"position": p, "qm9_index": entry.index, "smiles": entry.smiles,
+                 "error": f"{type(exc).__name__}: {exc}"}).encode()))
+            log(f"[{k + 1}/{len(todo)}] position {p} (QM9 {entry.index}) FAILED: {exc}")
+            continue
+        write_label(label_path(out_dir, p), rec)
+        done += 1
+        dt = time.monotonic() - t1
+        elapsed = time.monotonic() - t0
+        rate = (k + 1) / elapsed * 3600.0
+        eta = (len(todo) - k - 1) / (k + 1) * elapsed
+        mu = np.linalg.norm(rec["dipole"]) * DEBYE_PER_E_ANGSTROM
+        log(f"[{k + 1}/{len(todo)}] position {p} QM9 {entry.index} {entry.smiles} "
+            f"({len(entry.numbers)} atoms): {dt:.1f} s, |μ| {mu:.3f} D (QM9 {entry.dipole_debye:.3f}) | "
+            f"{rate:.0f} mol/h, ETA {_fmt_h(eta)}")
+        sys.stdout.flush()
+    log(f"finished: {done} labelled, {failed} failed in {_fmt_h(time.monotonic() - t0)}")
+    return {"done": done, "failed": failed, "skipped": count - len(todo)}
+
+
+def _failed_path(out_dir, position):
+    return os.path.join(out_dir, f"{int(position):06d}.failed.json")
+
+
+def _pyscf_version():
+    import pyscf
+    return pyscf.__version__
+
+
+# --------------------------------------------------------------------------- packing
+
+def load_labels(label_dir: str) -> list[dict]:
+    """All finished per-molecule records in `label_dir` (unreadable files are skipped)."""
+    recs = []
+    for path in sorted(glob.glob(os.path.join(label_dir, "[0-9]*.npz"))):
+        try:
+            with np.load(path, allow_pickle=False) as d:
+                recs.append({k: d[k] for k in d.files})
+        except (OSError, ValueError, EOFError) as exc:
+            print(f"skipping unreadable {path}: {exc}", file=sys.stderr)
+    return recs
+
+
+def pack_records(recs: list[dict]) -> dict:
+    """The flat data-README arrays of a list of per-molecule records, sorted by qm9_index."""
+    if not recs:
+        raise ValueError("no labelled molecules to pack")
+    recs = sorted(recs, key=lambda r: int(r["qm9_index"]))
+    idx = [int(r["qm9_index"]) for r in recs]
+    if len(set(idx)) != len(idx):
+        raise ValueError("duplicate qm9_index among the labels")
+    out = {
+        "qm9_index": np.array(idx, np.int64),
+        "smiles": np.array([str(r["smiles"]) for r in recs]),
+        "atom_count": np.array([len(r["z"]) for r in recs], np.int32),
+        "z": np.concatenate([np.asarray(r["z"], np.int8) for r in recs]),
+        "pos": np.concatenate([np.asarray(r["pos"], np.float64) for r in recs]),
+        "energy": np.array([float(r["energy"]) for r in recs]),
+        "dipole": np.stack([np.asarray(r["dipole"], np.float64) for r in recs]),
+        "second_moment": np.stack([np.asarray(r["second_moment"], np.float64) for r in recs]),
+        "center_of_mass": np.stack([np.asarray(r["center_of_mass"], np.float64) for r in recs]),
+        "quadrupole_com": np.stack([np.asarray(r["quadrupole_com"], np.float64) for r in recs]),
+        "qm9_dipole_debye": np.array([float(r["qm9_dipole_debye"]) for r in recs]),
+        "position": np.array([int(r["position"]) for r in recs], np.int64),
+    }
+    with_esp = ["iso_esp" in r for r in recs]
+    if all(with_esp):
+        out["iso_count"] = np.array([len(r["iso_esp"]) for r in recs], np.int32)
+        out["iso_points"] = np.concatenate([np.asarray(r["iso_points"], np.float32) for r in recs])
+        out["iso_esp"] = np.concatenate([np.asarray(r["iso_esp"], np.float32) for r in recs])
+        out["shell_count"] = np.array([len(r["shell_esp"]) for r in recs], np.int32)
+        for k in ("shell_points", "shell_esp", "shell_scale"):
+            out[k] = np.concatenate([np.asarray(r[k], np.float32) for r in recs])
+    elif any(with_esp):
+        print("note: only some labels have MEPs; packing without iso_*/shell_* keys", file=sys.stderr)
+    return out
+
+
+def pack(label_dir: str, out_path: str, log=print) -> dict:
+    recs = load_labels(label_dir)
+    arrays = pack_records(recs)
+    _atomic_write(out_path, lambda fh: np.savez_compressed(fh, **arrays))
+    pos = arrays["position"]
+    contiguous = len(pos) == pos.max() - pos.min() + 1
+    log(f"packed {len(pos)} molecules (positions {pos.min()}–{pos.max()}"
+        f"{'' if contiguous else ', with gaps'}) into {out_path}")
+    return arrays
+
+
+# --------------------------------------------------------------------------- checking
+
+def dipole_check(path: str) -> dict:
+    """|Δ| = ||μ| − QM9 Dipole_debye| (D): statistics over the file."""
+    with np.load(path, allow_pickle=False) as d:
+        mu = np.linalg.norm(d["dipole"], axis=1) * DEBYE_PER_E_ANGSTROM
+        ref = d["qm9_dipole_debye"]
+        idx = d["qm9_index"]
+    delta = np.abs(mu - ref)
+    worst = int(np.argmax(delta)) if len(delta) else -1
+    return {"n": int(len(delta)), "mean": float(delta.mean()), "median": float(np.median(delta)),
+            "p95": float(np.percentile(delta, 95)), "max": float(delta.max()),
+            "worst_qm9_index": int(idx[worst]), "frac_over_0.1": float((delta > 0.1).mean()),
+            "signed_mean": float((mu - ref).mean())}
+
+
+def check(path: str, log=print) -> dict:
+    s = dipole_check(path)
+    log(f"{path}: {s['n']} molecules; ||μ| − QM9 Dipole_debye| in D: mean {s['mean']:.4f}, "
+        f"median {s['median']:.4f}, p95 {s['p95']:.4f}, max {s['max']:.4f} (QM9 {s['worst_qm9_index']}); "
+        f"signed mean {s['signed_mean']:+.4f}; {100 * s['frac_over_0.1']:.1f} % over 0.1 D")
+    return s
+
+
+# --------------------------------------------------------------------------- CLI
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.label", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="label QM9 positions with the DFT reference engine")
+    r.add_argument("--start", type=int, required=True, help="first permutation position (≥ 200)")
+    r.add_argument("--count", type=int, required=True)
+    r.add_argument("--out", default="train/labels")
+    r.add_argument("--esp", action="store_true", help="also the MEP on iso and shell points")
+    r.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="gpu needs gpu4pyscf")
+    r.add_argument("--retry-failed", action="store_true")
+    p = sub.add_parser("pack", help="pack finished labels into one data/qm9 .npz")
+    p.add_argument("--labels", default="train/labels")
+    p.add_argument("--out", required=True)
+    c = sub.add_parser("check", help="compare |μ| with QM9's Dipole_debye")
+    c.add_argument("file")
+    a = ap.parse_args(argv)
+    try:
+        if a.cmd == "run":
+            run(a.start, a.count, a.out, esp=a.esp, device=a.device, retry_failed=a.retry_failed,
+                log=lambda s: print(s, flush=True))
+        elif a.cmd == "pack":
+            pack(a.labels, a.out)
+        else:
+            check(a.file)
+    except (ValueError, OSError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
