@@ -82,15 +82,25 @@ def multipole_potential(points, positions, charges=None, dipoles=None, quadrupol
     with_p = dipoles is not None and np.any(p)
     with_t = quadrupoles is not None and np.any(t)
     out = np.empty(len(pts))
+    # Cartesian components as separate (P, N) arrays: plain elementwise products, no einsum
+    # path search — a few times faster for surface-sized point sets than the tensor forms.
     for start in range(0, len(pts), chunk_size):
-        s = pts[start:start + chunk_size, None, :] - pos[None, :, :]   # (P, N, 3)
-        inv = 1.0 / np.sqrt(np.einsum("pna,pna->pn", s, s))
-        v = inv @ q
-        if with_p:
-            v += np.einsum("pna,na,pn->p", s, p, inv ** 3)
-        if with_t:
-            v += np.einsum("pna,nab,pnb,pn->p", s, t, s, inv ** 5, optimize=True)
-        out[start:start + chunk_size] = v
+        chunk = pts[start:start + chunk_size]
+        x = chunk[:, 0, None] - pos[None, :, 0]                       # (P, N)
+        y = chunk[:, 1, None] - pos[None, :, 1]
+        z = chunk[:, 2, None] - pos[None, :, 2]
+        inv = 1.0 / np.sqrt(x * x + y * y + z * z)
+        acc = inv * q
+        if with_p or with_t:
+            inv3 = inv * inv * inv
+            if with_p:
+                acc += (x * p[:, 0] + y * p[:, 1] + z * p[:, 2]) * inv3
+            if with_t:   # Σ_αβ θ_αβ s_α s_β (θ need not be symmetric)
+                sts = (x * x * t[:, 0, 0] + y * y * t[:, 1, 1] + z * z * t[:, 2, 2]
+                       + x * y * (t[:, 0, 1] + t[:, 1, 0]) + x * z * (t[:, 0, 2] + t[:, 2, 0])
+                       + y * z * (t[:, 1, 2] + t[:, 2, 1]))
+                acc += sts * (inv3 * inv * inv)
+        out[start:start + chunk_size] = acc.sum(1)
     return COULOMB_KCAL_ANGSTROM * out
 
 
