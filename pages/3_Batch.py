@@ -128,14 +128,21 @@ st.subheader("Downloads")
 charge_model = st.radio("Atomic charges in SDF / PQR from", reports.MODEL_NAMES, index=1,
                         horizontal=True, format_func=lambda m: f"{m} model", key="batch_charge_model")
 d1, d2, d3, d4 = st.columns(4)
-d1.download_button("Table (CSV)", reports.batch_csv(result), f"{stem}_mepviz.csv", "text/csv",
+# downloads are generated when clicked (callables), so reruns stay fast for big batches
+d1.download_button("Table (CSV)", lambda r=result: reports.batch_csv(r), f"{stem}_mepviz.csv", "text/csv",
                    key="dl_csv")
-d2.download_button("Everything (JSON)", reports.batch_json(result), f"{stem}_mepviz.json",
+d2.download_button("Everything (JSON)", lambda r=result: reports.batch_json(r), f"{stem}_mepviz.json",
                    "application/json", key="dl_json")
-d3.download_button("Charges (SDF)", reports.charges_sdf(result.molecules, result.predictions, charge_model),
+d3.download_button("Charges (SDF)",
+                   lambda r=result, m=charge_model: reports.charges_sdf(r.molecules, r.predictions, m),
                    f"{stem}_charges_{charge_model}.sdf", "chemical/x-mdl-sdfile", key="dl_sdf")
-d4.download_button("Charges (PQR)", reports.charges_pqr(result.molecules, result.predictions, charge_model),
+d4.download_button("Charges (PQR)",
+                   lambda r=result, m=charge_model: reports.charges_pqr(r.molecules, r.predictions, m),
                    f"{stem}_charges_{charge_model}.pqr", "chemical/x-pqr", key="dl_pqr")
+st.caption("CSV: the table above (all columns). JSON: per molecule the full μ and Θ tensors, "
+           "atomic charges and surface statistics of both models, plus the list of failed records. "
+           "SDF/PQR: coordinates with the atomic charges of the chosen model (PQR radii: Bondi); "
+           "charges are rounded so that they add up exactly to each molecule's total charge.")
 
 st.markdown("**One molecule**: the MEP on a grid as a Gaussian cube file "
             "(hartree/e, lengths in bohr; opens in VMD, Jmol, Avogadro, ChimeraX).")
@@ -149,7 +156,7 @@ mol = result.molecules[sel]
 pred = result.predictions[sel][cube_model]
 safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (result.rows[sel]["name"] or "mol"))[:40]
 e1, e2 = st.columns(2)
-e1.download_button("MEP cube file", lambda: reports.cube_text(pred), f"{safe}_{cube_model}.cube",
+e1.download_button("MEP cube file", lambda p=pred: reports.cube_text(p), f"{safe}_{cube_model}.cube",
                    "chemical/x-cube", key="dl_cube")
 e2.download_button("Charges of this molecule (PQR)",
                    reports.charges_pqr([mol], [result.predictions[sel]], cube_model),
