@@ -170,18 +170,18 @@ def test_run_is_resumable_and_records_failures(tmp_path, monkeypatch):
 
 
 def test_splits_disjoint_and_reserved_positions_unused(positions_of):
-    from train import qm9
+    """data/qm9: test = positions 100–199, train.npz = 200–432, new shards ≥ 433, no QM9
+    molecule in two files. Every data file anywhere under data/ (e.g. data/xtb): never a
+    reserved position 0–99, and test-split molecules only in data/qm9/test.npz."""
     files = sorted(glob.glob(os.path.join(DATA_QM9, "*.npz")))
     names = [os.path.basename(f) for f in files]
     assert "test.npz" in names and "train.npz" in names
-    reserved = set(qm9.table()["Index"].to_numpy()[qm9.permutation()[:100]].tolist())
     seen: dict[int, str] = {}
     for path, name in zip(files, names):
         with np.load(path, allow_pickle=False) as f:
             idx = f["qm9_index"]
             stored_pos = f["position"] if "position" in f.files else None
         assert np.all(np.diff(idx) > 0), f"{name}: rows not sorted by qm9_index"
-        assert not reserved & set(idx.tolist()), f"{name} contains reserved positions 0–99"
         for i in idx.tolist():
             assert i not in seen, f"QM9 {i} in both {seen[i]} and {name}"
             seen[i] = name
@@ -194,6 +194,20 @@ def test_splits_disjoint_and_reserved_positions_unused(positions_of):
             assert sorted(pos.tolist()) == list(range(200, 433))
         else:
             assert name.startswith("train") and pos.min() >= 433, name
+
+    test_file = os.path.join(DATA_QM9, "test.npz")
+    every = sorted(glob.glob(os.path.join(ROOT, "data", "**", "*.npz"), recursive=True))
+    checked = 0
+    for path in every:
+        with np.load(path, allow_pickle=False) as f:
+            if "qm9_index" not in f.files:
+                continue
+            pos = positions_of(f["qm9_index"])
+        checked += 1
+        assert pos.min() >= 100, f"{path} contains reserved QM9 positions 0–99"
+        if os.path.abspath(path) != os.path.abspath(test_file):
+            assert pos.min() >= 200, f"{path} contains test-split molecules (positions 100–199)"
+    assert checked >= 2
 
 
 def test_check_command_on_seed_data(capsys):
