@@ -335,7 +335,8 @@ class ReferenceEngine:
             time_budget_s: float | None = None) -> ReferenceResult:
         """Compute (or load from cache) the reference for `mol`.
 
-        `progress(fraction, message)` is called with fraction in [0, 1]. With a
+        `progress(fraction, message)` is called with fraction in [0, 1] (once per SCF
+        cycle; raising from it cancels the run, the exception propagates). With a
         `time_budget_s`, a calculation whose estimate exceeds ``REFUSE_FACTOR`` × budget
         is refused before starting, and a running one is stopped at the next SCF cycle
         once the budget is spent; both raise :class:`ReferenceTimeout`.
@@ -519,7 +520,11 @@ def _moments(pmol, dm):
 
 
 class _Reporter:
-    """Calls the user's progress callback; never lets a broken callback kill the run."""
+    """Calls the user's progress callback with non-decreasing fractions in [0, 1].
+
+    Exceptions raised by the callback propagate and abort the calculation (nothing is
+    cached): that is how a caller cancels a running reference, e.g. when the user leaves.
+    """
 
     def __init__(self, fn: Progress | None):
         self.fn = fn

@@ -301,3 +301,18 @@ def test_promolecular_surface_area_close_to_dft(which, ref_cache):
     promol = surfaces.isodensity_surface(mol, isovalue=0.001, spacing=0.2)
     rel = (promol.area - dft.area) / dft.area
     assert abs(rel) < SURFACE_AREA_TOLERANCE[which], (which, promol.area, dft.area)
+
+
+def test_progress_callback_can_cancel(tmp_path):
+    class Cancelled(Exception):
+        pass
+
+    def progress(fraction, message):
+        if message.startswith("SCF cycle 2"):
+            raise Cancelled
+
+    eng = ReferenceEngine(basis=SMALL, cache_dir=str(tmp_path))
+    with pytest.raises(Cancelled):
+        eng.run(water(), progress=progress)
+    assert eng.compute_count == 0 and not [f for f in os.listdir(tmp_path) if f.endswith(".npz")]
+    assert not eng.run(water()).from_cache                   # lock released, recomputed
