@@ -254,9 +254,15 @@ _PREDICTORS_LOCK = threading.Lock()
 
 
 def get_predictor(name: str = DEFAULT_MODEL, weights_dir=None) -> Predictor:
-    """The cached :class:`Predictor` for model `name` (loaded on first use)."""
+    """The cached :class:`Predictor` for model `name` (loaded on first use, and again when the
+    weight file changes)."""
     name = check_model_name(name)
-    key = (name, str(Path(weights_dir).resolve()) if weights_dir is not None else str(default_weights_dir()))
+    wdir = Path(weights_dir).resolve() if weights_dir is not None else default_weights_dir()
+    try:   # new weight files (same name) are picked up without restarting the app
+        stamp = (wdir / f"{name}.pt").stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    key = (name, str(wdir), stamp)
     with _PREDICTORS_LOCK:
         if key not in _PREDICTORS:
             _PREDICTORS[key] = Predictor(name, weights_dir)
