@@ -170,9 +170,9 @@ def dataset_section():
     ts = tables.get("test_set", {})
     st.markdown(
         f"How far each method's MEP is from the DFT MEP on **{ts.get('n_molecules', '?')} QM9 test "
-        f"molecules** never used in training ({ts.get('level_of_theory', 'B3LYP/6-31G(2df,p)')}; "
+        f"molecules** never used in training — reference: {ts.get('level_of_theory', 'B3LYP/6-31G(2df,p)')}, "
         f"{ts.get('n_isodensity_points', '?')} isodensity points, {ts.get('n_shell_points', '?')} shell "
-        "points). Baselines: classical charge models and semi-empirical GFN2-xTB, put through the "
+        "points. Baselines: classical charge models and semi-empirical GFN2-xTB, put through the "
         "same potential formula.")
     if tables.get("generated"):
         st.caption(f"Evaluated {tables['generated']} by train/evaluate.py.")
@@ -221,8 +221,12 @@ def dataset_section():
     hist = tables.get("histograms")
     if hist is not None and len(hist):
         st.subheader("Error distributions")
+        with_baselines = st.checkbox("Include the baselines", value=False, key="eval_hist_baselines")
+        models = set(overall.loc[overall["kind"] == "model", "method"])
         fig = go.Figure()
         for method, g in hist.groupby("method", sort=False):
+            if method not in models and not with_baselines:
+                continue
             fig.add_trace(go.Scatter(x=g["center"], y=g["fraction"], mode="lines", name=method,
                                      line=dict(color=_color(method), shape="hvh")))
         fig.update_layout(xaxis_title=f"signed MEP error, method − DFT ({unit})",
@@ -231,7 +235,8 @@ def dataset_section():
         outside = tables.get("outside", {})
         if outside:
             st.caption("Signed errors on all isodensity points. Outside the plotted range: " +
-                       ", ".join(f"{m} {100 * f:.1f} %" for m, f in outside.items()) + ".")
+                       ", ".join(f"{m} {100 * f:.1f} %" for m, f in outside.items()
+                                 if m in models or with_baselines) + ".")
 
     per_mol = tables.get("per_molecule")
     if per_mol is not None and len(per_mol):

@@ -161,6 +161,12 @@ def test_dataset_results(weights, monkeypatch):
     np.testing.assert_allclose(overall["MAE"], expected)
     keys = [c.key for c in plotly_charts(at)]
     assert {"eval_bar", "eval_shells", "eval_orders", "eval_hist", "eval_permol", "eval_permol_pair"} <= set(keys)
+    def hist_traces():
+        chart = next(c for c in plotly_charts(at) if c.key == "eval_hist")
+        return [t["name"] for t in json.loads(chart.proto.spec)["data"]]
+    assert hist_traces() == ["ML dipole model", "ML quadrupole model"]
+    at.checkbox(key="eval_hist_baselines").check().run()
+    assert len(hist_traces()) == 5
     n = doc["test_set"]["n_molecules"]
     assert any(f"of {n}** molecules" in m.value for m in at.caption) or \
         any(f"of {n} molecules" in m.value for m in at.caption)
