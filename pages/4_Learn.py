@@ -170,7 +170,8 @@ st.plotly_chart(fig, key="learn_line")
 slopes = reports.decay_slopes(prof, [c for c in ("monopole", "dipole", "quadrupole", "atomic q+p+θ")
                                      if c in shown], r_from=max(float(r_lo), 10.0))
 expected = {"monopole": "−1", "dipole": "−2", "quadrupole": "−3", "atomic q+p+θ": "the slowest term wins"}
-st.dataframe(pd.DataFrame([{"term": LINE_NAMES[c], "measured log–log slope": s, "expected": expected[c]}
+st.dataframe(pd.DataFrame([{"term": LINE_NAMES[c], "measured log–log slope": s,
+                            "expected": expected[c] if np.isfinite(s) else "— (this term is zero here)"}
                            for c, s in slopes.items()]),
              hide_index=True, width="stretch", key="learn_slopes",
              column_config={"measured log–log slope": st.column_config.NumberColumn(format="%.2f")})
