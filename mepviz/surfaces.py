@@ -103,14 +103,21 @@ def _unit(v):
 
 
 # --------------------------------------------------------------- promolecular density
+#: hydrogen bonded to one of these (nearest atom within _POLAR_H_BOND Å) is "polar"
+_POLAR_H_PARTNERS = (7, 8, 9)
+_POLAR_H_BOND = 1.25
+
+
 @lru_cache(maxsize=1)
 def _density_table():
+    """(dr bohr, {Z: log ρ table}, {Z: contraction λ}, λ of polar H)."""
     doc = json.loads(_DATA.read_text())
     dr = float(doc["dr_bohr"])
     tables = {int(v["Z"]): np.asarray(v["log_rho"], dtype=float) for v in doc["elements"].values()}
     # in-molecule contraction λ: ρ_Z(r) -> λ⁻³ ρ_free(r / λ) (electron count unchanged)
     lam = {int(v["Z"]): float(v.get("contraction", 1.0)) for v in doc["elements"].values()}
-    return dr, tables, lam
+    lam_polar_h = float(doc["elements"]["H"].get("contraction_polar", lam[1]))
+    return dr, tables, lam, lam_polar_h
 
 
 def supported_density_elements() -> tuple[int, ...]:
@@ -118,12 +125,24 @@ def supported_density_elements() -> tuple[int, ...]:
     return tuple(sorted(_density_table()[1]))
 
 
-def _lookup(z, r_angstrom):
-    """(log ρ table, fractional table index of r, log λ⁻³) for element z."""
-    dr, tables, lam = _density_table()
-    la = lam[int(z)]
-    x = np.asarray(r_angstrom, dtype=float) / (BOHR_ANGSTROM * dr * la)
-    return tables[int(z)], x, -3.0 * np.log(la)
+def atom_contractions(numbers, positions) -> np.ndarray:
+    """Per-atom contraction λ of the promolecule (see mepviz/data/atomic_densities.json).
+
+    λ is per element, except that hydrogen bonded to N, O or F (its nearest atom, within
+    1.25 Å) gets the polar-hydrogen value: such H atoms give more density away.
+    """
+    z = np.asarray(numbers, dtype=np.int64).reshape(-1)
+    pos = np.asarray(positions, dtype=float).reshape(-1, 3)
+    _, tables, lam, lam_polar_h = _density_table()
+    out = np.array([lam.get(int(x), 1.0) for x in z])
+    h = np.nonzero(z == 1)[0]
+    if len(h) and len(z) > 1:
+        d = np.linalg.norm(pos[h, None, :] - pos[None, :, :], axis=2)
+        d[np.arange(len(h)), h] = np.inf
+        j = np.argmin(d, axis=1)
+        polar = np.isin(z[j], _POLAR_H_PARTNERS) & (d[np.arange(len(h)), j] < _POLAR_H_BOND)
+        out[h[polar]] = lam_polar_h
+    return out
 
 
 def _check_density_elements(numbers):
@@ -136,49 +155,62 @@ def _check_density_elements(numbers):
             + " (use a scaled van der Waals surface instead)")
 
 
-def atomic_density(z: int, r_angstrom) -> np.ndarray:
-    """Spherically averaged free-atom density (e/bohr³) of element z at distances r (Å)."""
+def _log_density(z, r_angstrom, la):
+    """log ρ (e/bohr³) of element z contracted by λ = la at r (Å); -inf beyond the table."""
+    dr, tables = _density_table()[:2]
+    t = tables[int(z)]
+    x = np.asarray(r_angstrom, dtype=float) * (1.0 / (BOHR_ANGSTROM * dr * la))
+    v = np.interp(x, np.arange(len(t), dtype=float), t, right=-np.inf)
+    return v - 3.0 * np.log(la) if la != 1.0 else v
+
+
+def atomic_density(z: int, r_angstrom, contraction: float = 1.0) -> np.ndarray:
+    """Spherically averaged atomic density (e/bohr³) of element z at distances r (Å).
+
+    contraction=1 is the free atom; λ gives λ⁻³ ρ_free(r/λ) (same electron count).
+    """
     _check_density_elements([z])
-    t, x, lnorm = _lookup(z, r_angstrom)
-    return np.exp(np.interp(x, np.arange(len(t), dtype=float), t, right=-np.inf) + lnorm)
+    return np.exp(_log_density(z, r_angstrom, float(contraction)))
 
 
-def _atomic_density_and_slope(z, r_angstrom):
+def _atomic_density_and_slope(z, r_angstrom, la):
     """ρ(r) (e/bohr³) and dρ/dr (e/bohr³/Å) from the table (log-linear interpolation)."""
-    t, x, lnorm = _lookup(z, r_angstrom)
-    dr, _, lam = _density_table()
+    dr, tables = _density_table()[:2]
+    t = tables[int(z)]
+    x = np.asarray(r_angstrom, dtype=float) / (BOHR_ANGSTROM * dr * la)
     i = np.clip(np.floor(x).astype(np.int64), 0, len(t) - 2)
-    slope = (t[i + 1] - t[i]) / (BOHR_ANGSTROM * dr * lam[int(z)])   # d log ρ / dr, per Å
-    log_rho = t[i] + (x - i) * (t[i + 1] - t[i]) + lnorm
+    slope = (t[i + 1] - t[i]) / (BOHR_ANGSTROM * dr * la)   # d log ρ / dr, per Å
+    log_rho = t[i] + (x - i) * (t[i + 1] - t[i]) - 3.0 * np.log(la)
     rho = np.where(x <= len(t) - 1, np.exp(log_rho), 0.0)
     return rho, rho * slope
 
 
-def _density_radius(z: int, value: float) -> float:
-    """Distance (Å) beyond which the free-atom density of z stays below `value`."""
-    dr, tables, lam = _density_table()
+def _density_radius(z: int, value: float, la: float = 1.0) -> float:
+    """Distance (Å) beyond which the density of z (contracted by la) stays below `value`."""
+    dr, tables = _density_table()[:2]
     t = tables[int(z)]
-    la = lam[int(z)]
     above = np.nonzero(t - 3.0 * np.log(la) >= np.log(value))[0]
     n = (above[-1] + 1) if len(above) else 0
     return float(min(n, len(t) - 1) * dr * BOHR_ANGSTROM * la)
 
 
 def promolecular_density(numbers, positions, points, chunk_size: int = 50000) -> np.ndarray:
-    """Promolecular electron density (e/bohr³) at `points` (Å): Σ of free-atom densities.
+    """Promolecular electron density (e/bohr³) at `points` (Å): Σ of atomic densities.
 
-    The free-atom densities are spherically averaged UKS B3LYP densities (6-31G(2df,p) for
-    H–Ar, 6-311G** for Br, I), shipped as tables; other elements raise MoleculeInputError.
+    Atomic densities: spherically averaged free-atom UKS B3LYP densities (6-31G(2df,p) for
+    H–Ar, 6-311G** for Br, I), shipped as tables, radially contracted per atom
+    (`atom_contractions`, fitted to DFT isosurfaces); other elements raise MoleculeInputError.
     """
     z = np.asarray(numbers, dtype=np.int64).reshape(-1)
     pos = np.asarray(positions, dtype=float).reshape(-1, 3)
     pts = np.asarray(points, dtype=float).reshape(-1, 3)
     _check_density_elements(z)
+    lam = atom_contractions(z, pos)
     out = np.zeros(len(pts))
     for s in range(0, len(pts), chunk_size):
         p = pts[s:s + chunk_size]
-        for zi, ri in zip(z, pos):
-            out[s:s + chunk_size] += atomic_density(zi, np.linalg.norm(p - ri, axis=1))
+        for zi, ri, la in zip(z, pos, lam):
+            out[s:s + chunk_size] += np.exp(_log_density(zi, np.linalg.norm(p - ri, axis=1), la))
     return out
 
 
@@ -190,10 +222,10 @@ def promolecular_density_gradient(numbers, positions, points):
     _check_density_elements(z)
     rho = np.zeros(len(pts))
     grad = np.zeros((len(pts), 3))
-    for zi, ri in zip(z, pos):
+    for zi, ri, la in zip(z, pos, atom_contractions(z, pos)):
         d = pts - ri
         r = np.linalg.norm(d, axis=1)
-        val, slope = _atomic_density_and_slope(zi, r)
+        val, slope = _atomic_density_and_slope(zi, r, la)
         rho += val
         grad += (slope / np.where(r > 0, r, 1.0))[:, None] * d
     return rho, grad
@@ -209,7 +241,7 @@ def _grid_axes(positions, padding, spacing):
 
 
 def _add_atoms_on_grid(grid, axes, positions, radii, func):
-    """grid[box] = op(grid[box], func(atom, r)) over each atom's cube of half-width radii[i]."""
+    """Call func(atom, box slices, distances) over each atom's cube of half-width radii[i]."""
     for i, (ri, rc) in enumerate(zip(positions, radii)):
         sl, d2 = [], []
         for k in range(3):
@@ -227,26 +259,19 @@ def _add_atoms_on_grid(grid, axes, positions, radii, func):
 def promolecular_density_grid(numbers, positions, spacing, padding, cutoff=None):
     """Promolecular density on a regular grid → (values (nx, ny, nz), origin (3,), spacing).
 
-    `cutoff` (e/bohr³): each atom is evaluated only where its own density exceeds it
-    (None: everywhere within its table).
+    The grid spans the atoms ± `padding` Å. `cutoff` (e/bohr³): each atom is evaluated
+    only where its own density exceeds it (None: everywhere within its table).
     """
     z = np.asarray(numbers, dtype=np.int64).reshape(-1)
     pos = np.asarray(positions, dtype=float).reshape(-1, 3)
     _check_density_elements(z)
     origin, axes = _grid_axes(pos, padding, spacing)
     grid = np.zeros(tuple(len(a) for a in axes))
-    dr, tables, lam = _density_table()
-    radii = [_density_radius(zi, cutoff) if cutoff
-             else (len(tables[int(zi)]) - 1) * dr * BOHR_ANGSTROM * lam[int(zi)] for zi in z]
+    lam = atom_contractions(z, pos)
+    radii = [_density_radius(zi, cutoff if cutoff else 1e-300, la) for zi, la in zip(z, lam)]
 
     def add(i, sl, r):
-        zi = int(z[i])
-        t = tables[zi]
-        v = np.interp(r * (1.0 / (BOHR_ANGSTROM * dr * lam[zi])), np.arange(len(t), dtype=float), t,
-                      right=-np.inf)
-        if lam[zi] != 1.0:
-            v -= 3.0 * np.log(lam[zi])
-        grid[sl] += np.exp(v)
+        grid[sl] += np.exp(_log_density(z[i], r, lam[i]))
 
     _add_atoms_on_grid(grid, axes, pos, radii, add)
     return grid, origin, spacing
@@ -327,7 +352,9 @@ def isodensity_padding(numbers, isovalue: float) -> float:
     """Grid padding (Å) around the atoms that keeps the promolecular isosurface closed."""
     # the isosurface lies within the radius where a single atom's density drops to
     # isovalue / 8 (overlapping atoms add up), plus two grid steps added by the caller
-    return max(_density_radius(z, isovalue / 8.0) for z in set(int(x) for x in numbers))
+    lam = _density_table()[2]
+    return max(_density_radius(z, isovalue / 8.0, max(1.0, lam.get(z, 1.0)))
+               for z in set(int(x) for x in numbers))
 
 
 def isodensity_surface(mol, isovalue: float = 0.001, spacing: float = DEFAULT_SPACING,
@@ -337,7 +364,7 @@ def isodensity_surface(mol, isovalue: float = 0.001, spacing: float = DEFAULT_SP
     `padding` (Å) around the atoms defaults to where any single atom's density has fallen
     to isovalue/8, plus two grid steps, so the mesh is closed; if the density still reaches
     the level on the grid boundary the grid is enlarged. With `refine`, each vertex gets one
-    Newton step onto the exact promolecular isosurface and its normal becomes −∇ρ/|∇ρ|.
+    Newton step (on log ρ) onto the exact promolecular isosurface and its normal becomes −∇ρ/|∇ρ|.
     Each atom's density is evaluated only on grid points where it exceeds isovalue × 1e-3.
     """
     mol = _as_molecule(mol)
@@ -358,14 +385,18 @@ def isodensity_surface(mol, isovalue: float = 0.001, spacing: float = DEFAULT_SP
     if refine and surf.n_vertices:
         v = surf.vertices
         rho, g = promolecular_density_gradient(mol.numbers, mol.positions, v)
-        g2 = np.einsum("ij,ij->i", g, g)
-        step = np.where(g2 > 0, (rho - isovalue) / np.where(g2 > 0, g2, 1.0), 0.0)[:, None] * g
+        # Newton step on log ρ (exact for an exponential decay along the gradient)
+        gl = g / np.maximum(rho, 1e-300)[:, None]
+        g2 = np.einsum("ij,ij->i", gl, gl)
+        ok = (g2 > 0) & (rho > 0)
+        step = np.where(ok, np.log(np.where(ok, rho, 1.0) / isovalue) / np.where(ok, g2, 1.0), 0.0)
+        step = step[:, None] * gl
         # never move a vertex more than half a grid step
         n = np.linalg.norm(step, axis=1, keepdims=True)
         step *= np.minimum(1.0, 0.5 * spacing / np.where(n > 0, n, 1.0))
         v = v - step
         normals = -_unit(g)
-        bad = g2 <= 0
+        bad = ~ok
         if bad.any():
             normals[bad] = surf.normals[bad]
         surf = Surface(v, surf.faces, normals, _vertex_areas(v, surf.faces), surf.kind)

@@ -18,7 +18,8 @@ costs one interpolation per point, about the price of one exponential.
 Second stage (`--tune`): atoms in molecules are smaller than free atoms at the 0.001
 contour (H especially, which gives electron density to its bonding partner), so the plain
 promolecule's 0.001 surface is 6-17 % larger in area than the true (DFT) one. One
-contraction factor per QM9 element (H C N O F), rho_Z(r) -> lam^-3 rho_free(r / lam), which
+contraction factor per QM9 element (H C N O F; a separate one for H bonded to N, O or F,
+which gives more of its density away), rho_Z(r) -> lam^-3 rho_free(r / lam), which
 keeps the electron count, is fitted so the promolecular density equals 0.001 e/bohr^3 on
 true B3LYP/6-31G(2df,p) (density fitting, grids.level 1) isosurface vertices of QM9 training
 molecules (train.npz rows TUNE_ROWS; never the reserved or test positions): least squares of
@@ -124,10 +125,16 @@ def tune(cache_dir="/tmp/mepviz_dft_iso"):
     doc = json.loads(OUT.read_text())
     by_z = {v["Z"]: k for k, v in doc["elements"].items()}
 
-    def set_lam(lam):                        # in the library's cached table, and in doc
-        for z, la in zip(TUNE_ELEMENTS, lam):
+    dr, tables, lam0, _ = surf._density_table()
+    names = ["H", "H (bonded to N/O/F)", "C", "N", "O", "F"]
+
+    def set_lam(x):                     # x = (H, polar H, C, N, O, F)
+        lam = dict(lam0)
+        lam.update({1: float(x[0]), 6: float(x[2]), 7: float(x[3]), 8: float(x[4]), 9: float(x[5])})
+        surf._density_table = lambda: (dr, tables, lam, float(x[1]))
+        for z, la in zip((1, 6, 7, 8, 9), (x[0], x[2], x[3], x[4], x[5])):
             doc["elements"][by_z[z]]["contraction"] = float(la)
-            surf._density_table()[2][z] = float(la)
+        doc["elements"]["H"]["contraction_polar"] = float(x[1])
 
     def loss(loglam):
         set_lam(np.exp(loglam))
@@ -137,22 +144,22 @@ def tune(cache_dir="/tmp/mepviz_dft_iso"):
             tot += (a * np.log(r / 1e-3) ** 2).sum() / a.sum()
         return tot / len(mols)
 
-    before = loss(np.zeros(len(TUNE_ELEMENTS)))
-    res = minimize(loss, np.zeros(len(TUNE_ELEMENTS)), method="Nelder-Mead",
+    before = loss(np.zeros(6))
+    res = minimize(loss, np.zeros(6), method="Nelder-Mead",
                    options={"xatol": 1e-4, "fatol": 1e-9, "maxiter": 2000})
     lam = np.round(np.exp(res.x), 4)
     set_lam(lam)
     print(f"rms log(rho/0.001) on DFT vertices: {np.sqrt(before):.4f} -> {np.sqrt(loss(np.log(lam))):.4f}")
-    print("contraction:", dict(zip([by_z[z] for z in TUNE_ELEMENTS], lam.tolist())))
+    print("contraction:", dict(zip(names, lam.tolist())))
     for (z, pos, v, a, area), i in zip(mols, TUNE_ROWS):
         s = surf.isodensity_surface(surf.Molecule(z, pos), spacing=0.2)
         print(f"train row {i:3d}: promolecular area {s.area:7.2f}  DFT {area:7.2f}  ratio {s.area / area:.4f}")
     doc["contraction_provenance"] = (
-        "contraction (lam) per element, rho_Z(r) = lam^-3 rho_free(r/lam): least-squares fit of "
+        "contraction (lam) per element (contraction_polar: H whose nearest atom is N, O or F "
+        "within 1.25 A), rho_Z(r) = lam^-3 rho_free(r/lam): least-squares fit of "
         "log(rho_promolecular / 0.001) on B3LYP/6-31G(2df,p) 0.001 isosurface vertices of QM9 "
         f"train.npz rows {list(TUNE_ROWS)} (make_atomic_densities.py --tune); 1 where absent.")
     OUT.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
-    surf._density_table.cache_clear()
 
 
 def main(elements=None):
