@@ -604,6 +604,18 @@ def line_profile(mol: Molecule, prediction, direction: str = "dipole", r_min: fl
     return df
 
 
+def profile_csv(profile, unit: str = "kcal/mol/e") -> str:
+    """A line profile (see line_profile) as CSV, potentials converted to `unit`."""
+    from .units import convert_potential
+    df = profile.copy()
+    cols = {"r": "r_angstrom"}
+    for c in df.columns:
+        if c != "r":
+            df[c] = convert_potential(df[c].to_numpy(), unit)
+            cols[c] = f"V {c} ({unit})"
+    return df.rename(columns=cols).to_csv(index=False, float_format="%.8g")
+
+
 def decay_slopes(profile, columns: Iterable[str] = ("monopole", "dipole", "quadrupole"),
                  r_from: float = 10.0) -> dict[str, float]:
     """Log–log slope d ln|V| / d ln r beyond `r_from` Å for each column (≈ −1, −2, −3)."""

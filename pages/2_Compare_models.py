@@ -64,6 +64,22 @@ def _parity_figure(maps, ref_values, unit, max_points=2500):
     return fig
 
 
+def _disagreement(container, surf, maps, unit):
+    """Without a reference: where the two models disagree (quadrupole − dipole model)."""
+    container.subheader("Where the two models disagree")
+    diff = maps["quadrupole"].values - maps["dipole"].values
+    dmax = viewer.color_range(diff)
+    c1, c2 = container.columns([3, 2])
+    viewer.show_mep(mol, surf, diff, vmax=dmax, unit=unit, height=VIEW_HEIGHT, container=c1,
+                    title="Quadrupole model − dipole model", markers=False, element_id="compare-models-diff")
+    d = convert_potential(diff, unit)
+    c2.metric(f"mean |difference| ({unit})", f"{np.abs(d).mean():.3g}")
+    c2.metric(f"largest |difference| ({unit})", f"{np.abs(d).max():.3g}")
+    c2.caption("Blue: the quadrupole model is more positive there; red: more negative. Both models "
+               "reproduce the dipole, so they differ mostly in the *shape* of the potential — near "
+               "lone pairs, π clouds and polar hydrogens, where the quadrupole moment matters.")
+
+
 def molecule_section(container):
     if mol is None:
         container.info("Pick an example, type a SMILES or upload a file in the sidebar to compare "
@@ -119,6 +135,7 @@ def molecule_section(container):
             "page stays usable) — the error maps appear as soon as it is done.", icon="ℹ️")
         if widgets.reference_panel(mol, key="compare_dft", container=container) is not None:
             st.rerun()
+        _disagreement(container, surf, maps, unit)
         return
     diffs = {m: maps[m].values - ref_values for m in MODELS}
     dmax = viewer.color_range(*diffs.values(), mode="p98" if range_mode == "p98" else "auto")

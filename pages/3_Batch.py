@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -15,6 +16,7 @@ SURFACES = {"isodensity": "ρ = 0.001 e/bohr³ isodensity (promolecular)",
             "vdw1.4": "1.4 × vdW", "vdw1.6": "1.6 × vdW", "vdw1.8": "1.8 × vdW",
             "vdw2.0": "2.0 × vdW"}
 STATE = "batch_page"
+EXAMPLE = Path(reports.__file__).resolve().parent / "data" / "examples" / "batch_example.xyz"
 
 
 # ------------------------------------------------------------------ models (cached)
@@ -63,19 +65,28 @@ with c2:
     surface = st.selectbox("Surface for V_s,min / V_s,max", list(SURFACES),
                            format_func=SURFACES.get, key="batch_surface")
 
-if upload is None:
-    st.session_state.pop(STATE, None)
-    st.caption("Example: a multi-frame XYZ (count line, comment line, one line per atom, "
-               "repeated) or an SDF with records separated by `$$$$`. An XYZ comment line may "
-               "carry `charge=` and `multiplicity=`.")
-    st.stop()
+if upload is not None:
+    filename, data = upload.name, upload.getvalue()
+else:
+    st.caption("Format: a multi-frame XYZ (count line, comment line, one line per atom, repeated) "
+               "or an SDF with records separated by `$$$$`. An XYZ comment line may carry "
+               "`charge=` and `multiplicity=`; without them a molecule is taken as neutral.")
+    e1, e2 = st.columns([3, 1])
+    use_example = e1.checkbox(
+        "No file at hand? Use the example: 12 molecules — 10 from the QM9 test set, acetate with "
+        "`charge=-1` on its comment line, and a silane the models cannot handle.", key="batch_example")
+    e2.download_button("Download the example", EXAMPLE.read_bytes(), EXAMPLE.name, "chemical/x-xyz",
+                       key="dl_example")
+    if not use_example:
+        st.session_state.pop(STATE, None)
+        st.stop()
+    filename, data = EXAMPLE.name, EXAMPLE.read_bytes()
 
-data = upload.getvalue()
-key = (hashlib.sha256(data).hexdigest(), upload.name, surface)
+key = (hashlib.sha256(data).hexdigest(), filename, surface)
 state = st.session_state.get(STATE)
 if state is None or state.get("key") != key:
     try:
-        records = reports.split_records(data, upload.name)
+        records = reports.split_records(data, filename)
     except MoleculeInputError as exc:
         st.session_state.pop(STATE, None)
         st.error(f"Cannot process this file: {exc}", icon="🚫")
@@ -95,7 +106,7 @@ if state is None or state.get("key") != key:
     result = reports.run_batch(records, predictors, surface=surface, progress=_progress)
     bar.empty()
     state = {"key": key, "result": result, "seconds": time.perf_counter() - t0,
-             "filename": upload.name}
+             "filename": filename}
     st.session_state[STATE] = state
 
 result: reports.BatchResult = state["result"]

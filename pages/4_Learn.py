@@ -166,6 +166,10 @@ if loglog:
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log", exponentformat="power")
 st.plotly_chart(fig, key="learn_line")
+st.download_button("Download these curves (CSV)",
+                   lambda p=prof, u=unit: reports.profile_csv(p, u),
+                   f"mep_line_{(mol.name or mol.formula).replace(' ', '_')[:30]}_{direction}.csv", "text/csv",
+                   key="learn_csv")
 
 slopes = reports.decay_slopes(prof, [c for c in ("monopole", "dipole", "quadrupole", "atomic q+p+θ")
                                      if c in shown], r_from=max(float(r_lo), 10.0))

@@ -54,6 +54,23 @@ def test_states_limits_before_upload(at_loaded):
     assert not at.error and not at.dataframe
 
 
+def test_example_file(weights):
+    at = app(PAGE)
+    at.run()
+    at.checkbox(key="batch_example").check().run()
+    no_exception(at)
+    table = dataframe_with(at, "mu_abs_D_quadrupole")
+    assert len(table) == 11
+    assert table.set_index("name").loc["acetate", "charge"] == -1
+    errors = at.dataframe[0].value
+    assert list(errors["record"]) == [9] and "unsupported element Si" in errors["error"].iloc[0]
+    assert any("11 of 12 molecules" in s for s in texts(at.success))
+    # an upload takes precedence over the example
+    at.file_uploader(key="batch_upload").set_value(("one.xyz", b"3\nwater\nO 0 0 0.117\nH 0 0.757 -0.469\n"
+                                                    b"H 0 -0.757 -0.469\n", "text/plain")).run()
+    assert len(dataframe_with(at, "mu_abs_D_quadrupole")) == 1
+
+
 def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
     from mepviz.inputs import from_xyz
     from mepviz.predict import get_predictor

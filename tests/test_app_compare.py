@@ -54,7 +54,7 @@ def test_two_models_side_by_side(weights, no_evaluation):
     from mepviz.predict import get_predictor, predict_mep_map
     at = smiles(fresh(), "O")
     assert not at.error
-    assert len(iframes(at)) == 2                      # dipole | quadrupole views
+    assert len(iframes(at)) == 3                      # dipole | quadrupole views + their difference
     table = dataframe_with(at, "|μ| (D)")
     assert list(table.columns) == ["Dipole model", "Quadrupole model"]
     mol = from_smiles("O")
@@ -67,8 +67,11 @@ def test_two_models_side_by_side(weights, no_evaluation):
         assert table.loc["V_s,min (kcal/mol/e)", col] == pytest.approx(stats["v_min"], abs=1e-6)
     assert any("No DFT reference for this molecule yet" in s for s in texts(at.info))
     assert "compare_dft_start" in [b.key for b in at.button]     # "Compute DFT reference"
+    diff = (predict_mep_map(mol, "quadrupole", "isodensity").values
+            - predict_mep_map(mol, "dipole", "isodensity").values)
+    assert [m.value for m in at.metric][:2] == [f"{np.abs(diff).mean():.3g}", f"{np.abs(diff).max():.3g}"]
     # both views share one colour range: the same colour-bar limits in both iframes
-    html = [f.proto.srcdoc for f in iframes(at)]
+    html = [f.proto.srcdoc for f in iframes(at)][:2]
     bars = [h[h.index("mepviz-colorbar"):] for h in html]
     assert bars[0] == bars[1]
     # switching the unit converts the potentials in the table
@@ -142,7 +145,7 @@ def test_unsupported_element_then_recovery(weights, no_evaluation):
     smiles(at, "not_a_smiles((")                      # bad SMILES: input error, molecule kept
     assert any(e.startswith("Input problem") for e in texts(at.error))
     smiles(at, "CO")
-    assert not at.error and len(iframes(at)) == 2
+    assert not at.error and len(iframes(at)) == 3
 
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "evaluation_sample.json"   # train/evaluate.py -n 6

@@ -53,6 +53,7 @@ def test_acetate_orders_and_decay(weights):
     assert s["−2"] == pytest.approx(-2, abs=1e-6)
     assert s["−3"] == pytest.approx(-3, abs=1e-6)
     assert len(plotly_charts(at)) == 1
+    assert [b.key for b in at.download_button] == ["learn_csv"]
     assert any("total charge -1" in t for t in texts(at.info))
 
 

@@ -209,6 +209,13 @@ def test_line_profile_slopes():
     assert np.all(pw["monopole"] == 0)
 
 
+def test_profile_csv_units():
+    prof = reports.line_profile(AMMONIUM, fake_prediction(AMMONIUM), "x", n=20)
+    back = pd.read_csv(io.StringIO(reports.profile_csv(prof, "kJ/mol/e")))
+    assert back.columns[0] == "r_angstrom" and "V monopole (kJ/mol/e)" in back.columns
+    np.testing.assert_allclose(back["V monopole (kJ/mol/e)"], 4.184 * prof["monopole"], rtol=1e-7)
+
+
 def test_line_direction():
     pred = fake_prediction(WATER)
     u = reports.line_direction(WATER, pred, "dipole")
