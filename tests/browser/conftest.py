@@ -106,10 +106,22 @@ def browser(browser_env):
         b.close()
 
 
+def attach_console_log(pg, name: str):
+    """Collect console messages and page errors of `pg` (saved to artifacts/browser/console-<name>.log)."""
+    lines = []
+    pg.on("console", lambda m: lines.append(f"{m.type}: {m.text}"))
+    pg.on("pageerror", lambda e: lines.append(f"PAGEERROR: {e}"))
+    return lines
+
+
 @pytest.fixture()
-def page(browser, server):
+def page(browser, server, request):
     ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
+    lines = attach_console_log(pg, request.node.name)
     yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"console-{request.node.name}.log").write_text(
+        "\n".join(x for x in lines if "Unrecognized feature" not in x) + "\n")
     ctx.close()
