@@ -15,6 +15,7 @@ def weights_fixture(tmp_path_factory):
     """Use the shipped weights when present; otherwise write small random-weight models to
     a temporary folder and point MEPVIZ_WEIGHTS at it (the pages compare against the library
     itself, so any weights test the plumbing). Yields the weights folder."""
+    _clear_caches()
     shipped = ROOT / "weights"
     if all((shipped / f"{m}.pt").exists() for m in ("dipole", "quadrupole")) \
             and not os.environ.get("MEPVIZ_WEIGHTS"):
@@ -36,6 +37,18 @@ def weights_fixture(tmp_path_factory):
         yield folder
     finally:
         mp.undo()
+        _clear_caches()
+
+
+def _clear_caches():
+    """Forget cached models and computations: st.cache_data keys do not include the weights,
+    so results from another test module's weights must not leak in."""
+    import streamlit as st
+
+    from mepviz.predict import clear_cache
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    clear_cache()
 
 
 def app(page: str):
