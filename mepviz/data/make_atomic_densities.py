@@ -24,6 +24,12 @@ keeps the electron count, is fitted so the promolecular density equals 0.001 e/b
 true B3LYP/6-31G(2df,p) (density fitting, grids.level 1) isosurface vertices of QM9 training
 molecules (train.npz rows TUNE_ROWS; never the reserved or test positions): least squares of
 log(rho_pro / 0.001) weighted by vertex area. Other elements keep lam = 1.
+Result (2026-11): H 0.798, polar H 0.665, C 0.978, N 1.041, O 1.024, F 1.000; rms
+log(rho_pro/0.001) on the DFT vertices 0.52 -> 0.15; area ratios promolecular/DFT of the 15
+molecules 0.99-1.01 (water 0.986 and benzene 0.992, not in the fit).
+
+Order: run without arguments (atoms, rewrites the JSON), then with --tune (needs
+data/qm9/train.npz; DFT isosurfaces are cached in /tmp/mepviz_dft_iso; ~10 min on 1 core).
 """
 from __future__ import annotations
 
