@@ -306,6 +306,17 @@ def markdown(doc: dict) -> str:
             bo = res["mep"].get("isodensity_by_order", {})
             lines.append(f"| {res['label']} | " + " | ".join(_fmt(bo.get(str(o), {}).get("mae"), 2) for o in (0, 1, 2))
                          + " |")
+    for name, res in ml:
+        pm = sorted(res["mep"].get("per_molecule", []), key=lambda r: -r["mae"])
+        if pm:
+            maes = np.array([r["mae"] for r in pm])
+            lines += ["", f"## {res['label']}: per-molecule isodensity MEP MAE (kcal/mol/e)", "",
+                      f"median {np.median(maes):.2f}, 90th percentile {np.percentile(maes, 90):.2f}, "
+                      f"max {maes.max():.2f}. Largest errors:", "",
+                      "| QM9 index | SMILES | atoms | MEP MAE | \\|μ\\| error (D) |", "|---|---|---|---|---|"]
+            for r in pm[:5]:
+                lines.append(f"| {r['qm9_index']} | `{r['smiles']}` | {r['n_atoms']} | {r['mae']:.2f} "
+                             f"| {r['dipole_magnitude_error_debye']:+.3f} |")
     for name, res in doc["methods"].items():
         for f in res.get("failures", []):
             lines.append(f"\n- {res['label']} failed on QM9 {f['qm9_index']} ({f['smiles']}): {f['error']}")
