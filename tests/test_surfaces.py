@@ -148,6 +148,15 @@ def test_isodensity_surfaces_are_closed(qm9_test):
         assert s.normals.shape == s.vertices.shape and np.allclose(np.linalg.norm(s.normals, axis=1), 1)
 
 
+def test_many_qm9_surfaces_are_closed_and_too_small_padding_is_enlarged(qm9_test):
+    for i in range(0, 100, 10):
+        mol = qm9_molecule(qm9_test, i)
+        assert isodensity_surface(mol, spacing=0.3).is_closed(), i
+        assert vdw_surface(mol, 1.6, spacing=0.3).is_closed(), i
+    small = isodensity_surface(WATER, padding=0.5)
+    assert small.is_closed() and abs(small.area / isodensity_surface(WATER).area - 1) < 0.005
+
+
 def test_vdw_surfaces_are_closed(qm9_test):
     for mol in (WATER, BENZENE, qm9_molecule(qm9_test, 0)):
         for scale in (1.4, 2.0):
