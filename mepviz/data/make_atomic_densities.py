@@ -74,7 +74,6 @@ def spherical_density(z: int, r):
 
 
 TUNE_ROWS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 230, 231, 232)   # rows of data/qm9/train.npz
-TUNE_ELEMENTS = (1, 6, 7, 8, 9)
 
 
 def dft_isosurface(numbers, positions, spacing=0.2, isovalue=1e-3):
