@@ -134,7 +134,11 @@ def molecule_section(container):
             "molecule, compute it here or on the Explore page (it runs in the background, the "
             "page stays usable) — the error maps appear as soon as it is done.", icon="ℹ️")
         if widgets.reference_panel(mol, key="compare_dft", container=container) is not None:
-            st.rerun()
+            # a job has just finished: rerun once so the panels above include the reference
+            guard = f"compare_ref_rerun_{mol.key()}_{kind}"
+            if not st.session_state.get(guard):
+                st.session_state[guard] = True
+                st.rerun()
         _disagreement(container, surf, maps, unit)
         return
     diffs = {m: maps[m].values - ref_values for m in MODELS}
