@@ -56,9 +56,20 @@ def weights_present(name: str) -> bool:
 
 
 @st.cache_resource(show_spinner="Loading model…")
-def _predictor(name: str, stamp: float):
+def _predictor(name: str, stamp: str):
     from mepviz.predict import Predictor
     return Predictor(name)
+
+
+def weights_stamp(name: str) -> str:
+    """Identifies the weights in use (path + modification time): part of every cache key, so
+    new weights (or MEPVIZ_WEIGHTS pointing elsewhere) never reuse stale results."""
+    from mepviz.predict import default_weights_dir
+    path = Path(default_weights_dir()) / f"{name}.pt"
+    try:
+        return f"{path.resolve()}:{os.path.getmtime(path)}"
+    except OSError:
+        return f"{path}:missing"
 
 
 def get_predictor(name: str):
@@ -71,7 +82,7 @@ def get_predictor(name: str):
     if not path.exists():
         raise ModelUnavailable(f"The {name} model's weights are not installed ({path.name} missing "
                                f"in {path.parent}); train them with train/train.py.")
-    return _predictor(name, os.path.getmtime(path))
+    return _predictor(name, weights_stamp(name))
 
 
 def model_card(name: str) -> dict:
@@ -94,7 +105,7 @@ def surface(mol: Molecule, kind: str = "isodensity"):
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _prediction(key: str, model: str, _mol: Molecule):
+def _prediction(key: str, model: str, stamp: str, _mol: Molecule):
     return get_predictor(model).predict(_mol)
 
 
@@ -105,11 +116,11 @@ def prediction(mol: Molecule, model: str = "quadrupole"):
     """
     from mepviz.predict import check_elements
     check_elements(mol)
-    return _prediction(mol.key(), model, mol)
+    return _prediction(mol.key(), model, weights_stamp(model), mol)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _mep_map(key: str, model: str, kind: str, order: int, _mol: Molecule):
+def _mep_map(key: str, model: str, kind: str, order: int, stamp: str, _mol: Molecule):
     from mepviz.predict import predict_mep_map
     return predict_mep_map(_mol, model, surface(_mol, kind), order=order,
                            prediction=prediction(_mol, model))
@@ -119,7 +130,7 @@ def mep_map(mol: Molecule, model: str = "quadrupole", kind: str = "isodensity", 
     """:class:`mepviz.predict.MEPMap` (surface, values kcal/mol/e, statistics, prediction)."""
     from mepviz.predict import check_elements
     check_elements(mol)
-    return _mep_map(mol.key(), model, kind, order, mol)
+    return _mep_map(mol.key(), model, kind, order, weights_stamp(model), mol)
 
 
 # -- DFT reference -------------------------------------------------------------------------
