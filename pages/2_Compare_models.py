@@ -121,7 +121,8 @@ def molecule_section(container):
     container.subheader("Moments and surface statistics")
     table = reports.comparison_table({m: maps[m].prediction for m in MODELS},
                                      {m: maps[m].statistics for m in MODELS}, ref, ref_stats, unit)
-    container.dataframe(table.style.format("{:.3f}", na_rep="—"), width="stretch", key="compare_numbers")
+    container.dataframe(table.style.format("{:.3f}", na_rep="—"), width="stretch", key="compare_numbers",
+                        height=35 * (len(table) + 1) + 3)
     container.caption("μ about the centre of mass (origin-independent for neutral molecules), in debye; "
                       "Θ: principal values of the traceless Buckingham quadrupole about the centre of "
                       "mass, ascending, in D·Å. Surface statistics on the surface shown above.")
