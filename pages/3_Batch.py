@@ -73,8 +73,9 @@ else:
                "`charge=` and `multiplicity=`; without them a molecule is taken as neutral.")
     e1, e2 = st.columns([3, 1])
     use_example = e1.checkbox(
-        "No file at hand? Use the example: 12 molecules — 10 from the QM9 test set, acetate with "
-        "`charge=-1` on its comment line, and a silane the models cannot handle.", key="batch_example")
+        "No file at hand? Use the example file (12 molecules)", key="batch_example",
+        help="10 molecules from the QM9 test set, acetate with `charge=-1` on its comment line, "
+             "and a silane that the models cannot handle (it is listed as an error).")
     e2.download_button("Download the example", EXAMPLE.read_bytes(), EXAMPLE.name, "chemical/x-xyz",
                        key="dl_example")
     if not use_example:
