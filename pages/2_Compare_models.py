@@ -70,7 +70,7 @@ def _disagreement(container, surf, maps, unit):
     diff = maps["quadrupole"].values - maps["dipole"].values
     dmax = viewer.color_range(diff)
     c1, c2 = container.columns([3, 2])
-    viewer.show_mep(mol, surf, diff, vmax=dmax, unit=unit, height=VIEW_HEIGHT, container=c1,
+    viewer.show_mep(mol, surf, diff, vmax=dmax, unit=unit, opacity=state.get_setting("opacity"), height=VIEW_HEIGHT, container=c1,
                     title="Quadrupole model − dipole model", markers=False, element_id="compare-models-diff")
     d = convert_potential(diff, unit)
     c2.metric(f"mean |difference| ({unit})", f"{np.abs(d).mean():.3g}")
@@ -106,7 +106,7 @@ def molecule_section(container):
     cols = container.columns(3 if ref_values is not None else 2)
     for col, m in zip(cols, MODELS):
         col.markdown(f"**{SHORT[m]}** — fitted to {'μ' if m == 'dipole' else 'μ and Θ'}")
-        viewer.show_mep(mol, surf, maps[m].values, vmax=vmax, unit=unit, statistics=maps[m].statistics,
+        viewer.show_mep(mol, surf, maps[m].values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), statistics=maps[m].statistics,
                         height=VIEW_HEIGHT, container=col, element_id=f"compare-{m}")
     ref_stats = None
     if ref_values is not None:
@@ -114,7 +114,7 @@ def molecule_section(container):
         ref_stats = surface_statistics(surf.vertices, ref_values, getattr(surf, "vertex_areas", None))
         cols[2].markdown(f"**DFT reference** — {getattr(ref, 'method', 'b3lyp').upper()}/"
                          f"{getattr(ref, 'basis', '6-31g(2df,p)')}")
-        viewer.show_mep(mol, surf, ref_values, vmax=vmax, unit=unit, statistics=ref_stats,
+        viewer.show_mep(mol, surf, ref_values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), statistics=ref_stats,
                         height=VIEW_HEIGHT, container=cols[2], element_id="compare-dft")
 
     # -- numbers
@@ -153,7 +153,7 @@ def molecule_section(container):
     dcols = container.columns(2)
     for col, m in zip(dcols, MODELS):
         col.markdown(f"**{SHORT[m]} − DFT** (red: model too negative, blue: too positive)")
-        viewer.show_mep(mol, surf, diffs[m], vmax=dmax, unit=unit, height=VIEW_HEIGHT, container=col,
+        viewer.show_mep(mol, surf, diffs[m], vmax=dmax, unit=unit, opacity=state.get_setting("opacity"), height=VIEW_HEIGHT, container=col,
                         title="Error", markers=False, element_id=f"compare-err-{m}")
     container.plotly_chart(_parity_figure(maps, ref_values, unit), key="compare_parity")
 

@@ -104,7 +104,7 @@ st.caption(f"Same molecule, same surface, one colour scale for all three: "
 cols = st.columns(3)
 for col, order in zip(cols, (0, 1, 2)):
     col.markdown(f"**{ORDER_TITLES[order]}**")
-    viewer.show_mep(mol, surf, maps[order].values, vmax=vmax, unit=unit, markers=False,
+    viewer.show_mep(mol, surf, maps[order].values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), markers=False,
                     height=VIEW_HEIGHT, container=col, element_id=f"learn-order-{order}")
     col.caption(ORDER_TEXT[order])
 
