@@ -164,12 +164,22 @@ class Trainer:
         if getattr(a, "init_from", None):
             from mepviz.model import load_card
             stem = os.path.splitext(a.init_from)[0] if a.init_from.endswith((".pt", ".json")) else a.init_from
-            self.init_card = load_card(stem)
+            if os.path.exists(stem + ".json"):           # a saved model (stem.pt + stem.json)
+                self.init_card = load_card(stem)
+                state = torch.load(stem + ".pt", map_location="cpu", weights_only=True)
+            else:                                          # a training checkpoint (runs/<name>/best.pt)
+                ck = torch.load(stem + ".pt", map_location="cpu", weights_only=True)
+                state = ck["best_model"]
+                cst = json.loads(ck["state"])
+                self.init_card = {"config": json.loads(ck["config"]), "checkpoint": stem + ".pt",
+                                  "args": json.loads(ck["args"]),
+                                  "state": {k: cst[k] for k in ("phase", "epoch", "best_epoch", "elapsed")},
+                                  "validation_metrics": cst["history"]}
             src = {k: v for k, v in self.init_card["config"].items() if k != "max_order"}
             mine = {k: v for k, v in self.model.config.items() if k != "max_order"}
             if src != mine:
                 raise SystemExit(f"error: --init-from config {src} does not match this model {mine}")
-            self.model.load_state_dict(torch.load(stem + ".pt", map_location="cpu", weights_only=True))
+            self.model.load_state_dict(state)
         self.phases = [p for p in PHASES if (p == "finetune" and not getattr(a, "pretrain_only", False))
                        or (p == "pretrain" and a.pretrain_xtb)]
         self.state = {"phase": self.phases[0], "epoch": 0, "best": math.inf, "best_epoch": -1,
