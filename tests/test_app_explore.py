@@ -141,3 +141,36 @@ def test_background_dft_reference_for_a_new_molecule(app_env):
     no_exceptions(at)
     assert float(metric_value(at, "MAE")) >= 0
     assert len(iframes(at)) == 4
+
+
+def test_gallery_reference_reproduces_the_reference_data():
+    """The shipped gallery reference (float32 packed density matrix) gives the same MEP as
+    data/qm9/test.npz for the QM9 test molecule it came from."""
+    from pathlib import Path
+
+    from appkit import gallery
+    e = gallery.entry("qm9_tropone")
+    d = np.load(Path(__file__).resolve().parent.parent / "data" / "qm9" / "test.npz")
+    row = int(np.where(d["qm9_index"] == e["qm9_index"])[0][0])
+    start = int(d["iso_count"][:row].sum())
+    pts = d["iso_points"][start:start + d["iso_count"][row]][::10]
+    esp = d["iso_esp"][start:start + d["iso_count"][row]][::10] * 627.5095
+    ref = gallery.reference_for(gallery.load("qm9_tropone"))
+    assert ref is not None
+    np.testing.assert_allclose(ref.mep(pts), esp, atol=0.05)
+    np.testing.assert_allclose(ref.dipole, d["dipole"][row], atol=2e-3)
+
+
+def test_shipped_gallery_values_match_the_current_surface():
+    """The gallery ships the reference MEP on the default isodensity surface so comparisons
+    are instant; if mepviz/surfaces.py changes, run `python train/make_gallery.py --values-only`."""
+    from appkit import gallery
+    from mepviz.surfaces import isodensity_surface
+    stale = []
+    for e in gallery.entries():
+        if not e.get("reference"):
+            continue
+        mol = gallery.load(e["id"])
+        if gallery.precomputed_values(mol, "isodensity", isodensity_surface(mol)) is None:
+            stale.append(e["id"])
+    assert not stale, f"stale shipped values for {stale}: run python train/make_gallery.py --values-only"

@@ -2,6 +2,7 @@
 
     python train/make_gallery.py            # all entries (a few minutes on 2 cores)
     python train/make_gallery.py --only water benzene
+    python train/make_gallery.py --values-only   # after mepviz/surfaces.py changed (no SCF)
 
 For each molecule: the geometry (QM9's B3LYP-optimised one where QM9 has the molecule, else
 RDKit ETKDG + MMFF from SMILES) and, unless ``--no-reference``, the DFT reference computed
@@ -123,12 +124,48 @@ def build_entry(gid: str, label: str, desc: str, source, reference: bool, engine
     return entry
 
 
+def refresh_values(gid: str) -> None:
+    """Recompute the shipped reference MEP on the *current* default isodensity surface from
+    the stored density matrix (no SCF): run after mepviz/surfaces.py changes."""
+    from pyscf import lib
+
+    from mepviz.inputs import from_xyz
+    from mepviz.reference import ReferenceResult
+    from mepviz.surfaces import isodensity_surface
+    path = OUT / f"{gid}.npz"
+    with np.load(path, allow_pickle=False) as d:
+        payload = {k: d[k] for k in d.files}
+    mol = from_xyz((OUT / f"{gid}.xyz").read_text())[0]
+    if str(payload["key"]) != mol.key():
+        raise SystemExit(f"{gid}: geometry changed; rebuild it with --only {gid}")
+    ref = ReferenceResult(
+        molecule=mol, method=str(payload["method"]), basis=str(payload["basis"]),
+        energy=float(payload["energy"]), dipole=payload["dipole"], second_moment=payload["second_moment"],
+        center_of_mass=payload["center_of_mass"], quadrupole=payload["quadrupole"],
+        wall_time=float(payload["wall_time"]),
+        dm=lib.unpack_tril(payload["dm_tril"].astype(np.float64)))
+    surf = isodensity_surface(mol)
+    payload.update(values_isodensity=ref.mep(surf.vertices).astype(np.float32),
+                   nverts_isodensity=np.int64(len(surf.vertices)),
+                   vsum_isodensity=np.float64(np.abs(np.asarray(surf.vertices, float)).sum()))
+    np.savez_compressed(path, **payload)
+    print(f"  {gid}: {len(surf.vertices)} vertices refreshed", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="ids to (re)build; others are kept as they are")
     ap.add_argument("--no-reference", action="store_true", help="geometries only")
     ap.add_argument("--cache-dir", default=None, help="ReferenceEngine cache (default: its own)")
+    ap.add_argument("--values-only", action="store_true",
+                    help="only recompute the shipped MEP on the current isodensity surface "
+                         "from the stored density matrices (after mepviz/surfaces.py changed)")
     args = ap.parse_args(argv)
+    if args.values_only:
+        for gid, *_ in ENTRIES:
+            if (not args.only or gid in args.only) and (OUT / f"{gid}.npz").exists():
+                refresh_values(gid)
+        return 0
     from mepviz.reference import ReferenceEngine
     OUT.mkdir(parents=True, exist_ok=True)
     engine = ReferenceEngine(cache_dir=args.cache_dir)

@@ -116,7 +116,9 @@ def attach_console_log(pg, name: str):
 
 @pytest.fixture()
 def page(browser, server, request):
-    ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
+    # tall viewport: Streamlit scrolls inside its own container, so full-page screenshots
+    # only show the viewport; this one fits the whole Explore page
+    ctx = browser.new_context(viewport={"width": 1500, "height": 2600})
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
     lines = attach_console_log(pg, request.node.name)

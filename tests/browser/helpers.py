@@ -51,13 +51,15 @@ def goto_page(page, name: str, timeout_s: float = 30):
 
 
 def view_frames(page) -> list:
-    """Frames that hold a MEPviz 3D view (srcdoc iframes)."""
+    """Frames that hold a MEPviz 3D view (srcdoc iframes).
+
+    Found through the iframe elements (``content_frame``): ``page.frames`` can lag behind
+    newly created srcdoc iframes."""
     out = []
-    for f in page.frames:
-        if f == page.main_frame:
-            continue
+    for h in page.query_selector_all("iframe"):
         try:
-            if f.evaluate("() => !!document.querySelector('.mepviz-view')"):
+            f = h.content_frame()
+            if f is not None and f.evaluate("() => !!document.querySelector('.mepviz-view')"):
                 out.append(f)
         except Exception:  # noqa: BLE001 — detached frame during a rerun
             pass
