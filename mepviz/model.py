@@ -208,6 +208,9 @@ class MultipoleNet(nn.Module):
     ``atomic_dipoles`` (A, 3) e·Å, ``atomic_quadrupoles`` (A, 3, 3) e·Å² (traceless,
     symmetric), ``dipole`` (M, 3) e·Å and ``quadrupole`` (M, 3, 3) e·Å² about each
     molecule's centre of mass (isotope-averaged masses), plus ``center_of_mass`` (M, 3).
+    ``config["max_order"]`` (2 by default) is the highest atomic multipole predicted; the
+    dipole variant uses 1, so its atomic quadrupoles are exactly zero.
+    Unsupported atomic numbers raise ValueError naming them.
     """
 
     def __init__(self, **config):
