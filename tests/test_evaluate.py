@@ -93,6 +93,18 @@ def test_known_errors(test_set):
     assert mo["dipole_magnitude_mae_debye"] <= mo["dipole_vector_mae_debye"] + 1e-12
 
 
+def test_esp_fit_recovers_exact_multipoles(test_set):
+    """The ESP-fit floor: a reference made of point multipoles is fitted back exactly."""
+    (q, p, th), ref = synthetic(test_set[2], seed=4)
+    fq, fp, fth = ev.esp_fit_multipoles(ref, order=2, ridge=0.0)
+    res = ev.evaluate_multipoles([ref], [(fq, fp, fth)])
+    assert res["mep"]["overall"]["mae"] < 1e-6 and res["mep"]["all_shells"]["mae"] < 1e-6
+    assert abs(fq.sum()) < 1e-9 and np.allclose(np.trace(fth, axis1=1, axis2=2), 0, atol=1e-12)
+    q0, p0, t0 = ev.esp_fit_multipoles(ref, order=0)
+    assert p0 is None and t0 is None and abs(q0.sum()) < 1e-9
+    assert ev.evaluate_multipoles([ref], [(q0, None, None)])["mep"]["overall"]["mae"] > 1e-3
+
+
 def test_failures_are_reported_not_fatal(test_set):
     (q, p, th), ref = synthetic(test_set[0])
     res = ev.evaluate_multipoles([ref, test_set[1]], [(q, p, th), None], [None, "boom"])
@@ -112,12 +124,16 @@ def test_command_line_and_card_update(tmp_path, test_set):
     md = (tmp_path / "ev.md").read_text()
     assert "| Method |" in md and "Gasteiger" in md and "quadrupole" in md
     doc = json.loads((tmp_path / "ev.json").read_text())
-    assert set(doc["models"]) == {"dipole", "quadrupole"} and set(doc["baselines"]) == {"gasteiger"}
+    assert set(doc["models"]) == {"dipole", "quadrupole"}
+    assert set(doc["baselines"]) == {"gasteiger", "esp-fit-charges", "esp-fit-multipoles"}
+    floor = doc["baselines"]["esp-fit-multipoles"]
+    assert floor["kind"] == "bound"
+    assert floor["mep"]["overall"]["mae"] < doc["baselines"]["esp-fit-charges"]["mep"]["overall"]["mae"]
     m = doc["models"]["quadrupole"]["mep"]
     assert set(m["per_shell"]) == {"1.4", "1.6", "1.8", "2.0"} and len(m["per_molecule"]) == 3
     # the app's Compare page can read it
     tables = reports.evaluation_tables(doc)
-    assert len(tables["overall"]) == 3 and len(tables["per_shell"]) == 12
+    assert len(tables["overall"]) == 5 and len(tables["per_shell"]) == 20
     # -n: the cards are left alone
     assert "test_metrics" not in json.loads((wdir / "quadrupole.json").read_text())
     # card update: subset metrics are the card metrics of the first molecules

@@ -135,6 +135,44 @@ def baseline_multipoles(name: str, test_set):
     return out, errors
 
 
+def esp_fit_multipoles(t: TestMolecule, order: int = 2, ridge: float = 1e-8):
+    """Atomic multipoles fitted to this molecule's own DFT MEP (isodensity + shell points).
+
+    Unweighted least squares with the total charge constrained (Σq = charge), order 0: charges
+    only (ESP/RESP-style charges without restraints), order 2: charges, atomic dipoles and
+    traceless atomic quadrupoles. It uses the answer, so it is not a predictor: it measures
+    how well *any* set of point atomic multipoles of that order can reproduce the DFT MEP,
+    i.e. a floor for the ML models' errors (penetration effects near the surface remain).
+    """
+    from mepviz.units import COULOMB_KCAL_ANGSTROM as K
+    pts = np.vstack([t.iso_points, t.shell_points])
+    ref = np.concatenate([t.iso_esp, t.shell_esp])
+    n = t.mol.n_atoms
+    s = pts[:, None, :] - t.mol.positions[None]
+    r = np.linalg.norm(s, axis=2)
+    cols = [K / r]
+    basis = []
+    if order >= 1:
+        cols += [K * s[..., a] / r ** 3 for a in range(3)]
+    if order >= 2:
+        e = np.eye(3)
+        basis = [np.diag([1.0, -1.0, 0.0]), np.diag([-1.0, -1.0, 2.0])]
+        basis += [np.outer(e[a], e[b]) + np.outer(e[b], e[a]) for a, b in ((0, 1), (0, 2), (1, 2))]
+        r5 = r ** 5
+        cols += [K * np.einsum("pna,ab,pnb->pn", s, bk, s) / r5 for bk in basis]
+    a_mat = np.concatenate(cols, axis=1)
+    m = a_mat.shape[1]
+    c = np.zeros(m)
+    c[:n] = 1.0
+    ata = a_mat.T @ a_mat
+    kkt = np.block([[ata + ridge * np.trace(ata) / m * np.eye(m), c[:, None]], [c[None, :], np.zeros((1, 1))]])
+    w = np.linalg.solve(kkt, np.concatenate([a_mat.T @ ref, [float(t.mol.charge)]]))[:m]
+    q = w[:n]
+    p = w[n:4 * n].reshape(3, n).T if order >= 1 else None
+    th = np.einsum("kn,kab->nab", w[4 * n:].reshape(5, n), np.array(basis)) if order >= 2 else None
+    return q, p, th
+
+
 # --------------------------------------------------------------------------- metrics
 def _mae_rmse(err) -> dict:
     err = np.asarray(err, float)
@@ -276,7 +314,10 @@ def markdown(doc: dict) -> str:
         "points (isodensity: ρ = 0.001 e/bohr³ surface vertices; shells: Merz–Kollman points on "
         "1.4–2.0 × Bondi radii). μ vector MAE = ⟨|μ − μ_ref|⟩, |μ| MAE = ⟨||μ| − |μ_ref||⟩ (D); "
         "Θ MAE over the nine components of the traceless quadrupole about the centre of mass (D·Å). "
-        "Baselines have no atomic dipoles/quadrupoles unless stated.",
+        "Baselines have no atomic dipoles/quadrupoles unless stated. The two *ESP-fitted* rows are not "
+        "predictors: their charges (and atomic dipoles and quadrupoles) are least-squares fitted to each test "
+        "molecule's own DFT MEP (isodensity + shell points, Σq fixed), so they show the smallest error any point "
+        "atomic multipoles of that order can reach — the floor for the ML models.",
         "",
         "| Method | μ vector MAE (D) | \\|μ\\| MAE (D) | Θ MAE (D·Å) | MEP MAE iso | MEP RMSE iso "
         "| MAE 1.4 | MAE 1.6 | MAE 1.8 | MAE 2.0 | failed |",
@@ -351,6 +392,8 @@ def main(argv=None) -> int:
     ap.add_argument("--models", nargs="*", default=None, help="models to evaluate (default: all in --weights)")
     ap.add_argument("--baselines", nargs="*", default=list(BASELINE_NAMES), choices=BASELINE_NAMES)
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--no-bounds", action="store_true",
+                    help="skip the per-molecule ESP fits (the floor of point-multipole MEP errors)")
     ap.add_argument("-n", "--limit", type=int, default=None, help="only the first N test molecules (quick check)")
     ap.add_argument("--out", default=None, help="output stem (default <weights>/evaluation → .md and .json)")
     ap.add_argument("--no-update-cards", action="store_true", help="do not write test_metrics into the model cards")
@@ -383,6 +426,18 @@ def main(argv=None) -> int:
             print(f"{name:>16}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e "
                   f"({res['n_failed']} failed, {time.perf_counter() - t:.1f} s)", flush=True)
 
+    if not args.no_bounds:
+        for order, name, label in ((0, "esp-fit-charges", "ESP-fitted charges (per-molecule fit to the DFT MEP; floor)"),
+                                   (2, "esp-fit-multipoles",
+                                    "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor)")):
+            t = time.perf_counter()
+            mps = [esp_fit_multipoles(tm, order) for tm in test_set]
+            res = evaluate_multipoles(test_set, mps)
+            res.update(kind="bound", label=label)
+            methods[name] = res
+            print(f"{name:>18}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e "
+                  f"({time.perf_counter() - t:.1f} s)", flush=True)
+
     test_path = Path(args.test)
     try:
         test_file = str(test_path.resolve().relative_to(ROOT))
@@ -401,6 +456,8 @@ def main(argv=None) -> int:
         "test_set": test_info,
         "units": {"mep": "kcal/mol/e", "dipole": "D", "quadrupole": "D·Å"},
         "definitions": {
+            "kind": "model = ML model; baseline = cheap charge model; bound = ESP fit to the DFT MEP of each "
+                    "test molecule itself (not a predictor; the floor for point atomic multipoles)",
             "mep_error": "atomic-multipole MEP minus DFT MEP at the same points",
             "overall": "pooled over all isodensity points of all molecules",
             "molecule_mean_mae": "mean over molecules of the per-molecule MAE",
@@ -412,7 +469,7 @@ def main(argv=None) -> int:
         },
         "methods": methods,
         "models": {k: v for k, v in methods.items() if v["kind"] == "model"},
-        "baselines": {k: v for k, v in methods.items() if v["kind"] == "baseline"},
+        "baselines": {k: v for k, v in methods.items() if v["kind"] in ("baseline", "bound")},
     }
     # "methods" holds everything; "models"/"baselines" are the same objects split by kind
     out_stem = Path(args.out) if args.out else wdir / "evaluation"
@@ -430,7 +487,7 @@ def main(argv=None) -> int:
                 test_set=test_info["file"], test_set_sha256=test_info["sha256"], evaluated=generated,
                 weights_sha256=methods[name]["weights_sha256"],
                 baselines_mep_isodensity_mae={b: methods[b]["mep"]["overall"]["mae"]
-                                              for b in methods if methods[b]["kind"] == "baseline"},
+                                              for b in methods if methods[b]["kind"] in ("baseline", "bound")},
                 subset={"description": f"first {SUBSET_SIZE} molecules of the test split "
                                        "(recomputed by tests/test_weights.py, tolerance 1e-4)",
                         "n_molecules": SUBSET_SIZE,
