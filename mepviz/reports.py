@@ -709,7 +709,8 @@ def error_metrics(values, reference_values) -> dict:
 #: short display names of the methods in weights/evaluation.json (train/evaluate.py)
 METHOD_SHORT = {"dipole": "ML dipole model", "quadrupole": "ML quadrupole model",
                 "gasteiger": "Gasteiger", "mmff94": "MMFF94", "xtb": "GFN2-xTB charges",
-                "xtb-multipoles": "GFN2-xTB multipoles"}
+                "xtb-multipoles": "GFN2-xTB multipoles",
+                "esp-fit-charges": "ESP-fit charges (floor)", "esp-fit-multipoles": "ESP-fit q+p+θ (floor)"}
 
 
 def _num(x):

@@ -165,7 +165,8 @@ with tab_mol:
 # =========================================================================== dataset
 METHOD_COLORS = {"ML dipole model": COLORS["dipole"], "ML quadrupole model": COLORS["quadrupole"],
                  "Gasteiger": "#a6a6a6", "MMFF94": "#7f7f7f", "GFN2-xTB charges": "#7570b3",
-                 "GFN2-xTB multipoles": "#e7298a"}
+                 "GFN2-xTB multipoles": "#e7298a", "ESP-fit charges (floor)": "#c7e9c0",
+                 "ESP-fit q+p+θ (floor)": "#74c476"}
 LAYOUT = dict(height=380, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25))
 
 
@@ -202,6 +203,7 @@ def dataset_section():
     st.subheader("MEP error per method")
     fig = go.Figure(go.Bar(x=overall["method"], y=overall["MAE"],
                            marker_color=[_color(m) for m in overall["method"]],
+                           marker_pattern_shape=["/" if k == "bound" else "" for k in overall["kind"]],
                            text=[f"{v:.2f}" for v in overall["MAE"]], textposition="outside",
                            hovertext=overall["label"]))
     fig.update_layout(yaxis_title=f"MEP MAE on the isodensity surface ({unit})", **LAYOUT)
@@ -211,7 +213,10 @@ def dataset_section():
     st.dataframe(overall[cols], hide_index=True, width="stretch", key="eval_overall",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in cols[2:-1]})
     st.caption(f"MAE/RMSE in {unit}, pooled over all isodensity points; shell MAE over all 1.4–2.0 × vdW "
-               "shell points; moment errors against the DFT dipole and quadrupole (about the centre of mass).")
+               "shell points; moment errors against the DFT dipole and quadrupole (about the centre of mass)."
+               + (" Hatched *floor* bars: charges (or charges + dipoles + quadrupoles) fitted to each "
+                  "molecule's own DFT potential — the best any atom-centred model of that kind could do."
+                  if (overall["kind"] == "bound").any() else ""))
 
     c1, c2 = st.columns(2)
     shells = tables.get("per_shell")
@@ -243,7 +248,7 @@ def dataset_section():
     hist = tables.get("histograms")
     if hist is not None and len(hist):
         st.subheader("Error distributions")
-        with_baselines = st.checkbox("Include the baselines", value=False, key="eval_hist_baselines")
+        with_baselines = st.checkbox("Include the baselines and floors", value=False, key="eval_hist_baselines")
         models = set(overall.loc[overall["kind"] == "model", "method"])
         fig = go.Figure()
         for method, g in hist.groupby("method", sort=False):

@@ -156,12 +156,11 @@ def test_dataset_results(weights, monkeypatch):
     doc = json.loads(SAMPLE.read_text())
     at = fresh()
     overall = dataframe_with(at, "μ vector MAE (D)")
-    assert list(overall["method"]) == ["ML dipole model", "ML quadrupole model", "Gasteiger", "MMFF94",
-                                       "GFN2-xTB charges"]
-    expected = [doc[sec][n]["mep"]["overall"]["mae"] for sec, n in
-                (("models", "dipole"), ("models", "quadrupole"), ("baselines", "gasteiger"),
-                 ("baselines", "mmff94"), ("baselines", "xtb"))]
-    np.testing.assert_allclose(overall["MAE"], expected)
+    order = doc["method_order"]
+    assert order[:2] == ["dipole", "quadrupole"] and "gasteiger" in order and "esp-fit-charges" in order
+    assert list(overall["method"]) == [reports.METHOD_SHORT[n] for n in order]
+    results = {**doc["models"], **doc["baselines"]}
+    np.testing.assert_allclose(overall["MAE"], [results[n]["mep"]["overall"]["mae"] for n in order])
     keys = [c.key for c in plotly_charts(at)]
     assert {"eval_bar", "eval_shells", "eval_orders", "eval_hist", "eval_permol", "eval_permol_pair"} <= set(keys)
     def hist_traces():
@@ -169,7 +168,7 @@ def test_dataset_results(weights, monkeypatch):
         return [t["name"] for t in json.loads(chart.proto.spec)["data"]]
     assert hist_traces() == ["ML dipole model", "ML quadrupole model"]
     at.checkbox(key="eval_hist_baselines").check().run()
-    assert len(hist_traces()) == 5
+    assert len(hist_traces()) == len(order)
     n = doc["test_set"]["n_molecules"]
     assert any(f"of {n}** molecules" in m.value for m in at.caption) or \
         any(f"of {n} molecules" in m.value for m in at.caption)

@@ -234,18 +234,21 @@ def test_load_evaluation_absent_and_bad(tmp_path):
 
 
 def test_evaluation_tables_on_a_real_sample():
-    """tests/data/evaluation_sample.json: train/evaluate.py -n 6 (models + 3 baselines)."""
+    """tests/data/evaluation_sample.json: train/evaluate.py -n 6 (models, baselines, ESP-fit floors)."""
     from pathlib import Path
     doc = reports.load_evaluation(Path(__file__).parent / "data" / "evaluation_sample.json")
     t = reports.evaluation_tables(doc)
     assert list(t["overall"]["name"]) == doc["method_order"]
-    assert list(t["overall"]["kind"]) == ["model", "model", "baseline", "baseline", "baseline"]
+    kinds = {n: ({**doc["models"], **doc["baselines"]})[n]["kind"] for n in doc["method_order"]}
+    assert list(t["overall"]["kind"]) == [kinds[n] for n in doc["method_order"]]
+    assert {"model", "baseline", "bound"} == set(kinds.values())
     q = doc["models"]["quadrupole"]
     row = t["overall"].set_index("name").loc["quadrupole"]
     assert row["MAE"] == q["mep"]["overall"]["mae"]
     assert row["Θ MAE (D·Å)"] == q["moments"]["quadrupole_component_mae_debye_angstrom"]
-    assert len(t["per_shell"]) == 5 * 4 and sorted(set(t["per_shell"]["scale"])) == [1.4, 1.6, 1.8, 2.0]
-    assert len(t["per_molecule"]) == 5 * doc["test_set"]["n_molecules"]
+    n = len(doc["method_order"])
+    assert len(t["per_shell"]) == n * 4 and sorted(set(t["per_shell"]["scale"])) == [1.4, 1.6, 1.8, 2.0]
+    assert len(t["per_molecule"]) == n * doc["test_set"]["n_molecules"]
     for method, g in t["histograms"].groupby("method"):
         assert g["fraction"].sum() + t["outside"][method] == pytest.approx(1.0)
     assert list(t["by_order"]["order"]) == [0, 1, 2, 0, 1, 2]      # models only
