@@ -19,20 +19,20 @@ st.markdown(
     "below, then open **Explore** to see its MEP on the molecular surface. "
     "Red regions are negative (they attract protons and cations), blue regions positive; white is 0.")
 
-left, right = st.columns([3, 2], gap="medium")
+st.subheader("Draw a molecule")
+st.caption("Draw (or open/paste a structure), then press **Apply** below the editor to load it. "
+           "Works offline.")
+molinput.molecule_editor(key="ketcher", height=460)
+
+st.subheader("Current molecule")
+left, right = st.columns([1, 1], gap="medium")
 with left:
-    st.subheader("Draw a molecule")
-    st.caption("Draw, then press **Apply** in the editor to load it. Works offline.")
-    molinput.molecule_editor(key="ketcher", height=420)
-with right:
-    st.subheader("Current molecule")
     if mol is None:
         st.info("No molecule loaded yet.")
     else:
         st.markdown(molinput.molecule_summary(mol))
         if mol.smiles:
             st.code(mol.smiles, language=None)
-        viewer.show_molecule(mol, height=300)
         try:
             pred = compute.prediction(mol, appkit.state.get_setting("model"))
             st.metric("|μ| predicted (D)", f"{pred.dipole_magnitude_debye:.3f}")
@@ -41,6 +41,9 @@ with right:
         except compute.ModelUnavailable as exc:
             st.warning(str(exc))
     st.page_link("pages/1_Explore.py", label="Explore the MEP →", icon="🔬")
+with right:
+    if mol is not None:
+        viewer.show_molecule(mol, height=300)
 
 with st.expander("About MEPviz"):
     st.markdown(

@@ -59,15 +59,17 @@ def show_molecule(mol, *, height: int = 320, container=None) -> str:
     return show_mep(mol, None, None, height=height, container=container, colorbar=False)
 
 
-def download_view_button(html_fragment: str, file_name: str, label: str = "Download 3D view (HTML)",
-                         key: str | None = None, container=None):
-    """A download button for a standalone HTML file of a view (3Dmol.js inlined, offline)."""
-    standalone = views.standalone_html(html_fragment.replace(
-        f'loadScriptAsync(\'{views.THREEDMOL_APP_URL}\')', "Promise.resolve()"))
-    js = views.THREEDMOL_PATH.read_text(encoding="utf-8")
-    standalone = standalone.replace("<body", f"<script>{js}</script><body", 1)
+def download_view_button(mol, surface, values, file_name: str, *, label: str = "Download 3D view (HTML)",
+                         key: str | None = None, container=None, **view_kwargs):
+    """A download button for a standalone HTML file of the view (3Dmol.js inlined: opens
+    offline, no server). The file is generated only when the button is clicked."""
+    def _make() -> str:
+        kw = dict(view_kwargs, js_url=None)
+        kw.setdefault("height", 600)
+        return views.standalone_html(views.mep_view_html(mol, surface, values, **kw),
+                                     title=f"MEPviz: {mol.name or mol.formula}")
     target = container if container is not None else st
-    return target.download_button(label, standalone, file_name=file_name, mime="text/html", key=key)
+    return target.download_button(label, _make, file_name=file_name, mime="text/html", key=key)
 
 
 def values_in_unit(values, unit: str) -> np.ndarray:

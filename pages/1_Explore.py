@@ -41,11 +41,11 @@ if mep is not None:
     vmax = viewer.color_range(mep.values, mode=opts["range_mode"], fixed=opts["range_fixed"])
     with view_col:
         st.subheader(f"{compute.MODEL_LABELS.get(model, model)} · {compute.SURFACE_LABELS.get(kind, kind)}")
-        html = viewer.show_mep(mol, mep.surface, mep.values, vmax=vmax, unit=unit,
-                               opacity=opts["opacity"],
-                               charges=pred.charges if opts["show_charges"] else None,
-                               statistics=mep.statistics, markers=opts["show_markers"],
-                               title=f"ML MEP ({model} model)")
+        view_kw = dict(vmax=vmax, unit=unit, opacity=opts["opacity"],
+                       charges=pred.charges if opts["show_charges"] else None,
+                       statistics=mep.statistics, markers=opts["show_markers"],
+                       title=f"ML MEP ({model} model)")
+        viewer.show_mep(mol, mep.surface, mep.values, **view_kw)
         s = mep.statistics
         st.caption(
             f"{mep.surface.n_vertices} vertices, area {mep.surface.area:.1f} Å² · "
@@ -53,8 +53,9 @@ if mep is not None:
             f"V_s,max {views.format_potential(s['v_max'], unit)} · "
             f"colour range ±{vmax * ufac:.{views.UNIT_DECIMALS.get(unit, 2)}f} {unit}. "
             "Drag to rotate, scroll to zoom.")
-        viewer.download_view_button(html, f"{(mol.formula or 'molecule')}_{model}_mep.html",
-                                    key="dl_view")
+        viewer.download_view_button(mol, mep.surface, mep.values,
+                                    f"{(mol.formula or 'molecule')}_{model}_mep.html",
+                                    key="dl_view", **view_kw)
     with num_col:
         st.subheader("Numbers")
         t_mom, t_q, t_s = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics"])

@@ -229,26 +229,54 @@ def test_dft_reference_completes_in_browser(page, server):
 
 
 def test_drawing_editor_works_offline(page, server):
-    """Ketcher (bundled in streamlit-ketcher) loads from the local server only; a molecule
-    put into the editor and applied becomes the current molecule."""
+    """Ketcher (bundled in streamlit-ketcher) loads from the local server only; a structure
+    entered in the editor (Open → Paste, as a user would) and applied becomes the molecule."""
     requests = _open(page, server)
-    ketcher = None
-    deadline = time.time() + 120
-    while time.time() < deadline and ketcher is None:
-        for h in page.query_selector_all("iframe"):
-            f = h.content_frame()
-            try:
-                if f is not None and f.evaluate("() => typeof window.ketcher === 'object' && !!window.ketcher"):
-                    ketcher = f
-            except Exception:  # noqa: BLE001
-                pass
-        time.sleep(0.5)
-    assert ketcher is not None, "the Ketcher editor did not load"
-    ketcher.evaluate("async () => { await window.ketcher.setMolecule('c1ccc(O)cc1'); }")
+    fl = page.frame_locator("iframe[title='streamlit_ketcher.streamlit_ketcher']")
+    fl.get_by_role("button", name="Apply").wait_for(timeout=120_000)
+    fl.locator("button[title^='Open']").first.click()
+    fl.get_by_text("Paste from clipboard", exact=False).first.click()
+    area = fl.locator("textarea:not(.cliparea)").first
+    area.click()
+    area.press_sequentially("c1ccc(O)cc1", delay=20)
+    fl.get_by_role("button", name="Add to Canvas").click()
     time.sleep(1.0)
-    ketcher.get_by_role("button", name="Apply").click()
+    fl.get_by_role("button", name="Apply").click()
     wait_summary(page, "C6H6O")
+    page.get_by_text("from drawing").first.wait_for()
     wait_idle(page)
     shot(page, "12_drawing_editor_phenol")
     external = [u for u in requests if u.startswith("http") and not u.startswith(server)]
     assert not external, external
+
+
+def test_standalone_html_export_renders_offline(browser, tmp_path):
+    """The 'Download 3D view' file (3Dmol.js inlined) renders from file:// with no server."""
+    from appkit import gallery
+    from mepviz import views
+    from mepviz.predict import predict_mep_map
+    from tests.browser.helpers import view_info
+    mol = gallery.load("formaldehyde")
+    mep = predict_mep_map(mol, "quadrupole")
+    html = views.standalone_html(views.mep_view_html(mol, mep.surface, mep.values, js_url=None,
+                                                     statistics=mep.statistics))
+    f = tmp_path / "view.html"
+    f.write_text(html)
+    ctx = browser.new_context(viewport={"width": 900, "height": 700})
+    try:
+        p = ctx.new_page()
+        requests = []
+        p.on("request", lambda r: requests.append(r.url))
+        p.goto(f.as_uri())
+        deadline = time.time() + 60
+        info = None
+        while time.time() < deadline:
+            info = view_info(p.main_frame)
+            if info and info["rendered"]:
+                break
+            time.sleep(0.2)
+        assert info and info["rendered"], info
+        _assert_coloured(p.main_frame, "13_standalone_export_canvas")
+        assert all(u.startswith(("file:", "data:", "blob:", "about:")) for u in requests), requests
+    finally:
+        ctx.close()
