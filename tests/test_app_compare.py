@@ -190,3 +190,12 @@ def test_broken_evaluation_file(weights, monkeypatch, tmp_path):
     at.run()
     no_exception(at)
     assert any("evaluation results cannot be read" in e for e in texts(at.error))
+
+
+def test_junk_upload_in_sidebar_keeps_page_working(weights, no_evaluation):
+    at = smiles(fresh(), "CO")
+    at.file_uploader(key="mol_upload").set_value(("junk.xyz", bytes(range(256)) * 8, "text/plain")).run()
+    no_exception(at)
+    errs = texts(at.error)
+    assert errs and errs[0].startswith("Input problem") and "junk.xyz" in errs[0]
+    assert len(iframes(at)) == 3                      # the previous molecule is still shown

@@ -87,3 +87,13 @@ def test_unsupported_element_then_recovery(weights):
     at.button(key="learn_ex_carbon dioxide").click().run()
     no_exception(at)
     assert not at.error and len(iframes(at)) == 3
+
+
+def test_junk_upload_in_sidebar_keeps_page_working(weights):
+    at = fresh()
+    at.button(key="learn_ex_water").click().run()
+    at.file_uploader(key="mol_upload").set_value(("junk.sdf", b"\x00\xff" * 300, "text/plain")).run()
+    no_exception(at)
+    errs = texts(at.error)
+    assert errs and errs[0].startswith("Input problem") and "junk.sdf" in errs[0]
+    assert len(iframes(at)) == 3 and len(plotly_charts(at)) == 1
