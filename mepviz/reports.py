@@ -805,3 +805,50 @@ def evaluation_tables(doc: dict) -> dict:
     if orders:
         out["by_order"] = pd.DataFrame(orders)
     return out
+
+
+def model_card_table(cards: dict):
+    """Key facts of the model cards (weights/<name>.json) side by side: model name -> card.
+
+    Rows: what it was fitted to (loss), quadrupole loss weight, training / validation
+    molecules, validation |μ| and Θ errors, test-set MEP MAE (when evaluated), epochs, date.
+    Missing entries show as empty strings.
+    """
+    import pandas as pd
+
+    def get(card, *path):
+        cur = card
+        for p in path:
+            if not isinstance(cur, dict) or p not in cur:
+                return None
+            cur = cur[p]
+        return cur
+
+    def fmt(x, d=3):
+        if x is None:
+            return ""
+        if isinstance(x, float):
+            return f"{x:.{d}f}"
+        return str(x)
+
+    rows = {}
+    for name, card in cards.items():
+        val = get(card, "validation_metrics", "best_dft_val") or {}
+        test = get(card, "test_metrics", "mep_isodensity", "mae")
+        epochs = get(card, "training", "epochs")
+        rows[MODEL_LABELS.get(name, name).split(" (")[0]] = {
+            "fitted to (loss)": fmt(card.get("loss")),
+            "quadrupole loss weight": fmt(card.get("quadrupole_weight", get(card, "hyperparameters", "quad_weight")), 2),
+            "training molecules (DFT)": fmt(get(card, "data", "dft_train", "molecules")),
+            "validation molecules": fmt(get(card, "data", "dft_validation", "molecules")),
+            "validation μ MAE (D)": fmt(val.get("mu_mae_D")),
+            "validation Θ MAE (D·Å)": fmt(val.get("theta_mae_DA")),
+            "test-set MEP MAE (kcal/mol/e)": fmt(test, 2),
+            "features × layers, cutoff (Å)": (f"{get(card, 'hyperparameters', 'features')} × "
+                                              f"{get(card, 'hyperparameters', 'layers')}, "
+                                              f"{get(card, 'hyperparameters', 'cutoff')}"
+                                              if get(card, "hyperparameters") else ""),
+            "epochs": fmt(", ".join(f"{k} {v}" for k, v in epochs.items()) if isinstance(epochs, dict) else epochs),
+            "trained": fmt(get(card, "training", "date")),
+        }
+    return pd.DataFrame(rows)

@@ -292,5 +292,16 @@ def dataset_section():
                        "(points below the diagonal).")
 
 
+def model_cards_section():
+    cards = {m: compute.model_card(m) for m in MODELS}
+    cards = {m: c for m, c in cards.items() if c}
+    if not cards:
+        return
+    with st.expander("The two models (from their model cards)"):
+        st.dataframe(reports.model_card_table(cards), width="stretch", key="model_cards")
+        st.caption("Same architecture and data; only the loss differs. Full cards: weights/<model>.json.")
+
+
 with tab_data:
+    model_cards_section()
     dataset_section()

@@ -134,6 +134,25 @@ show_components = st.checkbox("Show the μ components (x, y, z)", value=False, k
 shown = [c for c in df.columns if show_components or not c.startswith(("mu_x", "mu_y", "mu_z"))]
 st.dataframe(df[shown], hide_index=True, width="stretch", column_config=_column_config(), key="batch_table")
 
+if len(df) >= 2:
+    with st.expander("The two models across this batch", expanded=False):
+        import plotly.graph_objects as go
+        pc = st.columns(2)
+        for col, (quantity, label) in zip(pc, (("mu_abs_D", "|μ| (D)"),
+                                               ("Vs_min_kcal", "V_s,min (kcal/mol/e)"))):
+            x, y = df[f"{quantity}_dipole"], df[f"{quantity}_quadrupole"]
+            lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+            fig = go.Figure([go.Scatter(x=x, y=y, mode="markers", text=df["name"], name="molecule",
+                                        marker=dict(color="#1b9e77", size=7, opacity=0.75)),
+                             go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="equal",
+                                        line=dict(color="black", dash="dash", width=1))])
+            fig.update_layout(xaxis_title=f"{label}, dipole model", yaxis_title=f"{label}, quadrupole model",
+                              height=340, margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
+            col.plotly_chart(fig, key=f"batch_pair_{quantity}")
+        st.caption("Each point is one molecule; on the dashed line the two models agree. Both were "
+                   "fitted to the dipole, so differences in V_s,min reflect the *shape* of the predicted "
+                   "charge distribution, which only the quadrupole model was trained on.")
+
 # ------------------------------------------------------------------ downloads
 stem = state["filename"].rsplit(".", 1)[0] or "batch"
 st.subheader("Downloads")

@@ -96,6 +96,7 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
         ev = pred.quadrupole_eigenvalues(debye=True)
         np.testing.assert_allclose(table[[f"theta_{i}_DA_{model}" for i in (1, 2, 3)]].iloc[0], ev, atol=1e-6)
     assert np.all(table["Vs_min_kcal_quadrupole"] <= table["Vs_max_kcal_quadrupole"])
+    assert [c.key for c in at.get("plotly_chart")] == ["batch_pair_mu_abs_D", "batch_pair_Vs_min_kcal"]
     assert "mu_x_D_dipole" not in table.columns          # components are optional
     at.checkbox(key="batch_components").check().run()
     full = dataframe_with(at, "mu_x_D_dipole")

@@ -161,6 +161,8 @@ def test_dataset_results(weights, monkeypatch):
     assert list(overall["method"]) == [reports.METHOD_SHORT[n] for n in order]
     results = {**doc["models"], **doc["baselines"]}
     np.testing.assert_allclose(overall["MAE"], [results[n]["mep"]["overall"]["mae"] for n in order])
+    cards = dataframe_with(at, "fitted to (loss)")
+    assert list(cards.columns) == ["Dipole model", "Quadrupole model"]
     keys = [c.key for c in plotly_charts(at)]
     assert {"eval_bar", "eval_shells", "eval_orders", "eval_hist", "eval_permol", "eval_permol_pair"} <= set(keys)
     def hist_traces():

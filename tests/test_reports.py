@@ -253,3 +253,19 @@ def test_evaluation_tables_on_a_real_sample():
         assert g["fraction"].sum() + t["outside"][method] == pytest.approx(1.0)
     assert list(t["by_order"]["order"]) == [0, 1, 2, 0, 1, 2]      # models only
     assert reports.evaluation_tables({}) == {"unit": "kcal/mol/e"}
+
+
+def test_model_card_table():
+    cards = {"dipole": {"loss": "MSE(μ)", "quadrupole_weight": 0.0,
+                        "data": {"dft_train": {"molecules": 212}},
+                        "validation_metrics": {"best_dft_val": {"mu_mae_D": 0.12, "theta_mae_DA": 0.9}},
+                        "hyperparameters": {"features": 32, "layers": 3, "cutoff": 5.0},
+                        "training": {"epochs": {"finetune": 100}}},
+             "quadrupole": {"loss": "MSE(μ) + MSE(Θ)"}}
+    t = reports.model_card_table(cards)
+    assert list(t.columns) == ["Dipole model", "Quadrupole model"]
+    assert t.loc["training molecules (DFT)", "Dipole model"] == "212"
+    assert t.loc["validation Θ MAE (D·Å)", "Dipole model"] == "0.900"
+    assert t.loc["features × layers, cutoff (Å)", "Dipole model"] == "32 × 3, 5.0"
+    assert t.loc["epochs", "Dipole model"] == "finetune 100"
+    assert t.loc["training molecules (DFT)", "Quadrupole model"] == ""
