@@ -382,7 +382,7 @@ def _clean(x):
 def update_card(card_path: Path, metrics: dict) -> None:
     card = json.loads(card_path.read_text())
     card["test_metrics"] = metrics
-    card_path.write_text(json.dumps(_clean(card), indent=2, ensure_ascii=False) + "\n")
+    card_path.write_text(json.dumps(_clean(card), indent=2) + "\n")   # same style as mepviz.model.save_model
 
 
 def main(argv=None) -> int:
