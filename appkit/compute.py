@@ -140,6 +140,17 @@ def reference_engine():
     return ReferenceEngine()
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _estimate(key: str, _mol: Molecule) -> float:
+    return float(reference_engine().estimate_seconds(_mol))
+
+
+def estimate_reference_seconds(mol: Molecule) -> float:
+    """The engine's wall-time estimate (s) for the DFT reference of `mol` (cached).
+    Raises MoleculeInputError when the reference cannot be set up (e.g. no basis)."""
+    return _estimate(mol.key(), mol)
+
+
 def reference_result(mol: Molecule):
     """The finished DFT reference for `mol` if one is available without computing
     (shipped with the gallery, or in the engine's disk cache); else None."""

@@ -81,12 +81,10 @@ _REF_CACHE: dict = {}
 def _reference(filename: str, mol):
     if filename in _REF_CACHE:
         return _REF_CACHE[filename]
-    from pyscf import lib
-
-    from mepviz.reference import ReferenceResult
+    from mepviz.reference import ReferenceResult   # no PySCF import needed until .mep()
     d = _npz(filename)
     nao = int(d["nao"])
-    dm = lib.unpack_tril(d["dm_tril"].astype(np.float64))
+    dm = unpack_tril(d["dm_tril"], nao)
     assert dm.shape == (nao, nao)
     ref = ReferenceResult(
         molecule=mol, method=str(d["method"]), basis=str(d["basis"]), energy=float(d["energy"]),
@@ -96,6 +94,16 @@ def _reference(filename: str, mol):
         density_fit=bool(d["density_fit"]), pyscf_version=str(d["pyscf_version"]), dm=dm)
     _REF_CACHE[filename] = ref
     return ref
+
+
+def unpack_tril(tril, nao: int) -> np.ndarray:
+    """Symmetric (nao, nao) float64 matrix from its row-major lower triangle (as
+    ``numpy.tril_indices``/``pyscf.lib.pack_tril`` store it)."""
+    m = np.zeros((nao, nao))
+    il = np.tril_indices(nao)
+    m[il] = np.asarray(tril, float)
+    m.T[il] = np.asarray(tril, float)
+    return m
 
 
 def precomputed_values(mol, kind: str, surface):

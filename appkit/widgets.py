@@ -134,7 +134,7 @@ def reference_panel(mol, *, key: str = "dft", poll_s: float = 1.0, container=Non
         if status is not None:
             c.error(f"DFT reference failed: {status.error}")
         try:
-            est = compute.reference_engine().estimate_seconds(mol)
+            est = compute.estimate_reference_seconds(mol)
             est_txt = f" (estimated {_fmt_s(est)} on this machine)"
         except Exception as exc:   # noqa: BLE001 — e.g. no basis for an element
             est_txt = ""
