@@ -61,9 +61,18 @@ class JobStatus:
 
     @property
     def remaining_s(self) -> float | None:
-        if self.estimate_s is None or self.state != "running":
+        """Seconds left: from the up-front estimate early on, then extrapolated from the
+        progress fraction (a busy machine runs slower than the estimate assumes)."""
+        if self.state != "running":
             return None
-        return max(0.0, self.estimate_s - self.elapsed_s)
+        el, f = self.elapsed_s, self.fraction
+        by_progress = el * (1.0 - f) / f if f >= 0.15 else None
+        if self.estimate_s is None:
+            return by_progress
+        by_estimate = self.estimate_s - el
+        if by_progress is not None and (by_estimate <= 0.2 * self.estimate_s or el > 0.5 * self.estimate_s):
+            return max(1.0, by_progress)
+        return max(1.0, by_estimate)
 
 
 class DFTJobManager:

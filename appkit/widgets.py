@@ -59,6 +59,9 @@ def display_controls(container=None, *, model: bool = True, surface: bool = True
 
 
 def _fmt(x: float, d: int = 3) -> str:
+    x = float(x)
+    if abs(x) < 0.5 * 10 ** -d:
+        x = 0.0                      # no "−0.000"
     return f"{x:.{d}f}".replace("-", "−")
 
 

@@ -176,7 +176,7 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
                   statistics: dict | None = None, markers: bool = True,
                   width: str | int = "100%", height: int = 420, js_url: str | None = THREEDMOL_APP_URL,
                   colorbar: bool = True, title: str = "MEP", decimals: int = 3,
-                  element_id: str = "mepviz-view") -> str:
+                  element_id: str = "mepviz-view", marker_labels: str = "full") -> str:
     """HTML for an interactive 3Dmol.js view of `mol` with its MEP surface.
 
     mol: a :class:`mepviz.Molecule` (drawn as sticks). surface: an object with
@@ -184,7 +184,7 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
     (V,) MEP in kcal/mol/e at the vertices; vmax: half-width of the colour range in
     kcal/mol/e (default max |V|). charges: (N,) atomic charges (e) shown as labels.
     statistics: ``surface_statistics`` dict; with `markers`, spheres + labels mark
-    V_s,min and V_s,max. js_url: where the browser loads 3Dmol.js from (None: inline the
+    V_s,min and V_s,max (`marker_labels`: "full", "short" = value only, "none"). js_url: where the browser loads 3Dmol.js from (None: inline the
     vendored file). Without a surface, only the molecule is shown.
     """
     if unit not in POTENTIAL_UNITS:
@@ -234,10 +234,16 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
                 continue
             c = {"x": float(pos[0]), "y": float(pos[1]), "z": float(pos[2])}
             v.addSphere({"center": c, "radius": 0.22, "color": color})
-            label = ("Vs,min " if key == "v_min" else "Vs,max ") + format_potential(statistics[key], unit)
-            v.addLabel(label, {"position": c, "fontSize": 12, "fontColor": "white",
-                               "backgroundColor": color, "backgroundOpacity": 0.85,
-                               "inFront": True})
+            if marker_labels == "none":
+                continue
+            label = format_potential(statistics[key], unit)
+            if marker_labels == "short":
+                label = label.split(" ")[0]
+            else:
+                label = ("Vs,min " if key == "v_min" else "Vs,max ") + label
+            v.addLabel(label, {"position": c, "fontSize": 12 if marker_labels == "full" else 10,
+                               "fontColor": "white", "backgroundColor": color,
+                               "backgroundOpacity": 0.85, "inFront": True})
     v.zoomTo()
     body = view.html(inline_js=inline)
     bar = colorbar_html(vmax, unit, title) if (colorbar and have_surface) else ""

@@ -108,7 +108,7 @@ if ref is not None:
                 st.markdown(f"**{ttl}**")
                 viewer.show_mep(mol, surf, vals, vmax=R, unit=unit, opacity=opts["opacity"],
                                 statistics=stt, markers=opts["show_markers"] and stt is not None,
-                                height=320, title=ttl)
+                                height=320, title=ttl, marker_labels="short")
         st.caption("All three panels share one symmetric colour scale.")
         pc, mc = st.columns([3, 2])
         with pc:
