@@ -4,6 +4,7 @@
     viewer.show_mep(mol, mep.surface, mep.values, vmax=R, unit="kcal/mol/e",
                     statistics=mep.statistics, charges=q, key="explore-main")
     viewer.show_molecule(mol)                       # sticks only
+    viewer.show_mep_grid(mol, surf, [v_ml, v_ref, v_ml - v_ref], titles=[...], vmax=R)  # linked panels
     R = viewer.color_range(v1, v2, mode="auto")     # shared symmetric range, kcal/mol/e
 
 3Dmol.js comes from the vendored copy served at ``app/static/3dmol/3Dmol-min.js``
@@ -51,6 +52,18 @@ def show_mep(mol, surface=None, values=None, *, height: int = DEFAULT_HEIGHT, co
     target.iframe(html, height=height + extra)
     if caption:
         target.caption(caption)
+    return html
+
+
+def show_mep_grid(mol, surface, value_sets, *, titles=None, height: int = 340, container=None,
+                  **kwargs) -> str:
+    """Several maps on the same surface in one linked viewer grid (rotate together, one
+    shared colour bar); kwargs as :func:`mepviz.views.mep_grid_html` (vmax, unit, opacity,
+    statistics=[...], markers, marker_labels, title). Returns the HTML."""
+    kwargs.setdefault("js_url", views.THREEDMOL_APP_URL)
+    html = views.mep_grid_html(mol, surface, value_sets, titles=titles, height=height, **kwargs)
+    target = container if container is not None else st
+    target.iframe(html, height=height + 92)
     return html
 
 

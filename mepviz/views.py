@@ -127,9 +127,10 @@ class _View:
     rerun does not reload the iframe.
     """
 
-    def __init__(self, js_url: str, width, height):
+    def __init__(self, js_url: str, width, height, viewergrid=None):
         import py3Dmol
-        self.v = py3Dmol.view(width=width, height=height, js=js_url)
+        self.v = py3Dmol.view(width=width, height=height, js=js_url, viewergrid=viewergrid,
+                              linked=True)
 
     def raw(self, js: str):
         # py3Dmol keeps the viewer's commands in `startjs`; append ours the same way
@@ -138,10 +139,11 @@ class _View:
     def html(self, inline_js: str | None = None) -> str:
         # after the first render, record it (browser tests time "surface on screen" with it)
         end = self.v.endjs.replace(
-            "viewer_UNIQUEID.render();",
-            "viewer_UNIQUEID.render();\nwindow.mepvizRendered = Date.now();\n"
+            "});\n</script>",
+            "window.mepvizRendered = Date.now();\n"
             "var _mv = document.getElementById('3dmolviewer_UNIQUEID');\n"
-            "if (_mv && _mv.parentElement) _mv.parentElement.setAttribute('data-rendered', '1');\n", 1)
+            "if (_mv && _mv.parentElement) _mv.parentElement.setAttribute('data-rendered', '1');\n"
+            "});\n</script>", 1)
         body = self.v.startjs + end
         uid = hashlib.sha1(body.encode()).hexdigest()[:16]
         out = body.replace("UNIQUEID", uid)
@@ -158,17 +160,58 @@ def _model_xyz(mol) -> str:
 
 _MESH_JS = """
 (function(){
-  var V=%(V)s, N=%(N)s, F=%(F)s, C=%(C)s;
-  var va=new Array(V.length/3), na=new Array(N.length/3), ca=new Array(C.length);
+  var V=%(V)s, N=%(N)s, F=%(F)s, CS=%(CS)s, targets=%(targets)s;
+  var va=new Array(V.length/3), na=new Array(N.length/3);
   for (var i=0;i<va.length;i++) va[i]={x:V[3*i],y:V[3*i+1],z:V[3*i+2]};
   for (var i=0;i<na.length;i++) na[i]={x:N[3*i],y:N[3*i+1],z:N[3*i+2]};
-  for (var i=0;i<C.length;i++) ca[i]=$3Dmol.CC.color(C[i]);
-  // per-vertex colours: `color` as an array (one Color per vertex) survives the shape's
-  // recolouring in GLShape.globj; colorArr is what addCustomGeo reads
-  viewer_UNIQUEID.addCustom({vertexArr:va, normalArr:na, faceArr:F, colorArr:ca, color:ca,
-                             opacity:%(opacity)s, clickable:false});
+  for (var k=0;k<targets.length;k++) {
+    var C=CS[k], ca=new Array(C.length);
+    for (var i=0;i<C.length;i++) ca[i]=$3Dmol.CC.color(C[i]);
+    var vw = targets[k] === null ? viewer_UNIQUEID : viewergrid_UNIQUEID[targets[k][0]][targets[k][1]];
+    // per-vertex colours: `color` as an array (one Color per vertex) survives the shape's
+    // recolouring in GLShape.globj; colorArr is what addCustomGeo reads
+    vw.addCustom({vertexArr:va, normalArr:na, faceArr:F, colorArr:ca, color:ca,
+                  opacity:%(opacity)s, clickable:false});
+  }
 })();
 """
+
+
+def _mesh_js(surface, value_sets, vmax, opacity, decimals, targets) -> str:
+    verts = np.asarray(surface.vertices, float)
+    faces = np.asarray(surface.faces, np.int64)
+    normals = getattr(surface, "normals", None)
+    normals = np.zeros((0, 3)) if normals is None else np.asarray(normals, float)
+    for vals in value_sets:
+        if len(vals) != len(verts):
+            raise ValueError(f"{len(vals)} values for {len(verts)} surface vertices")
+    return _MESH_JS % {
+        "V": json.dumps(_round_list(verts, decimals)),
+        "N": json.dumps(_round_list(normals, 3)),
+        "F": json.dumps(faces.ravel().tolist()),
+        "CS": json.dumps([colors_to_hex_ints(mep_colors(v, vmax)).tolist() for v in value_sets]),
+        "targets": json.dumps(targets),
+        "opacity": json.dumps(float(np.clip(opacity, 0.05, 1.0))),
+    }
+
+
+def _add_markers(v, statistics, unit, marker_labels, **where):
+    for key, color in (("v_min", "#7b0000"), ("v_max", "#002a6b")):
+        pos = statistics.get(f"{key}_position")
+        if pos is None:
+            continue
+        c = {"x": float(pos[0]), "y": float(pos[1]), "z": float(pos[2])}
+        v.addSphere({"center": c, "radius": 0.22, "color": color}, **where)
+        if marker_labels == "none":
+            continue
+        label = format_potential(statistics[key], unit)
+        if marker_labels == "short":
+            label = label.split(" ")[0]
+        else:
+            label = ("Vs,min " if key == "v_min" else "Vs,max ") + label
+        v.addLabel(label, {"position": c, "fontSize": 12 if marker_labels == "full" else 10,
+                           "fontColor": "white", "backgroundColor": color,
+                           "backgroundOpacity": 0.85, "inFront": True}, **where)
 
 
 def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
@@ -201,23 +244,10 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
                     "sphere": {"scale": 0.18, "colorscheme": "Jmol"}})
     have_surface = surface is not None and values is not None and len(np.asarray(values)) > 0
     if have_surface:
-        verts = np.asarray(surface.vertices, float)
-        faces = np.asarray(surface.faces, np.int64)
         vals = np.asarray(values, float).ravel()
-        if len(vals) != len(verts):
-            raise ValueError(f"{len(vals)} values for {len(verts)} surface vertices")
-        normals = getattr(surface, "normals", None)
-        normals = np.zeros((0, 3)) if normals is None else np.asarray(normals, float)
         if vmax is None:
             vmax = symmetric_range(vals)
-        colors = colors_to_hex_ints(mep_colors(vals, vmax))
-        view.raw(_MESH_JS % {
-            "V": json.dumps(_round_list(verts, decimals)),
-            "N": json.dumps(_round_list(normals, 3)),
-            "F": json.dumps(faces.ravel().tolist()),
-            "C": json.dumps(colors.tolist()),
-            "opacity": json.dumps(float(np.clip(opacity, 0.05, 1.0))),
-        })
+        view.raw(_mesh_js(surface, [vals], vmax, opacity, decimals, [None]))
     if charges is not None:
         q = np.asarray(charges, float).ravel()
         for i, (qi, p) in enumerate(zip(q, mol.positions)):
@@ -227,29 +257,58 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
                 "backgroundOpacity": 0.7, "borderThickness": 0, "inFront": True,
                 "alignment": "center"})
     if markers and statistics and have_surface:
-        for key, color, name in (("v_min", "#7b0000", "V<sub>s,min</sub>"),
-                                 ("v_max", "#002a6b", "V<sub>s,max</sub>")):
-            pos = statistics.get(f"{key}_position")
-            if pos is None:
-                continue
-            c = {"x": float(pos[0]), "y": float(pos[1]), "z": float(pos[2])}
-            v.addSphere({"center": c, "radius": 0.22, "color": color})
-            if marker_labels == "none":
-                continue
-            label = format_potential(statistics[key], unit)
-            if marker_labels == "short":
-                label = label.split(" ")[0]
-            else:
-                label = ("Vs,min " if key == "v_min" else "Vs,max ") + label
-            v.addLabel(label, {"position": c, "fontSize": 12 if marker_labels == "full" else 10,
-                               "fontColor": "white", "backgroundColor": color,
-                               "backgroundOpacity": 0.85, "inFront": True})
+        _add_markers(v, statistics, unit, marker_labels)
     v.zoomTo()
     body = view.html(inline_js=inline)
     bar = colorbar_html(vmax, unit, title) if (colorbar and have_surface) else ""
     return (f'<div id="{_html.escape(element_id)}" class="mepviz-view" '
             f'data-vertices="{len(values) if have_surface else 0}" '
             f'data-formula="{_html.escape(mol.formula)}" data-natoms="{mol.n_atoms}">{body}{bar}</div>')
+
+
+def mep_grid_html(mol, surface, value_sets, *, titles=None, vmax: float | None = None,
+                  unit: str = "kcal/mol/e", opacity: float = 0.85, statistics=None,
+                  markers: bool = True, marker_labels: str = "short", height: int = 340,
+                  js_url: str | None = THREEDMOL_APP_URL, title: str = "MEP", decimals: int = 3,
+                  element_id: str = "mepviz-grid") -> str:
+    """Several MEP maps on the same surface side by side in ONE 3Dmol.js viewer grid:
+    rotations are linked, the mesh is sent once, one colour bar (shared symmetric range,
+    `vmax` kcal/mol/e, default max |V| over all maps). `statistics`: one dict (or None)
+    per map for the V_s,min/V_s,max markers."""
+    if unit not in POTENTIAL_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
+    sets = [np.asarray(v, float).ravel() for v in value_sets]
+    n = len(sets)
+    if n == 0:
+        raise ValueError("no maps to show")
+    if vmax is None:
+        vmax = symmetric_range(*sets)
+    inline = None
+    if js_url is None:
+        inline = THREEDMOL_PATH.read_text(encoding="utf-8")
+        js_url = "about:blank"
+    view = _View(js_url, "100%", f"{int(height)}px", viewergrid=(1, n))
+    v = view.v
+    xyz = _model_xyz(mol)
+    for c in range(n):
+        v.addModel(xyz, "xyz", viewer=(0, c))
+    v.setStyle({}, {"stick": {"radius": 0.14, "colorscheme": "Jmol"},
+                    "sphere": {"scale": 0.18, "colorscheme": "Jmol"}})
+    view.raw(_mesh_js(surface, sets, vmax, opacity, decimals, [[0, c] for c in range(n)]))
+    stats = list(statistics) if statistics is not None else [None] * n
+    if markers:
+        for c, st in enumerate(stats):
+            if st:
+                _add_markers(v, st, unit, marker_labels, viewer=(0, c))
+    v.zoomTo()
+    body = view.html(inline_js=inline)
+    heads = "".join(f'<div style="flex:1;text-align:center;font:600 14px sans-serif;color:#222">'
+                    f'{_html.escape(t)}</div>' for t in (titles or [""] * n))
+    return (f'<div id="{_html.escape(element_id)}" class="mepviz-view mepviz-grid" '
+            f'data-vertices="{len(sets[0])}" data-panels="{n}" '
+            f'data-formula="{_html.escape(mol.formula)}" data-natoms="{mol.n_atoms}">'
+            f'<div style="display:flex;margin-bottom:4px">{heads}</div>{body}'
+            f'{colorbar_html(vmax, unit, title)}</div>')
 
 
 def standalone_html(fragment: str, title: str = "MEPviz") -> str:

@@ -100,16 +100,15 @@ if ref is not None:
         m2.metric(f"RMSE ({unit})", f"{met['rmse'] * ufac:.3g}")
         m3.metric(f"max |error| ({unit})", f"{met['max_abs'] * ufac:.3g}")
         m4.metric("Pearson r", f"{met['r']:.4f}")
-        c1, c2, c3 = st.columns(3)
-        for col, vals, stt, ttl in ((c1, mep.values, mep.statistics, f"Predicted ({model})"),
-                                    (c2, v_ref, ref_stats, "DFT reference"),
-                                    (c3, diff, None, "Difference (predicted − reference)")):
-            with col:
-                st.markdown(f"**{ttl}**")
-                viewer.show_mep(mol, surf, vals, vmax=R, unit=unit, opacity=opts["opacity"],
-                                statistics=stt, markers=opts["show_markers"] and stt is not None,
-                                height=320, title=ttl, marker_labels="short")
-        st.caption("All three panels share one symmetric colour scale.")
+        st.markdown(f"**Predicted ({model}) | DFT reference | Difference (predicted − reference)** "
+                    "— one colour scale; the three views rotate together.")
+        viewer.show_mep_grid(mol, surf, [mep.values, v_ref, diff],
+                             titles=[f"Predicted ({model} model)", "DFT reference",
+                                     "Difference (predicted − reference)"],
+                             vmax=R, unit=unit, opacity=opts["opacity"],
+                             statistics=[mep.statistics, ref_stats, None],
+                             markers=opts["show_markers"], marker_labels="short",
+                             title="MEP and difference")
         pc, mc = st.columns([3, 2])
         with pc:
             x, y = v_ref * ufac, mep.values * ufac

@@ -46,7 +46,9 @@ def test_gallery_molecule_view_numbers_and_shipped_reference(app_env):
     assert list(charges["element"]) == ["O", "H", "H"]
     np.testing.assert_allclose(charges["charge (e)"], np.round(lib.prediction.charges, 4), atol=1e-4)
     # shipped DFT reference: predicted | reference | difference + metrics + parity plot
-    assert len(iframes(at)) == 4
+    assert len(iframes(at)) == 2
+    grid = iframe_html(iframes(at)[1])
+    assert "createViewerGrid" in grid and "cols: 3" in grid and grid.count("mepviz-colorbar") == 1
     mae = float(metric_value(at, "MAE"))
     from appkit import gallery
     from mepviz.reference import ReferenceResult  # noqa: F401
@@ -140,7 +142,7 @@ def test_background_dft_reference_for_a_new_molecule(app_env):
     at.run()
     no_exceptions(at)
     assert float(metric_value(at, "MAE")) >= 0
-    assert len(iframes(at)) == 4
+    assert len(iframes(at)) == 2 and "createViewerGrid" in iframe_html(iframes(at)[1])
 
 
 def test_gallery_reference_reproduces_the_reference_data():

@@ -56,7 +56,7 @@ def test_view_html_offline_with_per_vertex_colours_labels_and_markers():
                                unit="kJ/mol/e")
     assert "cdn" not in html.lower() and "https://" not in html
     assert views.THREEDMOL_APP_URL in html
-    cols = re.search(r"C=(\[[^\]]*\])", html).group(1)
+    cols = re.search(r"CS=\[(\[[^\]]*\])\]", html).group(1)
     assert cols.count(",") == 3                               # one colour per vertex
     assert html.count("addLabel") == 3 + 2                    # charges + V_s,min/max
     assert html.count("addSphere") == 2
@@ -77,3 +77,15 @@ def test_inline_standalone_html_needs_no_server():
     assert "app/static" not in html and "https://cdn" not in html
     assert len(html) > 500_000                                # 3Dmol.js inlined
     assert (views.STATIC_DIR / "3dmol" / "LICENSE.txt").exists()
+
+
+def test_grid_view_shares_mesh_and_colour_scale():
+    mol, surf = _water(), _tetra_surface()
+    a, b = np.array([-30.0, -5.0, 5.0, 30.0]), np.array([-10.0, 0.0, 0.0, 10.0])
+    html = views.mep_grid_html(mol, surf, [a, b, a - b], titles=["ML", "DFT", "ML − DFT"])
+    assert html.count("createViewerGrid") == 1 and "cols: 3" in html
+    assert html.count("V=[") == 1                             # vertices sent once
+    cs = re.search(r"CS=(\[\[.*?\]\])", html).group(1)
+    assert cs.count("], [") == 2                              # three colour sets
+    assert html.count("mepviz-colorbar") == 1 and "+30.0" in html   # one shared range
+    assert "cdn" not in html.lower()
