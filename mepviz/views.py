@@ -144,12 +144,36 @@ class _View:
             "var _mv = document.getElementById('3dmolviewer_UNIQUEID');\n"
             "if (_mv && _mv.parentElement) _mv.parentElement.setAttribute('data-rendered', '1');\n"
             "});\n</script>", 1)
-        body = self.v.startjs + end
+        # 3Dmol.js renders at 2x ("upscale") on ordinary screens for smoothness; with a
+        # software WebGL renderer (no GPU: SwiftShader/llvmpipe) that quadruples the cost of
+        # every frame, so there it renders at 1x (antialiasing stays on)
+        start = self.v.startjs.replace('{backgroundColor:"white"}',
+                                       '{backgroundColor:"white", upscale: mepvizUpscale()}')
+        body = _UPSCALE_JS + start + end
         uid = hashlib.sha1(body.encode()).hexdigest()[:16]
         out = body.replace("UNIQUEID", uid)
         if inline_js is not None:
             out = f"<script>{inline_js}</script>\n<script>var $3Dmolpromise = Promise.resolve();</script>\n" + out
         return out
+
+
+_UPSCALE_JS = """<script>
+function mepvizUpscale() {
+  if (window.__mepvizUpscale !== undefined) return window.__mepvizUpscale;
+  var up = true;
+  try {
+    var gl = document.createElement('canvas').getContext('webgl');
+    var ext = gl && gl.getExtension('WEBGL_debug_renderer_info');
+    var name = ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : '';
+    up = !/swiftshader|llvmpipe|softpipe|software/i.test(name);
+    var lose = gl && gl.getExtension('WEBGL_lose_context');
+    if (lose) lose.loseContext();
+  } catch (e) { up = true; }
+  window.__mepvizUpscale = up;
+  return up;
+}
+</script>
+"""
 
 
 def _model_xyz(mol) -> str:
