@@ -39,6 +39,28 @@ def mep_html(mol, surface=None, values=None, **kwargs) -> str:
     return views.mep_view_html(mol, surface, values, **kwargs)
 
 
+LIVE_VIEWER_DIR = views.STATIC_DIR / "mepviz_viewer"
+
+
+def show_mep_live(mol, surface=None, values=None, *, key: str, height: int = DEFAULT_HEIGHT,
+                  container=None, **kwargs) -> dict:
+    """Render the MEP view in a *persistent* 3Dmol.js viewer (a Streamlit component,
+    static/mepviz_viewer/): reruns send new data to the same viewer instead of reloading an
+    iframe, so updates are fast and the camera (rotation/zoom) is kept while the molecule
+    stays the same. `key` must be stable across reruns. kwargs as
+    :func:`mepviz.views.mep_view_spec`. Returns the spec."""
+    import streamlit.components.v1 as components
+    spec = views.mep_view_spec(mol, surface, values, height=height, **kwargs)
+    # declared at call time: registration needs a running script (see declare_component)
+    comp = components.declare_component("mepviz_viewer", path=str(LIVE_VIEWER_DIR))
+    if container is not None:
+        with container:
+            comp(spec=spec, key=key, default=None)
+    else:
+        comp(spec=spec, key=key, default=None)
+    return spec
+
+
 def show_mep(mol, surface=None, values=None, *, height: int = DEFAULT_HEIGHT, container=None,
              caption: str | None = None, **kwargs) -> str:
     """Render the interactive MEP view in the page (or `container`); returns its HTML.

@@ -290,6 +290,66 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
             f'data-formula="{_html.escape(mol.formula)}" data-natoms="{mol.n_atoms}">{body}{bar}</div>')
 
 
+def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
+                  unit: str = "kcal/mol/e", opacity: float = 0.85, charges=None,
+                  statistics: dict | None = None, markers: bool = True, marker_labels: str = "full",
+                  height: int = 420, colorbar: bool = True, title: str = "MEP",
+                  decimals: int = 3) -> dict:
+    """The same view as :func:`mep_view_html`, as plain JSON-able data for a persistent
+    viewer (the app's live 3Dmol.js component, static/mepviz_viewer/index.html): molecule
+    (XYZ text), mesh (flat vertex/normal/face lists and one 0xRRGGBB colour per vertex),
+    labels, marker spheres, colour bar HTML. ``geom`` identifies the geometry (the viewer
+    keeps its camera while it is unchanged); ``sig`` the whole spec."""
+    if unit not in POTENTIAL_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
+    spec = {"xyz": _model_xyz(mol), "formula": mol.formula, "natoms": int(mol.n_atoms),
+            "style": {"stick": {"radius": 0.14, "colorscheme": "Jmol"},
+                      "sphere": {"scale": 0.18, "colorscheme": "Jmol"}},
+            "height": int(height), "opacity": float(np.clip(opacity, 0.05, 1.0)),
+            "mesh": None, "labels": [], "spheres": [], "colorbar": ""}
+    have_surface = surface is not None and values is not None and len(np.asarray(values)) > 0
+    if have_surface:
+        vals = np.asarray(values, float).ravel()
+        verts = np.asarray(surface.vertices, float)
+        if len(vals) != len(verts):
+            raise ValueError(f"{len(vals)} values for {len(verts)} surface vertices")
+        if vmax is None:
+            vmax = symmetric_range(vals)
+        normals = getattr(surface, "normals", None)
+        normals = np.zeros((0, 3)) if normals is None else np.asarray(normals, float)
+        spec["mesh"] = {"V": _round_list(verts, decimals), "N": _round_list(normals, 3),
+                        "F": np.asarray(surface.faces, np.int64).ravel().tolist(),
+                        "C": colors_to_hex_ints(mep_colors(vals, vmax)).tolist()}
+        if colorbar:
+            spec["colorbar"] = colorbar_html(vmax, unit, title)
+    if charges is not None:
+        for qi, p in zip(np.asarray(charges, float).ravel(), mol.positions):
+            spec["labels"].append({"text": f"{qi:+.2f}".replace("-", "\u2212"), "style": {
+                "position": {"x": float(p[0]), "y": float(p[1]), "z": float(p[2])},
+                "fontSize": 11, "fontColor": "black", "backgroundColor": "white",
+                "backgroundOpacity": 0.7, "borderThickness": 0, "inFront": True,
+                "alignment": "center"}})
+    if markers and statistics and have_surface:
+        for key, color in (("v_min", "#7b0000"), ("v_max", "#002a6b")):
+            pos = statistics.get(f"{key}_position")
+            if pos is None:
+                continue
+            c = {"x": float(pos[0]), "y": float(pos[1]), "z": float(pos[2])}
+            spec["spheres"].append({"center": c, "radius": 0.22, "color": color})
+            if marker_labels == "none":
+                continue
+            label = format_potential(statistics[key], unit)
+            label = label.split(" ")[0] if marker_labels == "short" else \
+                ("Vs,min " if key == "v_min" else "Vs,max ") + label
+            spec["labels"].append({"text": label, "style": {
+                "position": c, "fontSize": 12 if marker_labels == "full" else 10,
+                "fontColor": "white", "backgroundColor": color, "backgroundOpacity": 0.85,
+                "inFront": True}})
+    spec["geom"] = hashlib.sha1(spec["xyz"].encode()).hexdigest()[:16]
+    spec["sig"] = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    return spec
+
+
 def mep_grid_html(mol, surface, value_sets, *, titles=None, vmax: float | None = None,
                   unit: str = "kcal/mol/e", opacity: float = 0.85, statistics=None,
                   markers: bool = True, marker_labels: str = "short", height: int = 340,

@@ -45,7 +45,7 @@ if mep is not None:
                        charges=pred.charges if opts["show_charges"] else None,
                        statistics=mep.statistics, markers=opts["show_markers"],
                        title=f"ML MEP ({model} model)")
-        viewer.show_mep(mol, mep.surface, mep.values, **view_kw)
+        viewer.show_mep_live(mol, mep.surface, mep.values, key="explore_main", **view_kw)
         s = mep.statistics
         st.caption(
             f"{mep.surface.n_vertices} vertices, area {mep.surface.area:.1f} Å² · "

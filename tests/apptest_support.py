@@ -70,6 +70,16 @@ def iframe_html(el) -> str:
     return el.proto.srcdoc
 
 
+def live_views(at) -> list[dict]:
+    """Specs (mepviz.views.mep_view_spec) of the persistent 3D viewer components on the page."""
+    import json
+    out = []
+    for el in at.get("component_instance"):
+        if el.proto.component_name.endswith("mepviz_viewer"):
+            out.append(json.loads(el.proto.json_args)["spec"])
+    return out
+
+
 def sidebar_summary(at) -> str:
     return " ".join(m.value for m in at.sidebar.markdown if "atoms" in m.value)
 
