@@ -1,6 +1,7 @@
 """mepviz.views: colour map, colour bar, 3Dmol.js HTML (offline, per-vertex colours)."""
 from __future__ import annotations
 
+import json
 import re
 from types import SimpleNamespace
 
@@ -89,3 +90,19 @@ def test_grid_view_shares_mesh_and_colour_scale():
     assert cs.count("], [") == 2                              # three colour sets
     assert html.count("mepviz-colorbar") == 1 and "+30.0" in html   # one shared range
     assert "cdn" not in html.lower()
+
+
+def test_live_view_spec_matches_html_view():
+    mol, surf = _water(), _tetra_surface()
+    vals = np.array([-30.0, -5.0, 5.0, 30.0])
+    stats = {"v_min": -30.0, "v_min_position": surf.vertices[0].tolist(),
+             "v_max": 30.0, "v_max_position": surf.vertices[3].tolist()}
+    spec = views.mep_view_spec(mol, surf, vals, charges=[-0.8, 0.4, 0.4], statistics=stats, unit="V")
+    html = views.mep_view_html(mol, surf, vals, charges=[-0.8, 0.4, 0.4], statistics=stats, unit="V")
+    cols = json.loads(re.search(r"CS=(\[\[.*?\]\])", html).group(1))[0]
+    assert spec["mesh"]["C"] == cols                               # same colours as the HTML view
+    assert len(spec["labels"]) == 5 and len(spec["spheres"]) == 2
+    assert "(V)" in spec["colorbar"]
+    assert json.loads(json.dumps(spec)) == spec                    # JSON-able
+    same_geom = views.mep_view_spec(mol, surf, vals * 2)
+    assert same_geom["geom"] == spec["geom"] and same_geom["sig"] != spec["sig"]
