@@ -89,8 +89,8 @@ def _from_bonds(mol: Molecule):
             rw.GetAtomWithIdx(int(i)).SetIsAromatic(True)
             rw.GetAtomWithIdx(int(j)).SetIsAromatic(True)
     m = Chem.Mol(rw)
-    from rdkit import RDLogger
-    RDLogger.DisableLog("rdApp.*")
+    from rdkit import rdBase
+    blocker = rdBase.BlockLogs()  # silence RDKit; restores the previous log state on release
     try:
         Chem.SanitizeMol(m)
         if Chem.GetFormalCharge(m) == mol.charge:
@@ -98,7 +98,7 @@ def _from_bonds(mol: Molecule):
     except Exception:
         pass
     finally:
-        RDLogger.EnableLog("rdApp.*")
+        del blocker
     try:
         m = Chem.Mol(rw)
         for b in m.GetBonds():
@@ -143,11 +143,11 @@ def _from_geometry(mol: Molecule):
     Distance-based connectivity first; strained rings (QM9 has many) can give over-valent
     atoms there, so then extended-Hückel connectivity (rdDetermineBonds useHueckel=True).
     """
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem, rdBase
     from rdkit.Chem import rdDetermineBonds
     xyz = mol.to_xyz(comment="")
     error = None
-    RDLogger.DisableLog("rdApp.*")
+    blocker = rdBase.BlockLogs()  # silence RDKit; restores the previous log state on release
     try:
         for options in ({}, {"useHueckel": True}):
             m = Chem.MolFromXYZBlock(xyz)
@@ -165,7 +165,7 @@ def _from_geometry(mol: Molecule):
             except Exception as exc:  # RDKit raises ValueError/RuntimeError with terse messages
                 error = exc
     finally:
-        RDLogger.EnableLog("rdApp.*")
+        del blocker
     raise MoleculeInputError(
         f"could not determine bonds and bond orders for {mol.formula or 'the molecule'} "
         f"with total charge {mol.charge}: {error}")
