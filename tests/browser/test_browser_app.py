@@ -117,7 +117,7 @@ def test_switch_models(page, server):
 
 
 def test_gallery_reference_comparison_is_instant(page, server):
-    _open(page, server)
+    requests = _open(page, server)
     goto_page(page, "Explore")
     _select(page, "Gallery", "Benzene")
     page.get_by_role("button", name="Load example").click()
@@ -130,6 +130,8 @@ def test_gallery_reference_comparison_is_instant(page, server):
     wait_idle(page)
     time.sleep(1.0)
     shot(page, "06_gallery_benzene_comparison")
+    external = [u for u in requests if u.startswith("http") and not u.startswith(server)]
+    assert not external, external
 
 
 def test_time_to_coloured_surface(page, server):
