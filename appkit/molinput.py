@@ -198,7 +198,8 @@ def molecule_editor(key: str = "ketcher", height: int = 460) -> None:
         return
     mol = state.get_molecule()
     start = (mol.smiles if mol is not None and mol.smiles else "") or ""
-    drawn = st_ketcher(start, height=height, key=key)
+    # a fresh editor per molecule, so it opens with the current molecule loaded
+    drawn = st_ketcher(start, height=height, key=f"{key}_{state.molecule_version()}")
     last_key = f"mepviz_{key}_last"
     if drawn and drawn != start and drawn != st.session_state.get(last_key):
         st.session_state[last_key] = drawn
