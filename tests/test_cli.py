@@ -74,8 +74,9 @@ def test_json_points_and_cube(weights_dir, tmp_path):
     assert d["surface"]["kind"] == "vdw1.4" and d["surface"]["statistics_kcal_mol_e"]["n_points"] > 100
     # the MEP at the given points, in their order, equals the library's
     ref = Predictor("quadrupole", weights_dir).predict(mol)
-    assert np.allclose(d["mep_kcal_mol_e"], ref.mep(pts), rtol=1e-6, atol=1e-6)
-    assert np.allclose(d["dipole_debye"], ref.dipole_debye, atol=1e-6)
+    # float32 model in two processes (thread counts may differ): agree to float32 round-off
+    assert np.allclose(d["mep_kcal_mol_e"], ref.mep(pts), rtol=1e-5, atol=1e-4)
+    assert np.allclose(d["dipole_debye"], ref.dipole_debye, atol=1e-5)
     cube = read_cube(cube_path)
     assert np.array_equal(cube.numbers, mol.numbers) and cube.values.size > 1000
     # .npy points give the same numbers

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
+import types
 import time
 
 import numpy as np
@@ -229,14 +231,17 @@ def _concurrent_worker(cache_dir, barrier, queue):
     os.environ["OMP_NUM_THREADS"] = "1"
     messages = []
     eng = ReferenceEngine(basis=SMALL, cache_dir=cache_dir)
-    barrier.wait()
+    barrier.wait(timeout=120)
     r = eng.run(benzene(), progress=lambda f, msg: messages.append(msg))
     queue.put((os.getpid(), eng.compute_count, r.from_cache, r.energy, r.dipole.tolist(),
                any("waiting" in m for m in messages)))
 
 
 @pytest.mark.slow
-def test_concurrent_processes_compute_once(tmp_path):
+def test_concurrent_processes_compute_once(tmp_path, monkeypatch):
+    # Streamlit's AppTest (earlier in the session) leaves a page script as __main__; spawn
+    # would re-run it in the children. Give them a clean __main__ instead.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     ctx = mp.get_context("spawn")
     barrier, queue = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=_concurrent_worker, args=(str(tmp_path), barrier, queue)) for _ in range(2)]
