@@ -164,10 +164,11 @@ def test_concurrent_sessions_while_dft_runs(browser, server):
     a = ctx_a.new_page()
     a.set_default_timeout(60_000)
     _open(a, server)
-    submit_smiles(a, "OCC1=COC=C1O")
-    wait_summary(a, "C5H6O3")
+    # a 50-atom molecule: its DFT (minutes) is surely still running when the others finish
+    submit_smiles(a, "CCCCCCCCCCCCCCCC(=O)O")
+    wait_summary(a, "C16H32O2")
     goto_page(a, "Explore")
-    wait_rendered_view(a, "C5H6O3", )
+    wait_rendered_view(a, "C16H32O2")
     a.get_by_role("button", name="Compute DFT reference").click()
     a.get_by_text("DFT reference running").first.wait_for(timeout=60_000)
     first_progress = a.get_by_text("DFT reference running").first.inner_text()
@@ -194,6 +195,7 @@ def test_concurrent_sessions_while_dft_runs(browser, server):
         # session A is still live: its progress line keeps updating while the job runs
         still_running = a.get_by_text("DFT reference running").count() > 0
         _record(f"DFT job still running after the other sessions finished: {still_running}")
+        assert still_running, "the 50-atom DFT job finished implausibly fast"
         if still_running:
             deadline = time.time() + 20
             changed = False
