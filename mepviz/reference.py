@@ -235,6 +235,26 @@ class ReferenceResult:
 # engine
 # ---------------------------------------------------------------------------------------
 
+
+def atomic_write(path: str, writer) -> None:
+    """Write a file atomically: `writer(fh)` fills a temporary file next to `path`, which
+    then replaces `path` (readers never see a partial file; a failure leaves no trace)."""
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            writer(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
 class ReferenceEngine:
     """PySCF DFT reference calculations with progress, time budget and a disk cache.
 
@@ -468,20 +488,7 @@ class ReferenceEngine:
             wall_time=np.float64(r.wall_time), converged=np.bool_(r.converged),
             scf_cycles=np.int64(r.scf_cycles), s2=np.float64(np.nan if r.s2 is None else r.s2),
             pyscf_version=np.str_(r.pyscf_version), dm=r.dm)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, lambda fh: np.savez(fh, **payload))
 
     def _load(self, path: str, mol: Molecule) -> ReferenceResult | None:
         if not os.path.exists(path):

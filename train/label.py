@@ -24,12 +24,12 @@ import glob
 import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 from mepviz.molecule import Molecule
+from mepviz.reference import atomic_write as _atomic_write
 from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
 
 #: positions below this are never labelled by `run` (reserved 0–99, test 100–199)
@@ -88,24 +88,6 @@ def label_entry(engine, entry, esp: bool = False, points=None, progress=None) ->
                    shell_scale=np.asarray(scale, np.float32).reshape(-1),
                    shell_esp=(r.mep(shell) / HARTREE_TO_KCAL_MOL).astype(np.float32))
     return rec
-
-
-def _atomic_write(path: str, writer):
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            writer(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_label(path: str, rec: dict):
