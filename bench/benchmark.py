@@ -218,14 +218,7 @@ class Bench:
                 r = eng.run(mol)
                 r.mep(verts)
 
-            times, cpus = [], []
-            for _ in range(reps):
-                c = time.process_time()
-                t = time.perf_counter()
-                run()
-                times.append(time.perf_counter() - t)
-                cpus.append(time.process_time() - c)
-            med, cpu = statistics.median(times), statistics.median(cpus)
+            med, cpu = timeit(run, reps, warmup=0)   # no warm-up: every SCF is cold (no cache)
             self.raw[f"ref_{label}"] = med
             self.raw[f"ref_cpu_{label}"] = cpu
             ml = self.raw.get(f"e2e_xyz_{label}")
