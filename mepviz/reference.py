@@ -433,8 +433,8 @@ class ReferenceEngine:
 
         def callback(envs):
             cycle = int(envs.get("cycle", 0)) + 1
-            e_tot = float(np.asarray(envs.get("e_tot", np.nan)))
-            de = e_tot - float(np.asarray(envs.get("last_hf_e", np.nan)))
+            e_tot = _as_float(envs.get("e_tot", np.nan))
+            de = e_tot - _as_float(envs.get("last_hf_e", np.nan))
             frac = 0.1 + 0.8 * (1.0 - math.exp(-cycle / (expected_cycles / 2.5)))
             report(frac, f"SCF cycle {cycle}: E = {e_tot:.8f} Eh, ΔE = {de:.1e}")
             check_budget()
@@ -511,6 +511,14 @@ class ReferenceEngine:
                     dm=d["dm"].copy())
         except (OSError, KeyError, ValueError, EOFError):   # unreadable / foreign file: recompute
             return None
+
+
+def _as_float(x) -> float:
+    """A Python float from a number, NumPy or CuPy (gpu4pyscf) scalar; NaN if it is unusable."""
+    try:
+        return float(x.get() if hasattr(x, "get") else x)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _moments(pmol, dm):

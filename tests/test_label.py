@@ -169,6 +169,38 @@ def test_run_is_resumable_and_records_failures(tmp_path, monkeypatch):
     assert not glob.glob(os.path.join(out, ".tmp-*"))
 
 
+def test_entries_file_and_shards_cover_a_range_once(tmp_path, monkeypatch):
+    """`export` → `run --entries --shard j/n`: the same geometries as qm9pack, and n shards
+    label every position of the range exactly once."""
+    from train import qm9
+    path = str(tmp_path / "entries.npz")
+    assert qm9.export_entries(range(300, 307), path) == 7
+    table = qm9.load_entries(path)
+    assert sorted(table) == list(range(300, 307))
+    for p in (300, 306):
+        a, b = table[p], qm9.entry(p)
+        assert (a.index, a.smiles, a.dipole_debye) == (b.index, b.smiles, b.dipole_debye)
+        np.testing.assert_array_equal(a.numbers, b.numbers)
+        np.testing.assert_array_equal(a.positions, b.positions)
+
+    seen = []
+
+    def fake_label_entry(engine, entry, esp=False, points=None, progress=None):
+        seen.append(entry.position)
+        assert entry.index == table[entry.position].index
+        return _fake_record(entry.position, entry.index, len(entry.numbers), esp=esp)
+
+    monkeypatch.setattr(label, "label_entry", fake_label_entry)
+    monkeypatch.setattr(qm9, "entry", lambda p: pytest.fail("read qm9pack despite --entries"))
+    out = str(tmp_path / "labels")
+    done = [label.run(300, 7, out, entries=path, shard=(j, 3), log=lambda s: None)["done"] for j in range(3)]
+    assert done == [3, 2, 2] and sorted(seen) == list(range(300, 307))
+    with pytest.raises(ValueError, match="not in"):
+        label.run(300, 9, out, entries=path, log=lambda s: None)
+    with pytest.raises(ValueError, match="shard"):
+        label.run(300, 7, out, shard=(3, 3), log=lambda s: None)
+
+
 def test_splits_disjoint_and_reserved_positions_unused(positions_of):
     """data/qm9: test = positions 100–199, train.npz = 200–432, new shards ≥ 433, no QM9
     molecule in two files. Every data file anywhere under data/ (e.g. data/xtb): never a

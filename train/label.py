@@ -3,6 +3,8 @@
     python -m train.label run  --start 433 --count 3000 --out train/labels [--esp] [--device cpu|gpu]
     python -m train.label pack --labels train/labels --out data/qm9/train_dft_433.npz
     python -m train.label check data/qm9/train_dft_433.npz
+    python -m train.label export --start 1062 --count 6000 --out entries.npz   # for a GPU machine
+    python -m train.label run --entries entries.npz --start 1062 --count 6000 --device gpu --shard 0/8
 
 `run` walks the fixed QM9 permutation (train/qm9.py) from position --start, computes each
 molecule with mepviz.reference.ReferenceEngine (B3LYP/6-31G(2df,p), density fitting,
@@ -107,10 +109,20 @@ def _fmt_h(seconds: float) -> str:
 
 
 def run(start: int, count: int, out_dir: str, esp: bool = False, device: str = "cpu",
-        retry_failed: bool = False, cache_dir=False, log=print) -> dict:
-    """Label positions start … start+count−1 into `out_dir`; returns counts."""
+        retry_failed: bool = False, cache_dir=False, log=print, entries: str | None = None,
+        shard: tuple[int, int] = (0, 1)) -> dict:
+    """Label positions start … start+count−1 into `out_dir`; returns counts.
+
+    `entries`: an `export_entries` file to read geometries from instead of qm9pack.
+    `shard` = (j, n): only the positions p with (p − start) mod n == j, so n processes that
+    share one GPU (or machine) split a range without overlap and stop with no large gaps.
+    """
     from mepviz.reference import ReferenceEngine
     from train import qm9
+    j, n_shards = shard
+    if not 0 <= j < n_shards:
+        raise ValueError(f"shard {j}/{n_shards}: need 0 ≤ j < n")
+    table = qm9.load_entries(entries) if entries else None
     if start < FIRST_LABEL_POSITION:
         raise SystemExit(f"positions below {FIRST_LABEL_POSITION} are reserved (0–99) or the test split "
                          f"(100–199); start at {FIRST_LABEL_POSITION} or later")
@@ -121,17 +133,20 @@ def run(start: int, count: int, out_dir: str, esp: bool = False, device: str = "
     log(f"labelling positions {start}–{start + count - 1} with {engine.level} "
         f"(PySCF {_pyscf_version()}, device {device}, esp={esp}) into {out_dir}")
     todo = []
-    for p in range(start, start + count):
+    for p in range(start + j, start + count, n_shards):
+        if table is not None and p not in table:
+            raise ValueError(f"position {p} is not in {entries}")
         if os.path.exists(label_path(out_dir, p)):
             continue
         if not retry_failed and os.path.exists(_failed_path(out_dir, p)):
             continue
         todo.append(p)
-    log(f"{count - len(todo)} already done or failed, {len(todo)} to go")
+    n_mine = len(range(start + j, start + count, n_shards))
+    log(f"{n_mine - len(todo)} already done or failed, {len(todo)} to go")
     t0 = time.monotonic()
     done = failed = 0
     for k, p in enumerate(todo):
-        entry = qm9.entry(p)
+        entry = table[p] if table is not None else qm9.entry(p)
         t1 = time.monotonic()
         try:
             rec = label_entry(engine, entry, esp=esp)
@@ -158,7 +173,7 @@ def run(start: int, count: int, out_dir: str, esp: bool = False, device: str = "
             f"{rate:.0f} mol/h, ETA {_fmt_h(eta)}")
         sys.stdout.flush()
     log(f"finished: {done} labelled, {failed} failed in {_fmt_h(time.monotonic() - t0)}")
-    return {"done": done, "failed": failed, "skipped": count - len(todo)}
+    return {"done": done, "failed": failed, "skipped": n_mine - len(todo)}
 
 
 def _failed_path(out_dir, position):
@@ -266,6 +281,12 @@ def main(argv=None) -> int:
     r.add_argument("--esp", action="store_true", help="also the MEP on iso and shell points")
     r.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="gpu needs gpu4pyscf")
     r.add_argument("--retry-failed", action="store_true")
+    r.add_argument("--entries", help="read geometries from an `export` file instead of qm9pack")
+    r.add_argument("--shard", default="0/1", help="j/n: only positions p with (p - start) %% n == j")
+    e = sub.add_parser("export", help="write QM9 entries to a small .npz for a machine without qm9pack")
+    e.add_argument("--start", type=int, required=True)
+    e.add_argument("--count", type=int, required=True)
+    e.add_argument("--out", required=True)
     p = sub.add_parser("pack", help="pack finished labels into one data/qm9 .npz")
     p.add_argument("--labels", default="train/labels")
     p.add_argument("--out", required=True)
@@ -274,8 +295,13 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         if a.cmd == "run":
+            j, n = (int(x) for x in a.shard.split("/"))
             run(a.start, a.count, a.out, esp=a.esp, device=a.device, retry_failed=a.retry_failed,
-                log=lambda s: print(s, flush=True))
+                log=lambda s: print(s, flush=True), entries=a.entries, shard=(j, n))
+        elif a.cmd == "export":
+            from train import qm9
+            n = qm9.export_entries(range(a.start, a.start + a.count), a.out)
+            print(f"wrote {n} entries (positions {a.start}–{a.start + a.count - 1}) to {a.out}")
         elif a.cmd == "pack":
             pack(a.labels, a.out)
         else:

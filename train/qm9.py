@@ -61,3 +61,32 @@ def entry(position: int) -> QM9Entry:
     return QM9Entry(position=int(position), index=int(row["Index"]), smiles=str(row["SMILES"]),
                     numbers=np.array([atomic_number(s) for s in symbols]), positions=xyz,
                     dipole_debye=float(row["Dipole_debye"]))
+
+
+# --------------------------------------------------------------------------- portable entry files
+
+def export_entries(positions, path: str) -> int:
+    """Write the QM9 entries at `positions` to a small .npz, so a machine without qm9pack
+    (a rented GPU, say) can label them with ``train.label run --entries``. Returns the count."""
+    es = [entry(int(p)) for p in positions]
+    np.savez_compressed(
+        path, position=np.array([e.position for e in es], np.int64),
+        qm9_index=np.array([e.index for e in es], np.int64),
+        smiles=np.array([e.smiles for e in es]),
+        atom_count=np.array([len(e.numbers) for e in es], np.int32),
+        z=np.concatenate([np.asarray(e.numbers, np.int8) for e in es]),
+        pos=np.concatenate([e.positions for e in es]),
+        dipole_debye=np.array([e.dipole_debye for e in es]))
+    return len(es)
+
+
+def load_entries(path: str) -> dict[int, QM9Entry]:
+    """The entries of an `export_entries` file, keyed by permutation position."""
+    with np.load(path, allow_pickle=False) as d:
+        ends = np.cumsum(d["atom_count"])
+        starts = ends - d["atom_count"]
+        return {int(p): QM9Entry(position=int(p), index=int(i), smiles=str(s),
+                                 numbers=d["z"][a:b].astype(int), positions=d["pos"][a:b].copy(),
+                                 dipole_debye=float(m))
+                for p, i, s, a, b, m in zip(d["position"], d["qm9_index"], d["smiles"],
+                                            starts, ends, d["dipole_debye"])}
