@@ -36,6 +36,7 @@ class MoleculeSet:
     dipole: np.ndarray               # (M, 3)
     quadrupole: np.ndarray           # (M, 3, 3)
     source: np.ndarray               # (M,) file name each molecule came from
+    charges: np.ndarray | None = None  # (ΣN,) reference atomic charges (e; xTB files), NaN if unknown
     offsets: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -50,7 +51,7 @@ class MoleculeSet:
         atoms = self.atom_indices(idx)
         return MoleculeSet(self.qm9_index[idx], self.position[idx], self.atom_count[idx],
                            self.z[atoms], self.pos[atoms], self.dipole[idx], self.quadrupole[idx],
-                           self.source[idx])
+                           self.source[idx], None if self.charges is None else self.charges[atoms])
 
     def mask(self, keep) -> "MoleculeSet":
         return self.subset(np.flatnonzero(np.asarray(keep, dtype=bool)))
@@ -65,10 +66,11 @@ class MoleculeSet:
         return np.repeat(starts - first, counts) + np.arange(counts.sum())
 
     def batch(self, idx, dtype=torch.float32) -> dict:
-        """Tensors for the molecules `idx`: z, pos, batch, total_charge, dipole, quadrupole."""
+        """Tensors for the molecules `idx`: z, pos, batch, total_charge, dipole, quadrupole
+        (and atomic `charges` when the set has them)."""
         idx = np.asarray(idx, dtype=np.int64)
         atoms = self.atom_indices(idx)
-        return {
+        out = {
             "z": torch.from_numpy(self.z[atoms].astype(np.int64)),
             "pos": torch.from_numpy(self.pos[atoms]).to(dtype),
             "batch": torch.from_numpy(np.repeat(np.arange(len(idx)), self.atom_count[idx])),
@@ -76,6 +78,9 @@ class MoleculeSet:
             "dipole": torch.from_numpy(self.dipole[idx]).to(dtype),
             "quadrupole": torch.from_numpy(self.quadrupole[idx]).to(dtype),
         }
+        if self.charges is not None:
+            out["charges"] = torch.from_numpy(self.charges[atoms]).to(dtype)
+        return out
 
     def batches(self, batch_size: int, shuffle: bool = False, rng=None, dtype=torch.float32,
                 max_atoms: int | None = None):
@@ -113,20 +118,24 @@ def load_npz(path: str) -> MoleculeSet:
     quad = d["quadrupole_com"] if "quadrupole_com" in d.files else np.full((m, 3, 3), np.nan)
     position = d["position"].astype(np.int64) if "position" in d.files else np.full(m, -1, np.int64)
     name = os.path.relpath(os.path.abspath(path), ROOT) if os.path.abspath(path).startswith(ROOT) else path
+    charges = d["charges"].astype(np.float64) if "charges" in d.files else None
     return MoleculeSet(d["qm9_index"].astype(np.int64), position, d["atom_count"].astype(np.int64),
                        d["z"].astype(np.int64), d["pos"].astype(np.float64),
                        d["dipole"].astype(np.float64), np.asarray(quad, dtype=np.float64),
-                       np.full(m, name))
+                       np.full(m, name), charges)
 
 
 def concat(sets: list[MoleculeSet]) -> MoleculeSet:
     if len(sets) == 1:
         return sets[0]
     cat = np.concatenate
+    charges = None
+    if any(s.charges is not None for s in sets):     # NaN where a file has no atomic charges
+        charges = cat([s.charges if s.charges is not None else np.full(len(s.z), np.nan) for s in sets])
     return MoleculeSet(cat([s.qm9_index for s in sets]), cat([s.position for s in sets]),
                        cat([s.atom_count for s in sets]), cat([s.z for s in sets]),
                        cat([s.pos for s in sets]), cat([s.dipole for s in sets]),
-                       cat([s.quadrupole for s in sets]), cat([s.source for s in sets]))
+                       cat([s.quadrupole for s in sets]), cat([s.source for s in sets]), charges)
 
 
 def load_files(paths, dedupe: bool = True) -> MoleculeSet:

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--cutoff", type=float, default=5.0)
     # optimisation
     ap.add_argument("--quad-weight", type=float, default=1.0, help="w in loss = MSE(μ) + w·MSE(Θ)")
+    ap.add_argument("--pretrain-charge-weight", type=float, default=0.0,
+                    help="c: xTB pre-training adds c·MSE(qᵢ − qᵢ(xTB)) [e²], atomic charges of the xTB "
+                         "files; DFT fine-tuning never uses it")
     ap.add_argument("--epochs", type=int, default=300, help="max fine-tune (DFT) epochs")
     ap.add_argument("--pretrain-epochs", type=int, default=60, help="max xTB pre-training epochs")
     ap.add_argument("--batch-size", type=int, default=32)
@@ -103,16 +106,20 @@ def evaluate(model, data: ds.MoleculeSet, variant: str, w: float, batch_size: in
     if len(data) == 0:
         return {}
     model.eval()
-    mus, mus_ref, ths, ths_ref = [], [], [], []
+    mus, mus_ref, ths, ths_ref, dq = [], [], [], [], []
     for b in data.batches(batch_size):
         out = model(b["z"], b["pos"], b["batch"], b["total_charge"])
         mus.append(out["dipole"].double()); mus_ref.append(b["dipole"].double())
         ths.append(out["quadrupole"].double()); ths_ref.append(b["quadrupole"].double())
+        if "charges" in b:
+            known = torch.isfinite(b["charges"])
+            dq.append((out["charges"][known] - b["charges"][known]).double().abs())
     mu, mu_ref, th, th_ref = (torch.cat(x) for x in (mus, mus_ref, ths, ths_ref))
     mse_mu = float(((mu - mu_ref) ** 2).mean())
     mse_th = float(((th - th_ref) ** 2).mean())
     d = DEBYE_PER_E_ANGSTROM
-    return {
+    extra = {"charge_mae_e": float(torch.cat(dq).mean())} if dq and len(torch.cat(dq)) else {}
+    return {**extra,
         "loss": mse_mu + w * mse_th if variant == "quadrupole" else mse_mu,
         "mu_mae_D": float((mu - mu_ref).abs().mean()) * d,
         "mu_norm_mae_D": float((mu.norm(dim=1) - mu_ref.norm(dim=1)).abs().mean()) * d,
@@ -241,6 +248,10 @@ class Trainer:
                          f"{rate:.0f} mol/s, epoch ETA {_fmt_time((len(data) - n) / max(rate, 1e-9))}")
             out = self.model(b["z"], b["pos"], b["batch"], b["total_charge"])
             loss, _, _ = loss_terms(out, b, a.variant, a.quad_weight)
+            c = getattr(a, "pretrain_charge_weight", 0.0)
+            if phase == "pretrain" and c > 0 and "charges" in b:
+                known = torch.isfinite(b["charges"])
+                loss = loss + c * ((out["charges"][known] - b["charges"][known]) ** 2).mean()
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             if a.clip:
@@ -364,10 +375,10 @@ class Trainer:
             "units": {"charges": "e", "dipole": "e·Å", "quadrupole": "e·Å² (traceless Buckingham, about COM)"},
             "loss": ("MSE(μ) [e·Å]²" if a.variant == "dipole" else f"MSE(μ) [e·Å]² + {a.quad_weight}·MSE(Θ) [e·Å²]²"),
             "quadrupole_weight": a.quad_weight if a.variant == "quadrupole" else 0.0,
-            "hyperparameters": {k: getattr(a, k) for k in (
+            "hyperparameters": {k: getattr(a, k, None) for k in (
                 "features", "layers", "rbf", "cutoff", "batch_size", "lr", "pretrain_lr", "min_lr", "schedule",
                 "epochs", "pretrain_epochs", "patience", "weight_decay", "clip", "seed", "val_fraction",
-                "pretrain_xtb", "quad_weight")},
+                "pretrain_xtb", "quad_weight", "pretrain_charge_weight")},
             "optimizer": "Adam",
             "data": data,
             "training": {
