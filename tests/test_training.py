@@ -105,6 +105,12 @@ def test_xtb_atomic_charges_load_and_pretraining_fits_them(tmp_path):
     assert np.isnan(mixed.charges[: dft.atom_count.sum()]).all()
     b = mixed.batch([0, 5])
     assert b["charges"].shape == b["z"].shape and torch.isnan(b["charges"][: int(dft.atom_count[0])]).all()
+    # the stored xTB atomic charges and dipoles reproduce the stored molecular dipole (e·Å)
+    assert xtb.atomic_dipoles is not None and xtb.atomic_dipoles.shape == xtb.pos.shape
+    for a, b, mu in zip(xtb.offsets[:-1], xtb.offsets[1:], xtb.dipole):
+        np.testing.assert_allclose((xtb.charges[a:b, None] * xtb.pos[a:b]).sum(0)
+                                   + xtb.atomic_dipoles[a:b].sum(0), mu, atol=1e-6)
+    assert np.isnan(mixed.atomic_dipoles[: dft.atom_count.sum()]).all()
     # the charges of a molecule are the file's, in order
     np.testing.assert_allclose(xtb.batch([2])["charges"].numpy(),
                                xtb.charges[xtb.offsets[2]:xtb.offsets[3]], atol=1e-6)
@@ -121,3 +127,12 @@ def test_xtb_atomic_charges_load_and_pretraining_fits_them(tmp_path):
         return tr.evaluate(model, seen, "dipole", 1.0)["charge_mae_e"]
 
     assert charge_mae(1000.0) < 0.7 * charge_mae(0.0)     # measured 0.036 vs 0.079 e
+
+
+def test_atomic_terms_only_where_reference_is_known():
+    out = {"dipole": torch.zeros(1, 3), "charges": torch.tensor([0.1, -0.1, 0.3]),
+           "atomic_dipoles": torch.zeros(3, 3)}
+    b = {"charges": torch.tensor([0.0, float("nan"), 0.3]), "atomic_dipoles": torch.full((3, 3), 0.2)}
+    assert float(tr.atomic_terms(out, b, 2.0, 0.0)) == pytest.approx(2.0 * 0.1 ** 2 / 2)
+    assert float(tr.atomic_terms(out, b, 0.0, 3.0)) == pytest.approx(3.0 * 0.04)
+    assert float(tr.atomic_terms(out, {}, 1.0, 1.0)) == 0.0

@@ -179,7 +179,8 @@ def test_labeller_rows_match_the_data_format(tmp_path):
     assert summary["labelled"] == 6 and not summary["failed"]
     ref = _load("train.npz")
     with np.load(out, allow_pickle=False) as d:
-        assert set(d.files) == set(ref.files) | {"position", "charges"}
+        assert set(d.files) == set(ref.files) | {"position", "charges", "atomic_dipoles"}
+        assert d["atomic_dipoles"].shape == d["pos"].shape
         for k in ref.files:
             assert d[k].dtype.kind == ref[k].dtype.kind, k
             assert d[k].shape[1:] == ref[k].shape[1:], k

@@ -37,6 +37,7 @@ class MoleculeSet:
     quadrupole: np.ndarray           # (M, 3, 3)
     source: np.ndarray               # (M,) file name each molecule came from
     charges: np.ndarray | None = None  # (ΣN,) reference atomic charges (e; xTB files), NaN if unknown
+    atomic_dipoles: np.ndarray | None = None  # (ΣN, 3) reference atomic dipoles (e·Å; xTB files)
     offsets: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -51,7 +52,8 @@ class MoleculeSet:
         atoms = self.atom_indices(idx)
         return MoleculeSet(self.qm9_index[idx], self.position[idx], self.atom_count[idx],
                            self.z[atoms], self.pos[atoms], self.dipole[idx], self.quadrupole[idx],
-                           self.source[idx], None if self.charges is None else self.charges[atoms])
+                           self.source[idx], *(None if x is None else x[atoms]
+                                                for x in (self.charges, self.atomic_dipoles)))
 
     def mask(self, keep) -> "MoleculeSet":
         return self.subset(np.flatnonzero(np.asarray(keep, dtype=bool)))
@@ -80,6 +82,8 @@ class MoleculeSet:
         }
         if self.charges is not None:
             out["charges"] = torch.from_numpy(self.charges[atoms]).to(dtype)
+        if self.atomic_dipoles is not None:
+            out["atomic_dipoles"] = torch.from_numpy(self.atomic_dipoles[atoms]).to(dtype)
         return out
 
     def batches(self, batch_size: int, shuffle: bool = False, rng=None, dtype=torch.float32,
@@ -119,23 +123,28 @@ def load_npz(path: str) -> MoleculeSet:
     position = d["position"].astype(np.int64) if "position" in d.files else np.full(m, -1, np.int64)
     name = os.path.relpath(os.path.abspath(path), ROOT) if os.path.abspath(path).startswith(ROOT) else path
     charges = d["charges"].astype(np.float64) if "charges" in d.files else None
+    adip = d["atomic_dipoles"].astype(np.float64) if "atomic_dipoles" in d.files else None
     return MoleculeSet(d["qm9_index"].astype(np.int64), position, d["atom_count"].astype(np.int64),
                        d["z"].astype(np.int64), d["pos"].astype(np.float64),
                        d["dipole"].astype(np.float64), np.asarray(quad, dtype=np.float64),
-                       np.full(m, name), charges)
+                       np.full(m, name), charges, adip)
 
 
 def concat(sets: list[MoleculeSet]) -> MoleculeSet:
     if len(sets) == 1:
         return sets[0]
     cat = np.concatenate
-    charges = None
-    if any(s.charges is not None for s in sets):     # NaN where a file has no atomic charges
-        charges = cat([s.charges if s.charges is not None else np.full(len(s.z), np.nan) for s in sets])
+
+    def per_atom(attr, shape):                        # NaN where a file lacks the key
+        if all(getattr(s, attr) is None for s in sets):
+            return None
+        return cat([getattr(s, attr) if getattr(s, attr) is not None else np.full((len(s.z),) + shape, np.nan)
+                    for s in sets])
     return MoleculeSet(cat([s.qm9_index for s in sets]), cat([s.position for s in sets]),
                        cat([s.atom_count for s in sets]), cat([s.z for s in sets]),
                        cat([s.pos for s in sets]), cat([s.dipole for s in sets]),
-                       cat([s.quadrupole for s in sets]), cat([s.source for s in sets]), charges)
+                       cat([s.quadrupole for s in sets]), cat([s.source for s in sets]),
+                       per_atom("charges", ()), per_atom("atomic_dipoles", (3,)))
 
 
 def load_files(paths, dedupe: bool = True) -> MoleculeSet:

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--pretrain-charge-weight", type=float, default=0.0,
                     help="c: xTB pre-training adds c·MSE(qᵢ − qᵢ(xTB)) [e²], atomic charges of the xTB "
                          "files; DFT fine-tuning never uses it")
+    ap.add_argument("--pretrain-atomic-dipole-weight", type=float, default=0.0,
+                    help="d: xTB pre-training adds d·MSE(pᵢ − pᵢ(xTB)) [(e·Å)²], atomic dipoles of the xTB "
+                         "files; DFT fine-tuning never uses it")
     ap.add_argument("--epochs", type=int, default=300, help="max fine-tune (DFT) epochs")
     ap.add_argument("--pretrain-epochs", type=int, default=60, help="max xTB pre-training epochs")
     ap.add_argument("--batch-size", type=int, default=32)
@@ -100,13 +103,26 @@ def loss_terms(out, batch, variant: str, w: float):
     return loss, mse_mu, mse_th
 
 
+def atomic_terms(out, batch, charge_weight: float, dipole_weight: float):
+    """c·MSE(qᵢ) + d·MSE(pᵢ) against the batch's reference atomic charges/dipoles (xTB), over
+    the atoms that have them; 0 when the weights are 0 or the batch has none."""
+    total = out["dipole"].new_zeros(())
+    for key, ref_key, w in (("charges", "charges", charge_weight),
+                            ("atomic_dipoles", "atomic_dipoles", dipole_weight)):
+        if w > 0 and ref_key in batch:
+            known = torch.isfinite(batch[ref_key])
+            if known.any():
+                total = total + w * ((out[key][known] - batch[ref_key][known]) ** 2).mean()
+    return total
+
+
 @torch.no_grad()
 def evaluate(model, data: ds.MoleculeSet, variant: str, w: float, batch_size: int = 64) -> dict:
     """Loss and MAEs (μ components and |μ| in D, Θ components in D·Å) on `data`."""
     if len(data) == 0:
         return {}
     model.eval()
-    mus, mus_ref, ths, ths_ref, dq = [], [], [], [], []
+    mus, mus_ref, ths, ths_ref, dq, dp = [], [], [], [], [], []
     for b in data.batches(batch_size):
         out = model(b["z"], b["pos"], b["batch"], b["total_charge"])
         mus.append(out["dipole"].double()); mus_ref.append(b["dipole"].double())
@@ -114,11 +130,18 @@ def evaluate(model, data: ds.MoleculeSet, variant: str, w: float, batch_size: in
         if "charges" in b:
             known = torch.isfinite(b["charges"])
             dq.append((out["charges"][known] - b["charges"][known]).double().abs())
+        if "atomic_dipoles" in b:
+            known = torch.isfinite(b["atomic_dipoles"])
+            dp.append((out["atomic_dipoles"][known] - b["atomic_dipoles"][known]).double().abs())
     mu, mu_ref, th, th_ref = (torch.cat(x) for x in (mus, mus_ref, ths, ths_ref))
     mse_mu = float(((mu - mu_ref) ** 2).mean())
     mse_th = float(((th - th_ref) ** 2).mean())
     d = DEBYE_PER_E_ANGSTROM
-    extra = {"charge_mae_e": float(torch.cat(dq).mean())} if dq and len(torch.cat(dq)) else {}
+    extra = {}
+    if dq and len(torch.cat(dq)):
+        extra["charge_mae_e"] = float(torch.cat(dq).mean())
+    if dp and len(torch.cat(dp)):
+        extra["atomic_dipole_mae_eA"] = float(torch.cat(dp).mean())
     return {**extra,
         "loss": mse_mu + w * mse_th if variant == "quadrupole" else mse_mu,
         "mu_mae_D": float((mu - mu_ref).abs().mean()) * d,
@@ -248,10 +271,9 @@ class Trainer:
                          f"{rate:.0f} mol/s, epoch ETA {_fmt_time((len(data) - n) / max(rate, 1e-9))}")
             out = self.model(b["z"], b["pos"], b["batch"], b["total_charge"])
             loss, _, _ = loss_terms(out, b, a.variant, a.quad_weight)
-            c = getattr(a, "pretrain_charge_weight", 0.0)
-            if phase == "pretrain" and c > 0 and "charges" in b:
-                known = torch.isfinite(b["charges"])
-                loss = loss + c * ((out["charges"][known] - b["charges"][known]) ** 2).mean()
+            if phase == "pretrain":
+                loss = loss + atomic_terms(out, b, getattr(a, "pretrain_charge_weight", 0.0),
+                                           getattr(a, "pretrain_atomic_dipole_weight", 0.0))
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             if a.clip:
@@ -378,7 +400,7 @@ class Trainer:
             "hyperparameters": {k: getattr(a, k, None) for k in (
                 "features", "layers", "rbf", "cutoff", "batch_size", "lr", "pretrain_lr", "min_lr", "schedule",
                 "epochs", "pretrain_epochs", "patience", "weight_decay", "clip", "seed", "val_fraction",
-                "pretrain_xtb", "quad_weight", "pretrain_charge_weight")},
+                "pretrain_xtb", "quad_weight", "pretrain_charge_weight", "pretrain_atomic_dipole_weight")},
             "optimizer": "Adam",
             "data": data,
             "training": {

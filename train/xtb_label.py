@@ -36,7 +36,7 @@ from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
 FIRST_ALLOWED_POSITION = 200   # 0–99 reserved, 100–199 test split
 PER_MOLECULE_KEYS = ("position", "qm9_index", "smiles", "atom_count", "energy", "dipole",
                      "second_moment", "center_of_mass", "quadrupole_com", "qm9_dipole_debye")
-PER_ATOM_KEYS = ("z", "pos", "charges")
+PER_ATOM_KEYS = ("z", "pos", "charges", "atomic_dipoles")
 
 
 def label_position(position: int, accuracy: float = 1.0) -> dict:
@@ -50,6 +50,7 @@ def label_position(position: int, accuracy: float = 1.0) -> dict:
     return {
         "position": int(position), "qm9_index": e.index, "smiles": e.smiles,
         "atom_count": len(e.numbers), "z": e.numbers, "pos": e.positions, "charges": r.charges,
+        "atomic_dipoles": r.dipoles,
         "energy": r.energy, "dipole": r.dipole, "second_moment": r.second_moment,
         "center_of_mass": r.center_of_mass, "quadrupole_com": r.quadrupole_com,
         "qm9_dipole_debye": e.dipole_debye,
@@ -74,8 +75,33 @@ def pack(rows: list[dict]) -> dict:
         "qm9_dipole_debye": np.array([r["qm9_dipole_debye"] for r in rows], dtype=np.float64),
         "position": np.array([r["position"] for r in rows], dtype=np.int64),
         "charges": np.concatenate([np.asarray(r["charges"], float) for r in rows]),
+        "atomic_dipoles": np.concatenate([np.asarray(r["atomic_dipoles"], float).reshape(-1, 3) for r in rows]),
     }
     return out
+
+
+def add_atomic_dipoles(path: str, accuracy: float = 1.0, log=print) -> int:
+    """Recompute a file's molecules with tblite and add ``atomic_dipoles`` (ΣN, 3; e·Å), for files
+    written before that key existed. The recomputed charges must match the stored ones (1e-6 e)."""
+    from mepviz.baselines import xtb_multipoles
+    from mepviz.molecule import Molecule
+    from mepviz.reference import atomic_write
+    with np.load(path, allow_pickle=False) as d:
+        data = {k: d[k] for k in d.files}
+    off = np.r_[0, np.cumsum(data["atom_count"])]
+    p = np.zeros((off[-1], 3))
+    t0 = time.time()
+    for i in range(len(off) - 1):
+        a, b = off[i], off[i + 1]
+        r = xtb_multipoles(Molecule(data["z"][a:b], data["pos"][a:b]), accuracy=accuracy)
+        if not np.allclose(r.charges, data["charges"][a:b], atol=1e-6):
+            raise RuntimeError(f"{path}: QM9 {data['qm9_index'][i]}: charges differ from the stored ones")
+        p[a:b] = r.dipoles
+        if (i + 1) % 2000 == 0:
+            log(f"{path}: {i + 1}/{len(off) - 1} molecules, {time.time() - t0:.0f} s")
+    data["atomic_dipoles"] = p
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **data))
+    return len(off) - 1
 
 
 def unpack(data) -> list[dict]:
@@ -84,7 +110,7 @@ def unpack(data) -> list[dict]:
     rows = []
     for i in range(len(data["qm9_index"])):
         row = {k: data[k][i] for k in PER_MOLECULE_KEYS}
-        row.update({k: data[k][off[i]:off[i + 1]] for k in PER_ATOM_KEYS})
+        row.update({k: data[k][off[i]:off[i + 1]] for k in PER_ATOM_KEYS if k in data})
         row["smiles"] = str(row["smiles"])
         rows.append(row)
     return rows
