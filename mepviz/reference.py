@@ -255,6 +255,7 @@ def atomic_write(path: str, writer) -> None:
             pass
         raise
 
+
 class ReferenceEngine:
     """PySCF DFT reference calculations with progress, time budget and a disk cache.
 

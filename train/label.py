@@ -132,8 +132,9 @@ def run(start: int, count: int, out_dir: str, esp: bool = False, device: str = "
     engine = ReferenceEngine(cache_dir=cache_dir, device=device)
     log(f"labelling positions {start}–{start + count - 1} with {engine.level} "
         f"(PySCF {_pyscf_version()}, device {device}, esp={esp}) into {out_dir}")
+    mine = range(start + j, start + count, n_shards)
     todo = []
-    for p in range(start + j, start + count, n_shards):
+    for p in mine:
         if table is not None and p not in table:
             raise ValueError(f"position {p} is not in {entries}")
         if os.path.exists(label_path(out_dir, p)):
@@ -141,8 +142,7 @@ def run(start: int, count: int, out_dir: str, esp: bool = False, device: str = "
         if not retry_failed and os.path.exists(_failed_path(out_dir, p)):
             continue
         todo.append(p)
-    n_mine = len(range(start + j, start + count, n_shards))
-    log(f"{n_mine - len(todo)} already done or failed, {len(todo)} to go")
+    log(f"{len(mine) - len(todo)} already done or failed, {len(todo)} to go")
     t0 = time.monotonic()
     done = failed = 0
     for k, p in enumerate(todo):
@@ -173,7 +173,7 @@ def run(start: int, count: int, out_dir: str, esp: bool = False, device: str = "
             f"{rate:.0f} mol/h, ETA {_fmt_h(eta)}")
         sys.stdout.flush()
     log(f"finished: {done} labelled, {failed} failed in {_fmt_h(time.monotonic() - t0)}")
-    return {"done": done, "failed": failed, "skipped": n_mine - len(todo)}
+    return {"done": done, "failed": failed, "skipped": len(mine) - len(todo)}
 
 
 def _failed_path(out_dir, position):

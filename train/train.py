@@ -103,16 +103,23 @@ def loss_terms(out, batch, variant: str, w: float):
     return loss, mse_mu, mse_th
 
 
+def _atomic_errors(out, batch, key: str):
+    """Model − reference for the per-atom quantity `key` over the entries the batch knows
+    (reference atomic charges/dipoles are NaN where a file has none); None if it has none."""
+    if key not in batch:
+        return None
+    known = torch.isfinite(batch[key])
+    return out[key][known] - batch[key][known]
+
+
 def atomic_terms(out, batch, charge_weight: float, dipole_weight: float):
     """c·MSE(qᵢ) + d·MSE(pᵢ) against the batch's reference atomic charges/dipoles (xTB), over
     the atoms that have them; 0 when the weights are 0 or the batch has none."""
     total = out["dipole"].new_zeros(())
-    for key, ref_key, w in (("charges", "charges", charge_weight),
-                            ("atomic_dipoles", "atomic_dipoles", dipole_weight)):
-        if w > 0 and ref_key in batch:
-            known = torch.isfinite(batch[ref_key])
-            if known.any():
-                total = total + w * ((out[key][known] - batch[ref_key][known]) ** 2).mean()
+    for key, w in (("charges", charge_weight), ("atomic_dipoles", dipole_weight)):
+        err = _atomic_errors(out, batch, key) if w > 0 else None
+        if err is not None and err.numel():
+            total = total + w * (err ** 2).mean()
     return total
 
 
@@ -122,26 +129,22 @@ def evaluate(model, data: ds.MoleculeSet, variant: str, w: float, batch_size: in
     if len(data) == 0:
         return {}
     model.eval()
-    mus, mus_ref, ths, ths_ref, dq, dp = [], [], [], [], [], []
+    mus, mus_ref, ths, ths_ref = [], [], [], []
+    atomic = {"charge_mae_e": ("charges", []), "atomic_dipole_mae_eA": ("atomic_dipoles", [])}
     for b in data.batches(batch_size):
         out = model(b["z"], b["pos"], b["batch"], b["total_charge"])
         mus.append(out["dipole"].double()); mus_ref.append(b["dipole"].double())
         ths.append(out["quadrupole"].double()); ths_ref.append(b["quadrupole"].double())
-        if "charges" in b:
-            known = torch.isfinite(b["charges"])
-            dq.append((out["charges"][known] - b["charges"][known]).double().abs())
-        if "atomic_dipoles" in b:
-            known = torch.isfinite(b["atomic_dipoles"])
-            dp.append((out["atomic_dipoles"][known] - b["atomic_dipoles"][known]).double().abs())
+        for key, errs in atomic.values():
+            err = _atomic_errors(out, b, key)
+            if err is not None:
+                errs.append(err.double().abs())
     mu, mu_ref, th, th_ref = (torch.cat(x) for x in (mus, mus_ref, ths, ths_ref))
     mse_mu = float(((mu - mu_ref) ** 2).mean())
     mse_th = float(((th - th_ref) ** 2).mean())
     d = DEBYE_PER_E_ANGSTROM
-    extra = {}
-    if dq and len(torch.cat(dq)):
-        extra["charge_mae_e"] = float(torch.cat(dq).mean())
-    if dp and len(torch.cat(dp)):
-        extra["atomic_dipole_mae_eA"] = float(torch.cat(dp).mean())
+    extra = {name: float(e.mean()) for name, (_, errs) in atomic.items()
+             if errs and (e := torch.cat(errs)).numel()}
     return {**extra,
         "loss": mse_mu + w * mse_th if variant == "quadrupole" else mse_mu,
         "mu_mae_D": float((mu - mu_ref).abs().mean()) * d,
