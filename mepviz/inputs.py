@@ -8,8 +8,10 @@ converted).
 Conventions:
 
 * Geometry in Å. ``charge`` is the total charge in e, ``multiplicity`` is 2S+1.
-* SMILES and 2D MOL/SDF input are embedded to 3D with RDKit ETKDGv3 (deterministic
-  ``randomSeed``) and relaxed with MMFF94 (UFF when MMFF lacks parameters). Disconnected
+* SMILES input is put in RDKit's canonical atom order (so the result does not depend on how
+  the SMILES was written); SMILES and 2D MOL/SDF input are embedded to 3D with RDKit ETKDGv3 (``N_CONFORMERS``
+  conformers, deterministic ``randomSeed``), each relaxed with MMFF94 (UFF when MMFF lacks
+  parameters), and the lowest-energy conformer is kept. Disconnected
   fragments are embedded separately and laid out side by side so they never overlap.
 * Charges come from formal charges, multiplicities from radical electrons (high spin,
   ``multiplicity = n_radical_electrons + 1``).
@@ -341,8 +343,25 @@ def _radical_multiplicity(rdmol) -> int:
     return sum(a.GetNumRadicalElectrons() for a in rdmol.GetAtoms()) + 1
 
 
+#: conformers embedded per connected fragment; the one with the lowest MMFF94 energy is kept
+N_CONFORMERS = 8
+
+
+def _canonical_order(rdmol):
+    """`rdmol` renumbered in RDKit's canonical atom ranking (so the 3D result is independent of
+    the atom order of the input SMILES)."""
+    from rdkit import Chem
+
+    ranks = list(Chem.CanonicalRankAtoms(rdmol, breakTies=True))
+    order = sorted(range(rdmol.GetNumAtoms()), key=lambda i: ranks[i])
+    return Chem.RenumberAtoms(rdmol, order)
+
+
 def _embed_one(frag, seed: int, notes: list[str], label: str) -> np.ndarray:
-    """ETKDGv3 + MMFF94 (UFF fallback) for one connected RDKit molecule; returns positions."""
+    """Lowest-energy of `N_CONFORMERS` ETKDGv3 embeddings, each relaxed with MMFF94 (UFF when
+    MMFF lacks parameters), for one connected RDKit molecule; returns positions (Å).
+
+    Deterministic for a seed; ties in energy are broken by conformer number."""
     from rdkit.Chem import AllChem, rdDistGeom
 
     if frag.GetNumAtoms() == 1:
@@ -350,21 +369,27 @@ def _embed_one(frag, seed: int, notes: list[str], label: str) -> np.ndarray:
     params = rdDistGeom.ETKDGv3()
     params.randomSeed = int(seed)
     params.numThreads = 1
-    cid = rdDistGeom.EmbedMolecule(frag, params)
-    if cid < 0:
+    n_conf = N_CONFORMERS if frag.GetNumAtoms() > 3 else 1
+    cids = list(rdDistGeom.EmbedMultipleConfs(frag, n_conf, params))
+    if not cids:
         params.useRandomCoords = True
-        cid = rdDistGeom.EmbedMolecule(frag, params)
-    if cid < 0:
+        cids = list(rdDistGeom.EmbedMultipleConfs(frag, n_conf, params))
+    if not cids:
         raise _err(f"Could not generate 3D coordinates for {label} (very strained or unusual structure).")
+    energies = None
     if AllChem.MMFFHasAllMoleculeParams(frag):
-        AllChem.MMFFOptimizeMolecule(frag, mmffVariant="MMFF94", maxIters=2000)
+        res = AllChem.MMFFOptimizeMoleculeConfs(frag, numThreads=1, maxIters=2000, mmffVariant="MMFF94")
+        energies = [e for _, e in res]
     elif AllChem.UFFHasAllMoleculeParams(frag):
-        AllChem.UFFOptimizeMolecule(frag, maxIters=2000)
-        notes.append("MMFF94 has no parameters for this molecule; the geometry was relaxed with UFF instead.")
+        res = AllChem.UFFOptimizeMoleculeConfs(frag, numThreads=1, maxIters=2000)
+        energies = [e for _, e in res]
+        notes.append("MMFF94 has no parameters for this molecule; the geometry was relaxed with UFF instead "
+                     f"(lowest-energy of {len(cids)} conformers).")
     else:
         notes.append("Neither MMFF94 nor UFF has parameters for this molecule; "
                      "the geometry is the unrelaxed ETKDG embedding.")
-    return np.array(frag.GetConformer().GetPositions(), dtype=float)
+    best = cids[int(np.argmin(energies))] if energies else cids[0]
+    return np.array(frag.GetConformer(best).GetPositions(), dtype=float)
 
 
 def _embed(molH, seed: int, notes: list[str], label: str) -> np.ndarray:
@@ -440,7 +465,8 @@ def _smiles_problem(smiles: str) -> str:
 @_guard
 def from_smiles(smiles: str, charge=None, seed: int = 42, name: str = "", *,
                 multiplicity=None, max_atoms: int | None = DEFAULT_MAX_ATOMS) -> Molecule:
-    """3D molecule from a SMILES string (H added, ETKDGv3 + MMFF94, deterministic for a seed).
+    """3D molecule from a SMILES string (H added, canonical atom order, lowest-energy of
+    ``N_CONFORMERS`` ETKDGv3 + MMFF94 conformers; deterministic for a seed).
 
     ``charge``/``multiplicity``, when given, must agree with the SMILES formal charges/radicals.
     """
@@ -461,7 +487,7 @@ def from_smiles(smiles: str, charge=None, seed: int = 42, name: str = "", *,
     dummies = [a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
     if dummies:
         raise _err(f"SMILES '{s}' contains a dummy/wildcard atom ('*'), which has no 3D structure.")
-    molH = Chem.AddHs(mol)
+    molH = _canonical_order(Chem.AddHs(mol))
     n = molH.GetNumAtoms()
     if max_atoms is not None and n > max_atoms:
         raise _err(f"The molecule has {n} atoms (with hydrogens); the limit is {max_atoms} atoms.")

@@ -40,7 +40,7 @@ from .molecule import Molecule, MoleculeInputError
 from .units import BOHR_ANGSTROM, HARTREE_TO_KCAL_MOL
 
 __all__ = ["ReferenceEngine", "ReferenceResult", "ReferenceTimeout", "ReferenceError",
-           "default_cache_dir", "CACHE_FORMAT_VERSION"]
+           "default_cache_dir", "CACHE_FORMAT_VERSION", "basis_for", "basis_label"]
 
 #: bumped when the cached .npz layout changes (old files are then recomputed)
 CACHE_FORMAT_VERSION = 1
@@ -78,14 +78,35 @@ def _pyscf_version() -> str:
     return pyscf.__version__
 
 
+def basis_for(numbers, basis: str) -> tuple[dict, dict]:
+    """PySCF (basis, ecp) dicts for a molecule: `basis` for every element, except Br and I
+    (``registry.DFT_HEAVY_ELEMENTS``), which 6-31G(2df,p) does not cover: they take
+    ``registry.DFT_HEAVY_BASIS`` (def2-TZVP; for I with its 28-electron def2 ECP)."""
+    from .elements import symbol
+    from .registry import DFT_HEAVY_BASIS, DFT_HEAVY_ELEMENTS
+    heavy = sorted({symbol(z) for z in numbers if int(z) in DFT_HEAVY_ELEMENTS})
+    basis_dict = {"default": basis, **{s: DFT_HEAVY_BASIS for s in heavy}}
+    ecp = {s: DFT_HEAVY_BASIS for s in heavy if s == "I"}
+    return basis_dict, ecp
+
+
+def basis_label(numbers, basis: str) -> str:
+    """The basis as stated in results and cache keys, e.g. '6-31g(2df,p)+def2-tzvp(Br,I)'."""
+    from .elements import symbol
+    from .registry import DFT_HEAVY_BASIS, DFT_HEAVY_ELEMENTS
+    heavy = [symbol(z) for z in DFT_HEAVY_ELEMENTS if z in set(int(x) for x in numbers)]
+    return basis + (f"+{DFT_HEAVY_BASIS}({','.join(heavy)})" if heavy else "")
+
+
 def _build_pyscf_mol(numbers, positions, charge: int, multiplicity: int, basis: str,
                      max_memory_mb: float):
-    """A built pyscf ``Mole`` (Å input, spherical basis, PySCF defaults otherwise)."""
+    """A built pyscf ``Mole`` (Å input, spherical basis, PySCF defaults otherwise); Br and I
+    get the heavy-element basis of :func:`basis_for`."""
     from pyscf import gto
     pmol = gto.Mole()
     pmol.atom = [(int(z), tuple(float(c) for c in xyz)) for z, xyz in zip(numbers, positions)]
     pmol.unit = "Angstrom"
-    pmol.basis = basis
+    pmol.basis, pmol.ecp = basis_for(numbers, basis)
     pmol.charge = int(charge)
     pmol.spin = int(multiplicity) - 1
     pmol.verbose = 0
@@ -224,7 +245,8 @@ class ReferenceResult:
         return mesh_from_grid(values, origin, spacing, isovalue)
 
     def summary(self) -> dict:
-        return {"method": self.method, "basis": self.basis, "energy_hartree": self.energy,
+        return {"method": self.method, "basis": basis_label(self.molecule.numbers, self.basis),
+                "energy_hartree": self.energy,
                 "dipole_e_angstrom": self.dipole.tolist(),
                 "quadrupole_com_e_angstrom2": self.quadrupole.tolist(),
                 "wall_time_s": self.wall_time, "from_cache": self.from_cache,
@@ -301,7 +323,7 @@ class ReferenceEngine:
 
     def cache_key(self, mol: Molecule) -> str:
         h = hashlib.sha256()
-        h.update(f"{mol.key()}|{self.method}|{self.basis}|grid={self.grid_level}|df={self.density_fit}"
+        h.update(f"{mol.key()}|{self.method}|{basis_label(mol.numbers, self.basis)}|grid={self.grid_level}|df={self.density_fit}"
                  f"|v{CACHE_FORMAT_VERSION}".encode())
         return h.hexdigest()[:32]
 

@@ -184,10 +184,11 @@ def test_max_atoms_is_configurable():
 
 def test_validate_messages():
     w = I.from_smiles("O")
+    h1, h2 = np.flatnonzero(w.numbers == 1)
     pos = np.array(w.positions)
-    pos[2] = pos[1] + [0.1, 0, 0]
+    pos[h2] = pos[h1] + [0.1, 0, 0]
     bad = Molecule(w.numbers, pos)
-    with pytest.raises(MoleculeInputError, match=r"atoms 2 \(H\) and 3 \(H\) are only 0\.100 Å apart"):
+    with pytest.raises(MoleculeInputError, match=rf"atoms {h1 + 1} \(H\) and {h2 + 1} \(H\) are only 0\.100 Å apart"):
         I.validate(bad)
     with pytest.raises(MoleculeInputError, match="limit is 2 atoms"):
         I.validate(w, max_atoms=2)
