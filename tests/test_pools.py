@@ -1,0 +1,134 @@
+"""Molecule pools beyond QM9 (train/pools.py) and the pool DFT labeller (train/label_pool.py)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from train import label_pool, pools
+
+ROOT = Path(__file__).resolve().parents[1]
+POOLS = ROOT / "data" / "pools"
+SEED = ROOT / "data" / "spice" / "des_monomers_dft_seed.npz"
+
+
+@pytest.fixture(autouse=True)
+def _repo_cwd(monkeypatch):
+    monkeypatch.chdir(ROOT)      # pools and labeller read data/ relative to the repository
+
+
+def _charges(states):
+    return {Chem.MolToSmiles(Chem.MolFromSmiles(s)): q for s, q in states}
+
+
+def test_ionised_states_of_classic_acids_and_bases():
+    assert _charges(pools.ionised_states("CC(=O)O")) == {"CC(=O)[O-]": -1}
+    assert _charges(pools.ionised_states("CN")) == {"C[NH3+]": 1}
+    assert _charges(pools.ionised_states("Oc1ccccc1")) == {"[O-]c1ccccc1": -1}
+    gly = _charges(pools.ionised_states("NCC(=O)O"))
+    assert gly == {"NCC(=O)[O-]": -1, "[NH3+]CC(=O)O": 1, "[NH3+]CC(=O)[O-]": 0}
+    assert _charges(pools.ionised_states("NC(=N)N")) == {"NC(N)=[NH2+]": 1}
+    # amides, anilines and sulfonamides are not protonated; charged input is left alone
+    assert pools.ionised_states("CC(=O)NC") == []
+    assert pools.ionised_states("Nc1ccccc1") == []
+    assert pools.ionised_states("CS(N)(=O)=O") == []
+    assert pools.ionised_states("C[NH3+]") == []
+    # succinic acid: two acid sites four bonds apart → also the di-anion
+    assert _charges(pools.ionised_states("OC(=O)CCC(=O)O"))["O=C([O-])CCC(=O)[O-]"] == -2
+
+
+def test_capped_fragments_are_small_and_capped():
+    frags = pools.capped_fragments("CC(C)(C)C(=O)C(Oc1ccc(Cl)cc1)n1ccnc1")
+    assert frags
+    for f in frags:
+        m = Chem.MolFromSmiles(f)
+        assert pools.MIN_FRAGMENT_HEAVY <= m.GetNumHeavyAtoms() <= pools.MAX_FRAGMENT_HEAVY
+        assert all(a.GetAtomicNum() > 0 for a in m.GetAtoms())
+    # cut at the ether and the imidazole N: the capped aryl pieces and the bare imidazole
+    assert {"Oc1ccc(Cl)cc1", "Clc1ccccc1", "c1c[nH]cn1"} <= frags
+
+
+@pytest.mark.skipif(not (POOLS / "train_dft.csv").exists(), reason="pools not built")
+def test_committed_pools_keep_test_molecules_out_of_training():
+    test = set()
+    for name in ("test_drugs.csv", "test_spice.csv", "test_ions.csv", "sigma_hole.csv"):
+        test |= {r["smiles"] for r in pools.read_rows(str(POOLS / name))}
+    train = {r["smiles"] for r in pools.read_rows(str(POOLS / "train_dft.csv"))}
+    xtb = pools.read_rows(str(POOLS / "xtb_pool.csv.gz"))
+    assert not test & train
+    assert not test & {r["smiles"] for r in xtb}
+    assert len(xtb) >= 100_000
+    assert {r["charge"] for r in xtb} == {-2, -1, 0, 1, 2}
+    drugs = pools.read_rows(str(POOLS / "test_drugs.csv"))
+    assert len(drugs) >= 40 and all(15 <= r["heavy_atoms"] <= 35 for r in drugs)
+    assert len(pools.read_rows(str(POOLS / "test_ions.csv"))) >= 30
+    spice = pools.read_rows(str(POOLS / "test_spice.csv"))
+    assert len(spice) >= 60
+    ids = [r["id"] for name in ("test_drugs.csv", "test_ions.csv", "train_dft.csv")
+           for r in pools.read_rows(str(POOLS / name))]
+    assert len(ids) == len(set(ids))
+
+
+def test_spice_conformation_matches_the_seed_labels():
+    """Our reading of SPICE conformation 0 (atom map order, nm → Å) is the seed's geometry."""
+    with np.load(SEED, allow_pickle=False) as d:
+        names = {pools.canonical(str(s)): k for k, s in enumerate(d["smiles"])}
+        spice = dict((s, n) for n, s in pools.spice_names())
+        smi = "ClCCl" if "ClCCl" in spice else next(s for s in spice if "Cl" in s and s in names)
+        k = names[smi]
+        start = int(d["atom_count"][:k].sum())
+        n = int(d["atom_count"][k])
+        z_seed, pos_seed = d["z"][start:start + n], d["pos"][start:start + n]
+    mol = label_pool.spice_molecule(spice[smi], 0)
+    np.testing.assert_array_equal(mol.numbers, z_seed)
+    np.testing.assert_allclose(mol.positions, pos_seed, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_label_row_reproduces_a_seed_label(tmp_path):
+    """A labelled SPICE monomer agrees with the shared seed DFT label (same level of theory)."""
+    with np.load(SEED, allow_pickle=False) as d:
+        k = int(np.argmin(np.where(d["atom_count"] >= 4, d["atom_count"], 99) +
+                          100 * (np.array([("Cl" not in str(s)) for s in d["smiles"]]))))
+        start = int(d["atom_count"][:k].sum())
+        n = int(d["atom_count"][k])
+        smi = pools.canonical(str(d["smiles"][k]))
+        seed = {key: d[key][k] for key in ("dipole", "quadrupole_com", "charge")}
+        s0 = int(d["shell_count"][:k].sum())
+        shell = d["shell_points"][s0:s0 + int(d["shell_count"][k])]
+        shell_esp = d["shell_esp"][s0:s0 + int(d["shell_count"][k])]
+    name = dict((s, nm) for nm, s in pools.spice_names())[smi]
+    row = {"id": name, "smiles": smi, "charge": int(seed["charge"]), "heavy_atoms": 0,
+           "source": "SPICE DES monomer (conformation 0)"}
+    status = label_pool.label_task(row, str(tmp_path))
+    assert status["ok"], status
+    with np.load(label_pool._paths(str(tmp_path), name)[0], allow_pickle=False) as rec:
+        np.testing.assert_allclose(rec["dipole"], seed["dipole"], atol=2e-4)
+        np.testing.assert_allclose(rec["quadrupole_com"], seed["quadrupole_com"], atol=5e-4)
+        assert len(rec["iso_esp"]) > 100 and len(rec["shell_esp"]) > 100
+        assert rec["basis"] == "6-31g(2df,p)"
+        n_atoms = len(rec["z"])
+    assert n_atoms == n
+    # the MEP on the seed's own shell points, recomputed from our density
+    from mepviz.reference import ReferenceEngine
+    mol = label_pool.spice_molecule(name, int(seed["charge"]))
+    r = ReferenceEngine(cache_dir=False).run(mol)
+    from mepviz.units import HARTREE_TO_KCAL_MOL
+    np.testing.assert_allclose(r.mep(shell[::20]) / HARTREE_TO_KCAL_MOL, shell_esp[::20], atol=2e-5)
+
+
+def test_failed_rows_are_recorded_and_skipped(tmp_path):
+    row = {"id": "bad", "smiles": "C1CC", "charge": 0, "heavy_atoms": 3, "source": "test"}
+    status = label_pool.label_task(row, str(tmp_path))
+    assert not status["ok"] and "SMILES" in status["error"]
+    pool = tmp_path / "pool.csv"
+    pools.write_rows(str(pool), [row])
+    assert label_pool.todo_rows([str(pool)], str(tmp_path)) == []
+    assert len(label_pool.todo_rows([str(pool)], str(tmp_path), retry_failed=True)) == 1
+
+
+def test_round_robin_mixes_pools():
+    assert label_pool._round_robin([[1, 2, 3], ["a"], [10, 20]]) == [1, "a", 10, 2, 20, 3]

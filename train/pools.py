@@ -1,0 +1,342 @@
+"""Molecule pools beyond QM9: drug-like molecules, their fragments, ions, SPICE monomers.
+
+    python -m train.pools build --moses-wheel molsets-0.3.1-py3-none-any.whl [--out data/pools]
+
+Reads MOSES SMILES straight out of the PyPI wheel `molsets` (MIT; never imported, never a
+runtime dependency) and the SPICE DES monomers (data/spice/des-monomers.hdf5), and writes
+plain CSV files (`id,smiles,charge,source,...`) to data/pools/:
+
+- test sets, never trained or tuned on (their canonical SMILES are excluded from every
+  training pool): ``test_drugs.csv`` (MOSES *test* split, 15–35 heavy atoms),
+  ``test_spice.csv`` (SPICE monomers with P/S/Cl/Br/I, conformation 0), ``test_ions.csv``
+  (SPICE ions + ionised fragments of MOSES test molecules), ``sigma_hole.csv`` (CF3X, PhX);
+- ``train_dft.csv``: the DFT labelling queue, in priority order (capped BRICS fragments of
+  MOSES train molecules ≤ 12 heavy atoms, their ions, the SPICE monomers outside the test set,
+  whole MOSES train molecules), interleaved so any prefix is a mixed sample;
+- ``xtb_pool.csv.gz``: ≥ 100,000 pool molecules (fragments, ions, drugs) for GFN2-xTB labels.
+
+Everything is deterministic (one seed). Ions come from RDKit atom edits on acid/base sites
+(carboxylic, sulfonic and phosphoric acids, phenols → anions; aliphatic amines, amidines,
+guanidines, imidazoles/pyridines → cations), total charge −2…+2.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import hashlib
+import io
+import os
+import sys
+import zipfile
+
+import numpy as np
+
+SEED = 0
+MAX_FRAGMENT_HEAVY = 12
+MIN_FRAGMENT_HEAVY = 3
+DRUG_TEST_HEAVY = (15, 35)
+POOL_ELEMENTS = {"H", "C", "N", "O", "F", "P", "S", "Cl", "Br", "I"}
+SIGMA_HOLE = (("CF3Cl", "FC(F)(F)Cl"), ("CF3Br", "FC(F)(F)Br"), ("CF3I", "FC(F)(F)I"),
+              ("chlorobenzene", "Clc1ccccc1"), ("bromobenzene", "Brc1ccccc1"), ("iodobenzene", "Ic1ccccc1"))
+SPICE_HDF5 = os.path.join("data", "spice", "des-monomers.hdf5")
+FIELDS = ("id", "smiles", "charge", "heavy_atoms", "source")
+
+# acid sites: the atom that loses a proton (becomes −1); base sites: the atom that gains one (+1)
+ACID_SMARTS = ("[OX2H1][CX3]=O", "[OX2H1]S(=O)=O", "[OX2H1]P=O", "[OX2H1]c")
+BASE_SMARTS = (
+    # aliphatic amines (not amides, anilines, sulfonamides, hydrazines, hydroxylamines)
+    "[NX3;H2,H1,H0;!$(N-[C,S,P]=[O,S,N]);!$(N-a);!$(N-[#7,#8]);!$(N-C#N)]([CX4])",
+    "[NX2;H0,H1;$(N=C(-[NX3]))]",            # amidines, guanidines (imine N)
+    "[nX2;r5;$(n:c:[nX3;r5]);!$(n:n);!$(n:c:[o,s])]",   # imidazoles
+    "[nX2;r6;!$(n:n);!$(n:c:n);!$(n:c=O)]",              # pyridines
+)
+
+
+def canonical(smiles: str) -> str | None:
+    from rdkit import Chem
+    m = Chem.MolFromSmiles(smiles)
+    return Chem.MolToSmiles(m) if m is not None else None
+
+
+def heavy_atoms(smiles: str) -> int:
+    from rdkit import Chem
+    return Chem.MolFromSmiles(smiles).GetNumHeavyAtoms()
+
+
+def formal_charge(smiles: str) -> int:
+    from rdkit import Chem
+    return Chem.GetFormalCharge(Chem.MolFromSmiles(smiles))
+
+
+def moses_smiles(wheel: str, split: str) -> list[str]:
+    """The SMILES column of moses/dataset/data/<split>.csv.gz inside the molsets wheel."""
+    with zipfile.ZipFile(wheel) as z:
+        raw = z.read(f"moses/dataset/data/{split}.csv.gz")
+    lines = gzip.decompress(raw).decode().splitlines()
+    assert lines[0].strip() == "SMILES", lines[0]
+    return [s.strip() for s in lines[1:] if s.strip()]
+
+
+def capped_fragments(smiles: str) -> set[str]:
+    """Canonical SMILES of the BRICS fragments of `smiles` (leaves and larger combinations),
+    each broken bond capped with H, with MIN…MAX_FRAGMENT_HEAVY heavy atoms."""
+    from rdkit import Chem
+    from rdkit.Chem import BRICS
+    m = Chem.MolFromSmiles(smiles)
+    if m is None:
+        return set()
+    out = set()
+    for frag in BRICS.BRICSDecompose(m, keepNonLeafNodes=True):
+        fm = Chem.MolFromSmiles(frag)
+        if fm is None:
+            continue
+        rw = Chem.RWMol(fm)
+        for a in rw.GetAtoms():
+            if a.GetAtomicNum() == 0:
+                a.SetAtomicNum(1)
+                a.SetIsotope(0)
+        try:
+            capped = Chem.RemoveHs(rw.GetMol())
+            Chem.SanitizeMol(capped)
+        except Exception:   # noqa: BLE001 - an odd fragment is simply skipped
+            continue
+        if MIN_FRAGMENT_HEAVY <= capped.GetNumHeavyAtoms() <= MAX_FRAGMENT_HEAVY:
+            out.add(Chem.MolToSmiles(capped))
+    return out
+
+
+def _sites(mol, patterns) -> list[int]:
+    from rdkit import Chem
+    found = []
+    for smarts in patterns:
+        for match in mol.GetSubstructMatches(Chem.MolFromSmarts(smarts)):
+            if match[0] not in found:
+                found.append(match[0])
+    return found
+
+
+def ionised_states(smiles: str, max_abs_charge: int = 2) -> list[tuple[str, int]]:
+    """Protonation/deprotonation states of a neutral molecule: each single site charged,
+    and all acid sites + all base sites together (zwitterions included), |charge| ≤ 2."""
+    from rdkit import Chem
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None or Chem.GetFormalCharge(mol) != 0:
+        return []
+    acids, bases = _sites(mol, ACID_SMARTS), _sites(mol, BASE_SMARTS)
+    dist = Chem.GetDistanceMatrix(mol)
+    edits = [[(i, -1)] for i in acids] + [[(i, +1)] for i in bases]
+    if acids and bases:                                         # zwitterion
+        edits.append([(acids[0], -1), (bases[0], +1)])
+    for sites, c in ((acids, -1), (bases, +1)):                 # di-anion / di-cation, sites apart
+        far = [(i, j) for k, i in enumerate(sites) for j in sites[k + 1:] if dist[i, j] >= 4]
+        if far:
+            edits.append([(far[0][0], c), (far[0][1], c)])
+    out = {}
+    for edit in edits:
+        q = sum(c for _, c in edit)
+        if abs(q) > max_abs_charge or (q == 0 and len(edit) < 2):
+            continue
+        rw = Chem.RWMol(mol)
+        for i, c in edit:
+            a = rw.GetAtomWithIdx(i)
+            a.SetFormalCharge(c)
+            a.SetNumExplicitHs(0)
+            a.SetNoImplicit(False)
+        try:
+            m2 = rw.GetMol()
+            Chem.SanitizeMol(m2)
+        except Exception:   # noqa: BLE001
+            continue
+        s = Chem.MolToSmiles(m2)
+        if Chem.MolFromSmiles(s) is not None:
+            out[s] = Chem.GetFormalCharge(m2)
+    return sorted(out.items())
+
+
+def _elements_ok(smiles: str) -> bool:
+    from rdkit import Chem
+    m = Chem.MolFromSmiles(smiles)
+    return m is not None and {a.GetSymbol() for a in m.GetAtoms()} <= POOL_ELEMENTS
+
+
+def _has_any(smiles: str, symbols) -> bool:
+    from rdkit import Chem
+    return any(a.GetSymbol() in symbols for a in Chem.MolFromSmiles(smiles).GetAtoms())
+
+
+def _stable_hash(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+
+
+def spice_names() -> list[tuple[str, str]]:
+    """(SPICE group name, canonical SMILES) for the 378 DES monomers."""
+    import h5py
+    from rdkit import Chem
+    out = []
+    with h5py.File(SPICE_HDF5, "r") as f:
+        for name in f:
+            mapped = f[name]["smiles"][0].decode()
+            m = Chem.MolFromSmiles(mapped)
+            for a in m.GetAtoms():
+                a.SetAtomMapNum(0)
+            out.append((name, Chem.MolToSmiles(Chem.RemoveHs(m))))
+    return out
+
+
+def seed_smiles() -> set[str]:
+    """Canonical SMILES of the SPICE monomers with seed DFT labels (conformation 0)."""
+    with np.load(os.path.join("data", "spice", "des_monomers_dft_seed.npz"), allow_pickle=False) as d:
+        return {canonical(str(s)) for s in d["smiles"]}
+
+
+def _row(id_, smiles, source, charge=None):
+    return {"id": id_, "smiles": smiles, "charge": formal_charge(smiles) if charge is None else charge,
+            "heavy_atoms": heavy_atoms(smiles), "source": source}
+
+
+def _interleave(*lists):
+    """Round-robin merge of several lists (so any prefix mixes every source)."""
+    out, its = [], [iter(x) for x in lists]
+    while its:
+        for it in list(its):
+            try:
+                out.append(next(it))
+            except StopIteration:
+                its.remove(it)
+    return out
+
+
+def build(wheel: str, out_dir: str, n_train_molecules: int = 60000, n_drug_test: int = 48,
+          n_ion_test_extra: int = 20, n_spice_test: int = 64, log=print) -> dict:
+    rng = np.random.default_rng(SEED)
+    os.makedirs(out_dir, exist_ok=True)
+    train_all = moses_smiles(wheel, "train")
+    test_all = moses_smiles(wheel, "test")
+    log(f"MOSES: {len(train_all)} train, {len(test_all)} test SMILES")
+
+    # --- test sets ---------------------------------------------------------------------
+    lo, hi = DRUG_TEST_HEAVY
+    drug_test = []
+    for i in rng.permutation(len(test_all)):
+        s = canonical(test_all[i])
+        if s and lo <= heavy_atoms(s) <= hi and _elements_ok(s):
+            drug_test.append(_row(f"moses_test_{i}", s, "MOSES test split"))
+        if len(drug_test) == n_drug_test:
+            break
+    sigma = [_row(name, canonical(s), "sigma-hole set") for name, s in SIGMA_HOLE]
+    spice = spice_names()
+    sigma_smiles = {r["smiles"] for r in sigma}
+    with_heavy = sorted(((n, s) for n, s in spice if _has_any(s, ("P", "S", "Cl", "Br", "I"))
+                         and formal_charge(s) == 0 and s not in sigma_smiles),
+                        key=lambda ns: _stable_hash(ns[0]))
+    spice_test = [_row(n, s, "SPICE DES monomer (conformation 0)") for n, s in with_heavy[:n_spice_test]]
+    spice_ions = [_row(n, s, "SPICE DES monomer (conformation 0)") for n, s in spice if formal_charge(s) != 0]
+    test_frag_ions = []
+    for i in rng.permutation(len(test_all))[:4000]:
+        for f in sorted(capped_fragments(test_all[i])):
+            for s, q in ionised_states(f):
+                if heavy_atoms(s) <= 10:
+                    test_frag_ions.append(_row(f"moses_test_{i}_ion{len(test_frag_ions)}", s,
+                                               "ionised fragment of a MOSES test molecule", q))
+        if len(test_frag_ions) >= 10 * n_ion_test_extra:
+            break
+    picked = {}
+    for r in test_frag_ions:
+        picked.setdefault(r["smiles"], r)
+    extra = [picked[k] for k in sorted(picked)]
+    extra = [extra[i] for i in sorted(rng.choice(len(extra), min(n_ion_test_extra, len(extra)), replace=False))]
+    ion_test = spice_ions + extra
+    test_smiles = {r["smiles"] for r in drug_test + sigma + spice_test + ion_test}
+
+    # --- training pools ----------------------------------------------------------------
+    train_idx = rng.permutation(len(train_all))[:n_train_molecules]
+    frags, drugs = {}, []
+    for k, i in enumerate(train_idx):
+        s = canonical(train_all[i])
+        if not s or not _elements_ok(s):
+            continue
+        drugs.append(s)
+        for f in capped_fragments(s):
+            frags.setdefault(f, i)
+        if (k + 1) % 5000 == 0:
+            log(f"  {k + 1}/{len(train_idx)} MOSES train molecules → {len(frags)} unique fragments")
+    frag_list = [f for f in sorted(frags) if f not in test_smiles and _elements_ok(f)]
+    frag_list = [frag_list[i] for i in rng.permutation(len(frag_list))]
+    ions = {}
+    for f in frag_list:
+        for s, q in ionised_states(f):
+            if s not in test_smiles:
+                ions.setdefault(s, q)
+    ion_list = sorted(ions)
+    ion_list = [ion_list[i] for i in rng.permutation(len(ion_list))]
+    drug_list = [d for d in drugs if d not in test_smiles]
+    spice_train = [(n, s) for n, s in spice if s not in test_smiles]
+
+    frag_rows = [_row(f"frag_{k}", s, "capped BRICS fragment of MOSES train") for k, s in enumerate(frag_list)]
+    ion_rows = [_row(f"ion_{k}", s, "ionised MOSES train fragment", ions[s]) for k, s in enumerate(ion_list)]
+    drug_rows = [_row(f"moses_train_{k}", s, "MOSES train split") for k, s in enumerate(drug_list)]
+    spice_rows = [_row(n, s, "SPICE DES monomer (conformation 0)") for n, s in spice_train]
+    # DFT queue: SPICE monomers without seed labels (Br, I), then blocks of 8 neutral
+    # fragments + 2 cations + 2 anions/zwitterions, a whole drug-like molecule every 3 blocks
+    seeded = seed_smiles()
+    spice_rows = [r for r in spice_rows if r["smiles"] not in seeded]
+    cations = [r for r in ion_rows if r["charge"] > 0]
+    others = [r for r in ion_rows if r["charge"] <= 0]
+    dft = list(spice_rows)
+    fi = ci = ai = di = 0
+    for block in range(6000 // 8):
+        dft += frag_rows[fi:fi + 8] + cations[ci:ci + 2] + others[ai:ai + 2]
+        fi, ci, ai = fi + 8, ci + 2, ai + 2
+        if block % 3 == 2:
+            dft += drug_rows[di:di + 1]
+            di += 1
+    xtb = _interleave(frag_rows, ion_rows, drug_rows)[:max(100000, len(frag_rows) + len(ion_rows))]
+
+    files = {"test_drugs.csv": drug_test, "test_spice.csv": spice_test, "test_ions.csv": ion_test,
+             "sigma_hole.csv": sigma, "train_dft.csv": dft, "xtb_pool.csv.gz": xtb}
+    for name, rows in files.items():
+        write_rows(os.path.join(out_dir, name), rows)
+        log(f"{name}: {len(rows)} molecules")
+    overlap = test_smiles & {r["smiles"] for r in dft + xtb}
+    assert not overlap, f"test molecules in a training pool: {sorted(overlap)[:5]}"
+    return {k: len(v) for k, v in files.items()}
+
+
+def write_rows(path: str, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    data = buf.getvalue().encode()
+    if path.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def read_rows(path: str) -> list[dict]:
+    """Rows of a pool CSV (``charge`` and ``heavy_atoms`` as int)."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["charge"] = int(r["charge"])
+        r["heavy_atoms"] = int(r["heavy_atoms"])
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.pools", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--moses-wheel", required=True, help="path to molsets-0.3.1-py3-none-any.whl")
+    b.add_argument("--out", default=os.path.join("data", "pools"))
+    b.add_argument("--train-molecules", type=int, default=60000)
+    a = ap.parse_args(argv)
+    build(a.moses_wheel, a.out, n_train_molecules=a.train_molecules, log=lambda s: print(s, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
