@@ -132,3 +132,19 @@ def test_failed_rows_are_recorded_and_skipped(tmp_path):
 
 def test_round_robin_mixes_pools():
     assert label_pool._round_robin([[1, 2, 3], ["a"], [10, 20]]) == [1, "a", 10, 2, 20, 3]
+
+
+def test_exported_geometries_round_trip(tmp_path):
+    pool = tmp_path / "pool.csv"
+    pools.write_rows(str(pool), [
+        {"id": "acetate", "smiles": "CC(=O)[O-]", "charge": -1, "heavy_atoms": 4, "source": "test"},
+        {"id": "broken", "smiles": "C1CC", "charge": 0, "heavy_atoms": 3, "source": "test"}])
+    out = tmp_path / "geoms.npz"
+    assert label_pool.export_geometries([str(pool)], str(out), str(tmp_path / "labels"), log=lambda s: None) == 1
+    (row,) = label_pool.geometry_rows(str(out))
+    mol = label_pool.molecule_of(row)
+    from mepviz.inputs import from_smiles
+    ref = from_smiles("CC(=O)[O-]")
+    assert mol.charge == -1 and row["id"] == "acetate"
+    np.testing.assert_array_equal(mol.numbers, ref.numbers)
+    np.testing.assert_allclose(mol.positions, ref.positions)

@@ -2,6 +2,8 @@
 
     python -m train.label_pool run --pool data/pools/sigma_hole.csv [--pool ...] --out train/labels_pool
            [--workers 2 | --scheduler tcp://host:8786] [--device cpu|gpu] [--limit N]
+    python -m train.label_pool export --pool ... --out .gpu/geometries.npz     # for a GPU machine
+    python -m train.label_pool run --geometries .gpu/geometries.npz --device gpu --workers 14
     python -m train.label_pool pack --labels train/labels_pool --pool data/pools/test_drugs.csv --out data/newchem/test_drugs.npz
 
 `run` computes every row of the pool CSVs (train/pools.py) that has no label yet, with the one
@@ -61,7 +63,11 @@ def spice_molecule(name: str, charge: int):
 
 
 def molecule_of(row: dict):
-    """The labelled geometry of a pool row (SPICE conformation 0, or the app's SMILES pipeline)."""
+    """The labelled geometry of a pool row: its exported `z`/`pos` when present (see
+    `export_geometries`), else SPICE conformation 0, else the app's SMILES pipeline."""
+    if "z" in row:
+        from mepviz.molecule import Molecule
+        return Molecule(row["z"], row["pos"], charge=int(row["charge"]), name=row["id"])
     if row["source"].startswith("SPICE"):
         return spice_molecule(row["id"], int(row["charge"]))
     from mepviz.inputs import from_smiles
@@ -107,7 +113,8 @@ def label_task(row: dict, out_dir: str, device: str = "cpu") -> dict:
         rec = label_row(row, device=device)
     except Exception as exc:     # noqa: BLE001 - record and move on; never stop the run
         msg = f"{type(exc).__name__}: {exc}"
-        atomic_write(failed, lambda fh: fh.write(json.dumps({**row, "error": msg}).encode()))
+        meta = {k: v for k, v in row.items() if k not in ("z", "pos")}
+        atomic_write(failed, lambda fh: fh.write(json.dumps({**meta, "error": msg}).encode()))
         return {"id": row["id"], "ok": False, "error": msg, "seconds": time.perf_counter() - t0}
     atomic_write(done, lambda fh: np.savez(fh, **rec))
     return {"id": row["id"], "ok": True, "seconds": time.perf_counter() - t0, "atoms": len(rec["z"]),
@@ -141,15 +148,54 @@ def todo_rows(pools: list[str], out_dir: str, retry_failed: bool = False, limit:
     return rows[:limit] if limit else rows
 
 
+def export_geometries(pools: list[str], out_path: str, out_dir: str, mix: bool = False,
+                      limit: int | None = None, log=print) -> int:
+    """Write the geometries of the rows still to label to one .npz, so a machine without
+    RDKit/h5py (a lent GPU machine with only PySCF + gpu4pyscf) can label them with
+    ``run --geometries``. Returns the number of molecules written."""
+    rows = todo_rows(pools, out_dir, limit=limit, mix=mix)
+    keep, z, pos = [], [], []
+    for row in rows:
+        try:
+            mol = molecule_of(row)
+        except Exception as exc:     # noqa: BLE001
+            log(f"{row['id']}: no geometry ({exc}); skipped")
+            continue
+        keep.append(row)
+        z.append(mol.numbers)
+        pos.append(mol.positions)
+    arrays = {k: np.array([str(r[k]) for r in keep]) for k in ("id", "smiles", "source")}
+    arrays.update(charge=np.array([int(r["charge"]) for r in keep], np.int64),
+                  atom_count=np.array([len(a) for a in z], np.int32),
+                  z=np.concatenate(z).astype(np.int16), pos=np.concatenate(pos))
+    atomic_write(out_path, lambda fh: np.savez_compressed(fh, **arrays))
+    log(f"wrote {len(keep)} geometries to {out_path}")
+    return len(keep)
+
+
+def geometry_rows(path: str) -> list[dict]:
+    """The rows of an `export_geometries` file, each with its `z` and `pos` (Å)."""
+    with np.load(path, allow_pickle=False) as d:
+        ends = np.cumsum(d["atom_count"])
+        return [{"id": str(d["id"][k]), "smiles": str(d["smiles"][k]), "source": str(d["source"][k]),
+                 "charge": int(d["charge"][k]), "heavy_atoms": 0,
+                 "z": d["z"][e - n:e].astype(int), "pos": d["pos"][e - n:e]}
+                for k, (e, n) in enumerate(zip(ends, d["atom_count"]))]
+
+
 def run(pools: list[str], out_dir: str, workers: int = 2, scheduler: str | None = None,
         device: str = "cpu", retry_failed: bool = False, limit: int | None = None, mix: bool = False,
-        log=print) -> dict:
+        geometries: str | None = None, log=print) -> dict:
     """Label every unlabelled row of `pools` on dask.distributed (in pool order, or round-robin
     across the pools with `mix`); returns counts."""
     from dask.distributed import Client, LocalCluster, as_completed
     os.makedirs(out_dir, exist_ok=True)
-    rows = todo_rows(pools, out_dir, retry_failed, limit, mix)
-    log(f"{len(rows)} molecules to label from {', '.join(pools)} into {out_dir}")
+    if geometries:
+        rows = [r for r in geometry_rows(geometries) if not any(map(os.path.exists, _paths(out_dir, r["id"])))]
+        rows = rows[:limit] if limit else rows
+    else:
+        rows = todo_rows(pools, out_dir, retry_failed, limit, mix)
+    log(f"{len(rows)} molecules to label from {', '.join(pools) or geometries} into {out_dir}")
     if not rows:
         return {"done": 0, "failed": 0}
     os.environ["OMP_NUM_THREADS"] = "1"          # inherited by LocalCluster worker processes
@@ -262,7 +308,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.label_pool", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
-    r.add_argument("--pool", action="append", required=True, help="pool CSV (repeat; labelled in order)")
+    r.add_argument("--pool", action="append", default=[], help="pool CSV (repeat; labelled in order)")
+    r.add_argument("--geometries", help="an `export` file instead of pools (no RDKit needed)")
     r.add_argument("--out", default=os.path.join("train", "labels_pool"))
     r.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
     r.add_argument("--scheduler", help="address of an existing dask scheduler instead of a LocalCluster")
@@ -270,6 +317,12 @@ def main(argv=None) -> int:
     r.add_argument("--retry-failed", action="store_true")
     r.add_argument("--limit", type=int)
     r.add_argument("--mix", action="store_true", help="take rows round-robin across the pools")
+    e = sub.add_parser("export", help="geometries of the rows still to label, for a GPU machine")
+    e.add_argument("--pool", action="append", required=True)
+    e.add_argument("--labels", default=os.path.join("train", "labels_pool"))
+    e.add_argument("--out", required=True)
+    e.add_argument("--mix", action="store_true")
+    e.add_argument("--limit", type=int)
     p = sub.add_parser("pack")
     p.add_argument("--labels", default=os.path.join("train", "labels_pool"))
     p.add_argument("--pool", action="append", required=True)
@@ -277,8 +330,12 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         if a.cmd == "run":
+            if not a.pool and not a.geometries:
+                raise ValueError("give --pool or --geometries")
             run(a.pool, a.out, workers=a.workers, scheduler=a.scheduler, device=a.device,
-                retry_failed=a.retry_failed, limit=a.limit, mix=a.mix, log=lambda s: print(s, flush=True))
+                retry_failed=a.retry_failed, limit=a.limit, mix=a.mix, geometries=a.geometries, log=lambda s: print(s, flush=True))
+        elif a.cmd == "export":
+            export_geometries(a.pool, a.out, a.labels, mix=a.mix, limit=a.limit)
         else:
             pack(a.labels, a.pool, a.out)
     except (ValueError, OSError, KeyError) as exc:

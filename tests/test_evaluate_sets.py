@@ -1,0 +1,36 @@
+"""σ-hole analysis and test-set loading of train/evaluate_sets.py."""
+from __future__ import annotations
+
+import numpy as np
+
+from mepviz.molecule import Molecule
+from mepviz.surfaces import fibonacci_sphere
+from train import evaluate as ev
+from train.evaluate_sets import model_covers, sigma_hole_rows
+
+
+def _cx_molecule(values_of_angle):
+    """C at the origin, Cl 1.8 Å along +z, surface points on a 1.9 Å sphere about Cl."""
+    mol = Molecule([6, 17], [[0, 0, 0], [0, 0, 1.8]], name="CCl")
+    pts = fibonacci_sphere(2000) * 1.9 + [0, 0, 1.8]
+    ang = np.arccos(np.clip((pts[:, 2] - 1.8) / 1.9, -1, 1))
+    t = ev.TestMolecule(position=0, mol=mol, qm9_index=0, smiles="", dipole=np.zeros(3),
+                        quadrupole=np.zeros((3, 3)), com=np.zeros(3), iso_points=pts,
+                        iso_esp=values_of_angle(ang), shell_points=np.zeros((0, 3)),
+                        shell_esp=np.zeros(0), shell_scale=np.zeros(0))
+    return t, ang
+
+
+def test_sigma_hole_on_axis_and_belt_maximum():
+    t, ang = _cx_molecule(lambda a: 20.0 * np.cos(a))
+    belt = -5.0 + 10.0 * np.sin(ang) ** 2
+    (row,) = sigma_hole_rows(t, {"dft": t.iso_esp, "charges": belt})
+    assert row["halogen"] == "Cl" and row["n_cap_vertices"] > 10
+    assert row["dft"]["v_cap"] > 19.0 and row["dft"]["max_angle_deg"] < 5
+    assert row["charges"]["v_cap"] < 0 and 80 < row["charges"]["max_angle_deg"] < 100
+
+
+def test_model_covers_reads_the_card():
+    t, _ = _cx_molecule(np.cos)
+    assert model_covers({"elements": [1, 6, 7, 8, 9]}, [t]) is not None
+    assert model_covers({"elements": [1, 6, 17], "charges": [0]}, [t]) is None

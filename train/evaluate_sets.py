@@ -1,0 +1,200 @@
+"""Evaluation on the test sets beyond QM9 (drug-like, P/S/Cl/Br/I, ions) and the σ-hole table.
+
+    OMP_NUM_THREADS=1 python -m train.evaluate_sets      # → weights/evaluation_beyond_qm9.{json,md}
+
+Test sets are the packed DFT labels of data/pools/test_*.csv and sigma_hole.csv
+(`python -m train.label_pool pack`, files data/newchem/<set>.npz; B3LYP/6-31G(2df,p),
+def2-TZVP + ECP on Br/I, MEPs on isodensity and MK-shell points). Each method is every
+baseline of mepviz.baselines, the per-molecule ESP fits (the floor of point atomic multipoles),
+and every shipped model whose card covers the set's elements and charges (a model that does
+not is listed as "not trained on this chemistry", never silently evaluated). Metrics are those
+of train/evaluate.py (dipoles about the centre of mass, so ions are well defined).
+
+σ-hole table: for each C–X bond (X = Cl, Br, I) of the sigma_hole set, V_s,max at the halogen
+cap = the maximum of the MEP over the DFT isodensity vertices within 15° of the C→X axis beyond
+X (kcal/mol/e), for DFT and every method, and the angle between the C→X axis and the vertex
+where each method's MEP is largest on X's part of the surface (vertices closer to X than to
+any other atom): about 0° when the method puts V_s,max on the cap, as DFT does.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mepviz.electrostatics import multipole_potential
+from mepviz.molecule import Molecule
+from mepviz.units import HARTREE_TO_KCAL_MOL
+from train import evaluate as ev
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = {"drugs": "test_drugs.npz", "spice": "test_spice.npz", "ions": "test_ions.npz",
+        "sigma_hole": "sigma_hole.npz"}
+SET_LABELS = {"drugs": "drug-like (MOSES test, 15–35 heavy atoms)",
+              "spice": "small molecules with P/S/Cl/Br/I (SPICE monomers)",
+              "ions": "ions (SPICE + ionised MOSES test fragments)", "sigma_hole": "σ-hole set (CF3X, PhX)"}
+CAP_CONE_DEG = 15.0
+HALOGENS = {17: "Cl", 35: "Br", 53: "I"}
+
+
+def load_set(path) -> list[ev.TestMolecule]:
+    """A packed test set as train.evaluate TestMolecule objects (charged molecules keep their
+    charge; dipoles and quadrupoles about the centre of mass; MEPs in kcal/mol/e)."""
+    d = np.load(path, allow_pickle=False)
+    off = np.concatenate([[0], np.cumsum(d["atom_count"])])
+    ioff = np.concatenate([[0], np.cumsum(d["iso_count"])])
+    soff = np.concatenate([[0], np.cumsum(d["shell_count"])])
+    out = []
+    for k in range(len(d["atom_count"])):
+        mol = Molecule(d["z"][off[k]:off[k + 1]].astype(int), d["pos"][off[k]:off[k + 1]],
+                       charge=int(d["charge"][k]), name=str(d["name"][k]), smiles=str(d["smiles"][k]))
+        out.append(ev.TestMolecule(
+            position=k, mol=mol, qm9_index=k, smiles=str(d["smiles"][k]), dipole=d["dipole"][k].astype(float),
+            quadrupole=d["quadrupole_com"][k].astype(float), com=d["center_of_mass"][k].astype(float),
+            iso_points=d["iso_points"][ioff[k]:ioff[k + 1]].astype(float),
+            iso_esp=d["iso_esp"][ioff[k]:ioff[k + 1]].astype(float) * HARTREE_TO_KCAL_MOL,
+            shell_points=d["shell_points"][soff[k]:soff[k + 1]].astype(float),
+            shell_esp=d["shell_esp"][soff[k]:soff[k + 1]].astype(float) * HARTREE_TO_KCAL_MOL,
+            shell_scale=np.round(d["shell_scale"][soff[k]:soff[k + 1]].astype(float), 3)))
+    return out
+
+
+def model_covers(card: dict, test_set) -> str | None:
+    """None if the model card's training chemistry covers every molecule, else why not."""
+    elements = set(card.get("elements") or card.get("hyperparameters", {}).get("elements") or (1, 6, 7, 8, 9))
+    charges = set(card.get("charges") or (0,))
+    for t in test_set:
+        missing = set(map(int, t.mol.numbers)) - elements
+        if missing or t.mol.charge not in charges:
+            return "not trained on this chemistry (elements or charges outside its training set)"
+    return None
+
+
+# --------------------------------------------------------------------------- σ-hole
+def sigma_hole_rows(t: ev.TestMolecule, values: dict[str, np.ndarray]) -> list[dict]:
+    """One row per C–X bond: V at the cap (max within the cone) and the angle of the maximum
+    on X's surface patch, for each method's MEP `values` on t.iso_points (kcal/mol/e)."""
+    pos, z, pts = t.mol.positions, t.mol.numbers, t.iso_points
+    nearest = np.argmin(np.linalg.norm(pts[:, None] - pos[None], axis=2), axis=1)
+    rows = []
+    for x in np.flatnonzero(np.isin(z, list(HALOGENS))):
+        d = np.linalg.norm(pos - pos[x], axis=1)
+        d[x] = np.inf
+        c = int(np.argmin(np.where(z == 6, d, np.inf)))
+        axis = (pos[x] - pos[c]) / np.linalg.norm(pos[x] - pos[c])
+        v = pts - pos[x]
+        cosang = v @ axis / np.linalg.norm(v, axis=1)
+        cone = cosang >= np.cos(np.radians(CAP_CONE_DEG))
+        patch = nearest == x
+        row = {"molecule": t.mol.name, "halogen": HALOGENS[int(z[x])], "n_cap_vertices": int(cone.sum())}
+        for name, val in values.items():
+            k = np.flatnonzero(patch)[int(np.argmax(val[patch]))]
+            row[name] = {"v_cap": float(val[cone].max()) if cone.any() else float("nan"),
+                         "max_angle_deg": float(np.degrees(np.arccos(np.clip(cosang[k], -1, 1))))}
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- driver
+def methods_for(test_set, weights_dir=ev.DEFAULT_WEIGHTS) -> dict:
+    """name → (multipoles per molecule, errors per molecule, label) for every method."""
+    out = {}
+    for name in ev.BASELINE_NAMES:
+        mp, err = ev.baseline_multipoles(name, test_set)
+        out[name] = (mp, err, ev.BASELINE_LABELS[name])
+    for order, label in ((0, "ESP-fit charges (floor)"), (2, "ESP-fit q + p + θ (floor)")):
+        out[f"esp-fit-{order}"] = ([ev.esp_fit_multipoles(t, order=order) for t in test_set],
+                                   [None] * len(test_set), label)
+    for card_path in sorted(Path(weights_dir).glob("*.json")):
+        if not (card_path.with_suffix(".pt")).exists():
+            continue
+        card = json.loads(card_path.read_text())
+        why = model_covers(card, test_set)
+        if why:
+            out[card_path.stem] = (None, why, card.get("label", card_path.stem))
+            continue
+        mp, err = ev.model_multipoles(card_path.stem, test_set, weights_dir)
+        out[card_path.stem] = (mp, err, card.get("label", card_path.stem))
+    return out
+
+
+def evaluate_sets(data_dir=ROOT / "data" / "newchem", weights_dir=ev.DEFAULT_WEIGHTS, log=print) -> dict:
+    doc = {"sets": {}, "sigma_hole": []}
+    for key, fname in SETS.items():
+        path = Path(data_dir) / fname
+        if not path.exists():
+            log(f"{key}: {path} not labelled yet")
+            continue
+        test_set = load_set(path)
+        res = {"label": SET_LABELS[key], "n_molecules": len(test_set), "file": path.name,
+               "methods": {}}
+        methods = methods_for(test_set, weights_dir)
+        for name, (mp, err, label) in methods.items():
+            if mp is None:
+                res["methods"][name] = {"label": label, "skipped": err}
+                continue
+            r = ev.evaluate_multipoles(test_set, mp, err)
+            res["methods"][name] = {"label": label, "n_molecules": r["n_molecules"], "n_failed": r["n_failed"],
+                                    "moments": r["moments"], "mep_iso": r["mep"]["overall"],
+                                    "mep_shells": r["mep"]["per_shell"]}
+            log(f"{key} {name}: MEP iso MAE {r['mep']['overall']['mae']:.2f} kcal/mol/e "
+                f"({r['n_molecules']} molecules, {r['n_failed']} failed)")
+        doc["sets"][key] = res
+        if key == "sigma_hole":
+            for k, t in enumerate(test_set):
+                values = {"dft": t.iso_esp}
+                for name, (mp, _, _) in methods.items():
+                    if mp is not None and mp[k] is not None:
+                        values[name] = multipole_potential(t.iso_points, t.mol.positions, *mp[k])
+                doc["sigma_hole"] += sigma_hole_rows(t, values)
+    return doc
+
+
+def markdown(doc: dict) -> str:
+    lines = ["# Evaluation beyond QM9", "",
+             "Written by `python -m train.evaluate_sets` from the packed DFT test sets in data/newchem/ "
+             "(never trained or tuned on). MEP MAE on the DFT ρ = 0.001 e/bohr³ isodensity points, "
+             "kcal/mol/e; dipoles about the centre of mass, D.", ""]
+    for key, res in doc["sets"].items():
+        lines += [f"## {res['label']} — {res['n_molecules']} molecules", "",
+                  "| Method | MEP MAE iso | 1.4 | 1.6 | 1.8 | 2.0 | \\|μ\\| MAE (D) | Θ MAE (D·Å) | failed |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for name, m in res["methods"].items():
+            if "skipped" in m:
+                lines.append(f"| {m['label']} | {m['skipped']} | | | | | | | |")
+                continue
+            sh = m["mep_shells"]
+            lines.append(f"| {m['label']} | {m['mep_iso']['mae']:.2f} | " +
+                         " | ".join(f"{sh[s]['mae']:.2f}" for s in ("1.4", "1.6", "1.8", "2.0")) +
+                         f" | {m['moments']['dipole_magnitude_mae_debye']:.3f} | "
+                         f"{m['moments']['quadrupole_component_mae_debye_angstrom']:.3f} | {m['n_failed']} |")
+        lines.append("")
+    if doc["sigma_hole"]:
+        names = [k for k in doc["sigma_hole"][0] if isinstance(doc["sigma_hole"][0][k], dict)]
+        lines += ["## σ-holes: V_s,max at the halogen cap (kcal/mol/e) and angle of the maximum on the "
+                  "halogen's surface from the C→X axis", "",
+                  "| Molecule | X | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+        for row in doc["sigma_hole"]:
+            lines.append(f"| {row['molecule']} | {row['halogen']} | " + " | ".join(
+                f"{row[n]['v_cap']:+.1f} ({row[n]['max_angle_deg']:.0f}°)" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.evaluate_sets", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(ROOT / "data" / "newchem"))
+    ap.add_argument("--weights", default=str(ev.DEFAULT_WEIGHTS))
+    ap.add_argument("--out", default=str(ROOT / "weights" / "evaluation_beyond_qm9"))
+    a = ap.parse_args(argv)
+    doc = evaluate_sets(a.data, a.weights)
+    Path(a.out + ".json").write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    Path(a.out + ".md").write_text(markdown(doc))
+    print(f"wrote {a.out}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
