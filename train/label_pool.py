@@ -28,6 +28,7 @@ app's DFT time estimate is calibrated on.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import sys
@@ -300,8 +301,40 @@ def pack(label_dir: str, pools: list[str], out_path: str, log=print) -> dict:
         out[k] = np.concatenate([r[k] for r in recs])
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     atomic_write(out_path, lambda fh: np.savez_compressed(fh, **out))
+    write_readme(os.path.dirname(os.path.abspath(out_path)))
     log(f"packed {len(recs)} molecules into {out_path}")
     return out
+
+
+README_HEAD = """# newchem/ — DFT labels beyond QM9
+
+Written by `python -m train.label_pool pack` (this file too: do not edit by hand). Recipe,
+units and provenance: `data/README.md` (section "Beyond QM9") and `data/pools/README.md`.
+Test sets (`test_*.npz`, `sigma_hole.npz`) are never trained or tuned on; `train_*.npz` are
+training labels. Rows from `data/spice/des_monomers_dft_seed.npz` (SPICE monomers with H–Cl,
+conformation 0) are copied from the seed (no energy or timings); all others were computed here.
+
+| file | molecules | from the seed | charges (count) | atoms | elements |
+|---|---|---|---|---|---|
+"""
+
+
+def write_readme(data_dir: str) -> str:
+    """Regenerate ``<data_dir>/README.md`` from the packed files there."""
+    from mepviz.elements import symbol
+    lines = [README_HEAD]
+    for path in sorted(glob.glob(os.path.join(data_dir, "*.npz"))):
+        with np.load(path, allow_pickle=False) as d:
+            q, n = d["charge"], d["atom_count"]
+            charges = ", ".join(f"{c:+d}: {int((q == c).sum())}" for c in sorted(set(q.tolist())))
+            seeded = int(np.isnan(d["wall_time"]).sum())
+            els = " ".join(symbol(z) for z in sorted(set(d["z"].tolist())))
+            lines.append(f"| `{os.path.basename(path)}` | {len(q)} | {seeded} | {charges} | "
+                         f"{n.min()}–{n.max()} | {els} |\n")
+    text = "".join(lines)
+    with open(os.path.join(data_dir, "README.md"), "w") as fh:
+        fh.write(text)
+    return text
 
 
 def main(argv=None) -> int:

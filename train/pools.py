@@ -207,7 +207,7 @@ def _interleave(*lists):
     return out
 
 
-def build(wheel: str, out_dir: str, n_train_molecules: int = 60000, n_drug_test: int = 48,
+def build(wheel: str, out_dir: str, n_train_molecules: int = 36000, n_drug_test: int = 48,
           n_ion_test_extra: int = 20, n_spice_test: int = 64, log=print) -> dict:
     rng = np.random.default_rng(SEED)
     os.makedirs(out_dir, exist_ok=True)
@@ -291,7 +291,8 @@ def build(wheel: str, out_dir: str, n_train_molecules: int = 60000, n_drug_test:
         if block % 3 == 2:
             dft += drug_rows[di:di + 1]
             di += 1
-    xtb = _interleave(frag_rows, ion_rows, drug_rows)[:max(100000, len(frag_rows) + len(ion_rows))]
+    xtb = _interleave(frag_rows, ion_rows, drug_rows)[:max(XTB_POOL_SIZE, len(frag_rows) + len(ion_rows))]
+    xtb = top_up(xtb, train_all, test_smiles)
 
     files = {"test_drugs.csv": drug_test, "test_spice.csv": spice_test, "test_ions.csv": ion_test,
              "sigma_hole.csv": sigma, "train_dft.csv": dft, "xtb_pool.csv.gz": xtb}
@@ -301,6 +302,24 @@ def build(wheel: str, out_dir: str, n_train_molecules: int = 60000, n_drug_test:
     overlap = test_smiles & {r["smiles"] for r in dft + xtb}
     assert not overlap, f"test molecules in a training pool: {sorted(overlap)[:5]}"
     return {k: len(v) for k, v in files.items()}
+
+
+XTB_POOL_SIZE = 100_000
+
+
+def top_up(rows: list[dict], train_all: list[str], exclude: set[str], size: int = XTB_POOL_SIZE) -> list[dict]:
+    """`rows` extended to `size` with whole MOSES train molecules not yet in it (nor in
+    `exclude`), taken in the order of an independent permutation (seed SEED + 1)."""
+    have = {r["smiles"] for r in rows} | set(exclude)
+    out = list(rows)
+    for i in np.random.default_rng(SEED + 1).permutation(len(train_all)):
+        if len(out) >= size:
+            break
+        s = canonical(train_all[i])
+        if s and s not in have and _elements_ok(s):
+            have.add(s)
+            out.append(_row(f"moses_train_extra_{i}", s, "MOSES train split"))
+    return out
 
 
 def write_rows(path: str, rows: list[dict]) -> None:
@@ -332,7 +351,7 @@ def main(argv=None) -> int:
     b = sub.add_parser("build")
     b.add_argument("--moses-wheel", required=True, help="path to molsets-0.3.1-py3-none-any.whl")
     b.add_argument("--out", default=os.path.join("data", "pools"))
-    b.add_argument("--train-molecules", type=int, default=60000)
+    b.add_argument("--train-molecules", type=int, default=36000)
     a = ap.parse_args(argv)
     build(a.moses_wheel, a.out, n_train_molecules=a.train_molecules, log=lambda s: print(s, flush=True))
     return 0
