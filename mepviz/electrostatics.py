@@ -57,6 +57,13 @@ def traceless(second_moment) -> np.ndarray:
     return 0.5 * (3 * m - np.trace(m, axis1=-2, axis2=-1)[..., None, None] * np.eye(3))
 
 
+def principal_values(tensor) -> np.ndarray:
+    """Eigenvalues (ascending) of the symmetrised 3×3 `tensor` (e.g. Θ in e·Å²; they sum to 0
+    for a traceless quadrupole)."""
+    t = np.asarray(tensor, float)
+    return np.linalg.eigvalsh(0.5 * (t + t.T))
+
+
 def shift_second_moment(second_moment, dipole, origin, total_charge=0.0,
                         old_origin=(0.0, 0.0, 0.0)) -> np.ndarray:
     """Raw second moment about `origin` from the one about `old_origin`.

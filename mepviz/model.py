@@ -39,7 +39,8 @@ import torch
 from e3nn import o3
 from torch import nn
 
-from .elements import MODEL_ELEMENTS, masses, symbol
+from .elements import masses, symbol
+from .registry import MODEL_ELEMENTS
 
 __all__ = [
     "MultipoleNet", "save_model", "load_model", "DEFAULT_CONFIG", "tensor_basis",

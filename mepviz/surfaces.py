@@ -33,15 +33,17 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from .elements import bondi_radii, symbol
+from .elements import bondi_radii, symbol, unsupported_elements
+from .limits import check_grid
 from .molecule import Molecule, MoleculeInputError
+from .paths import data_dir
+from .registry import SURFACE_KINDS
 from .units import BOHR_ANGSTROM
 
-_DATA = Path(__file__).with_name("data") / "atomic_densities.json"
+_DATA = data_dir() / "atomic_densities.json"
 
 #: default grid spacing (Å) of the isodensity surface (see bench numbers in the docstring)
 DEFAULT_SPACING = 0.25
@@ -165,13 +167,9 @@ def atom_contractions(numbers, positions) -> np.ndarray:
 
 
 def _check_density_elements(numbers):
-    tables = _density_table()[1]
-    missing = sorted({int(z) for z in numbers} - set(tables))
-    if missing:
-        raise MoleculeInputError(
-            "no promolecular density for element(s) " + ", ".join(symbol(z) for z in missing)
-            + "; isodensity surfaces support " + ", ".join(symbol(z) for z in sorted(tables))
-            + " (use a scaled van der Waals surface instead)")
+    msg = unsupported_elements(numbers, sorted(_density_table()[1]), "Isodensity surfaces")
+    if msg:
+        raise MoleculeInputError(msg[:-1] + " (use a scaled van der Waals surface instead).")
 
 
 def _log_density(z, r_angstrom, la):
@@ -254,6 +252,7 @@ def _grid_axes(positions, padding, spacing):
     lo = positions.min(0) - padding
     hi = positions.max(0) + padding
     n = np.ceil((hi - lo) / spacing).astype(int) + 1
+    check_grid(n)                      # before anything of that size is allocated
     # centre the grid on the molecule so the result does not depend on rounding of lo
     lo = 0.5 * (lo + hi) - 0.5 * (n - 1) * spacing
     return lo, [lo[k] + spacing * np.arange(n[k]) for k in range(3)]
@@ -528,7 +527,6 @@ def shell_points(mol, scales=(1.4, 1.6, 1.8, 2.0), density: float = 1.0):
 
 
 # ------------------------------------------------------------------------- dispatch
-SURFACE_KINDS = ("isodensity", "vdw1.4", "vdw1.6", "vdw1.8", "vdw2.0")
 
 
 def surface_for(mol, kind: str = "isodensity", **kwargs) -> Surface:

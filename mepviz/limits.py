@@ -1,0 +1,91 @@
+"""Limits that bound memory and time, checked before anything large is allocated.
+
+Each check raises :class:`mepviz.molecule.MoleculeInputError` with a message that names the
+limit. The numbers are the only copy: the parsers, the surfaces, the CLI, the batch page
+and the app read them from here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .molecule import MoleculeInputError
+
+#: atoms per molecule (every parser)
+MAX_ATOMS = 200
+#: largest distance between two atoms of one molecule (Å); beyond it the surface grid alone
+#: would need gigabytes (four waters 300 Å apart: 13.7 GiB)
+MAX_EXTENT_ANGSTROM = 60.0
+#: |coordinate| (Å) beyond which a number cannot be a position in a molecule
+MAX_COORDINATE_ANGSTROM = 1.0e4
+#: points of one 3D grid (surface construction, cube files): 64 M float64 = 0.5 GB
+MAX_GRID_POINTS = 64_000_000
+#: points at which the MEP is evaluated in one request (CLI --points, library calls)
+MAX_POINTS = 5_000_000
+#: frames of one XYZ file, molecules of one SDF/SMILES file
+MAX_FRAMES = 500
+#: bytes of one uploaded or read file (= the app server's maxUploadSize, 5 MB)
+MAX_FILE_BYTES = 5_000_000
+
+
+def check_atoms(n: int, where: str = "The molecule") -> None:
+    if n > MAX_ATOMS:
+        raise MoleculeInputError(f"{where} has {n} atoms; the limit is {MAX_ATOMS} atoms.")
+
+
+def check_coordinates(positions) -> None:
+    """Refuse coordinates no molecule can have (e.g. 1e30), before any distance is computed."""
+    pos = np.asarray(positions, float).reshape(-1, 3)
+    big = np.abs(pos) > MAX_COORDINATE_ANGSTROM
+    if big.any():
+        i = int(np.nonzero(big.any(axis=1))[0][0])
+        raise MoleculeInputError(
+            f"atom {i + 1} has a coordinate of {pos[i][big[i]][0]:.3g} Å; coordinates are limited "
+            f"to ±{MAX_COORDINATE_ANGSTROM:g} Å (are the coordinates in Å?).")
+
+
+def extent(positions) -> float:
+    """Largest interatomic distance (Å); O(N²), call it after check_atoms."""
+    pos = np.asarray(positions, float).reshape(-1, 3)
+    if len(pos) < 2:
+        return 0.0
+    return float(np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1)).max())
+
+
+def check_extent(positions, unit_hint: str = "") -> None:
+    """Refuse molecules larger than MAX_EXTENT_ANGSTROM; `unit_hint` is appended (e.g. a
+    suspicion that the coordinates are in picometres)."""
+    check_coordinates(positions)
+    size = extent(positions)
+    if size > MAX_EXTENT_ANGSTROM:
+        raise MoleculeInputError(
+            f"the molecule is {size:.0f} Å across; the limit of the molecular extent is "
+            f"{MAX_EXTENT_ANGSTROM:g} Å{unit_hint}.")
+
+
+def check_grid(shape, what: str = "the surface grid") -> None:
+    """Refuse a 3D grid of more than MAX_GRID_POINTS points before it is allocated."""
+    n = int(np.prod([int(s) for s in shape], dtype=np.float64))
+    if n > MAX_GRID_POINTS:
+        raise MoleculeInputError(
+            f"{what} would need {n:,} points; the limit of grid points is {MAX_GRID_POINTS:,} "
+            f"(use a coarser spacing or a smaller molecule).")
+
+
+def check_points(n: int, where: str = "the request") -> None:
+    if n > MAX_POINTS:
+        raise MoleculeInputError(
+            f"{where} has {n:,} points; the limit of points per request is {MAX_POINTS:,}.")
+
+
+def check_frames(n: int, where: str = "The file", at_least: bool = False) -> None:
+    """Refuse more than MAX_FRAMES molecules in one file (`at_least`: counting stopped at n)."""
+    if n > MAX_FRAMES:
+        raise MoleculeInputError(
+            f"{where} holds {'at least ' if at_least else ''}{n} molecules; the limit is "
+            f"{MAX_FRAMES} molecules per file. Split the file and read the parts.")
+
+
+def check_file_size(n_bytes: int, label: str = "The file") -> None:
+    if n_bytes > MAX_FILE_BYTES:
+        raise MoleculeInputError(f"{label} is too large ({n_bytes / 1e6:.1f} MB; the limit is "
+                                 f"{MAX_FILE_BYTES / 1e6:.0f} MB).")
