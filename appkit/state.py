@@ -25,7 +25,7 @@ K_HISTORY = "mepviz_molecule_counter"
 
 #: shared display settings (key -> default); pages read/write them with get/set_setting
 DEFAULTS: dict[str, Any] = {
-    "model": "quadrupole",          # mepviz.predict.AVAILABLE_MODELS
+    "model": "quadrupole",          # mepviz.registry.MODEL_NAMES
     "surface": "isodensity",        # mepviz.predict.SURFACE_KINDS
     "unit": "kcal/mol/e",           # mepviz.units.POTENTIAL_UNITS
     "opacity": 0.85,

@@ -53,7 +53,7 @@ def test_table_from_smiles_charged(weights_dir):
 
 
 def test_json_points_and_cube(weights_dir, tmp_path):
-    from mepviz.cube import read_cube
+    from mepviz.export import read_cube
     from mepviz.inputs import read_file
     from mepviz.predict import Predictor
 
@@ -119,7 +119,7 @@ def test_bad_files_fail_cleanly(weights_dir, name, fragment):
 def test_bad_arguments_fail_cleanly(weights_dir, tmp_path):
     assert_clean_failure(run(["predict", "C1CC"], weights_dir), "SMILES")
     assert_clean_failure(run(["predict", "missing_file.xyz"], weights_dir), "no such file")
-    assert_clean_failure(run(["predict", "CCl"], weights_dir), "Cl", "H, C, N, O, F")
+    assert_clean_failure(run(["predict", "[SiH4]"], weights_dir), "do not support Si", "H, C, N, O, F, P, S")
     bad_pts = tmp_path / "bad.csv"
     bad_pts.write_text("a,b,c\n1,2,3\n")
     assert_clean_failure(run(["predict", "O", "--points", bad_pts], weights_dir), "x, y, z")

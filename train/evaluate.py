@@ -399,9 +399,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-update-cards", action="store_true", help="do not write test_metrics into the model cards")
     args = ap.parse_args(argv)
 
-    from mepviz.predict import AVAILABLE_MODELS
+    from mepviz.predict import installed_models
     wdir = Path(args.weights)
-    models = args.models if args.models is not None else [m for m in AVAILABLE_MODELS if (wdir / f"{m}.pt").exists()]
+    models = args.models if args.models is not None else list(installed_models(wdir))
     test_set = load_test_set(args.test, args.limit)
     t0 = time.perf_counter()
     methods = {}
