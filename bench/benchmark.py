@@ -63,7 +63,7 @@ def timeit(fn, repeats: int, warmup: int = 1):
 
 def qm9_size_molecule():
     """The test-split molecule closest to QM9's mean size (18 atoms), and its XYZ text."""
-    from train.evaluate import load_test_set
+    from mepviz.metrics import load_test_set
     ts = load_test_set()
     t = min(ts, key=lambda t: (abs(t.mol.n_atoms - 18), t.position))
     return t.mol

@@ -82,10 +82,10 @@ def test_known_errors(test_set):
     res = ev.evaluate_multipoles([ref], [(q, p, th)])
     mep = res["mep"]
     assert mep["overall"]["mae"] == pytest.approx(2.0) and mep["overall"]["rmse"] == pytest.approx(2.0)
-    assert mep["overall"]["mean_signed"] == pytest.approx(2.0)
+    assert mep["overall"]["bias"] == pytest.approx(2.0)
     for s in ("1.4", "1.6", "1.8", "2.0"):
         assert mep["per_shell"][s]["mae"] == pytest.approx(1.0)
-        assert mep["per_shell"][s]["mean_signed"] == pytest.approx(-1.0)
+        assert mep["per_shell"][s]["bias"] == pytest.approx(-1.0)
     mo = res["moments"]
     assert mo["dipole_vector_mae_debye"] == pytest.approx(0.1 * DEBYE_PER_E_ANGSTROM)
     assert mo["dipole_component_mae_debye"] == pytest.approx(0.1 * DEBYE_PER_E_ANGSTROM / 3)
