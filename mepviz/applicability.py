@@ -65,8 +65,8 @@ def _geometry_notes(mol: Molecule) -> list[str]:
     if mol.n_atoms < 2:
         return notes
     hint = unit_hint(mol.numbers, mol.positions)
-    if hint:
-        notes.append(hint + ".")
+    if hint:           # fragments and isolated atoms would only repeat it
+        return [hint if hint.endswith("?") else hint + "."]
     frags = fragments(mol)
     if len(frags) > 1:
         notes.append(f"{len(frags)} disconnected fragments: their relative placement is arbitrary "

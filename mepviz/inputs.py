@@ -432,12 +432,12 @@ def from_smiles(smiles: str, charge=None, seed: int = 42, name: str = "", *,
     s = smiles.strip()
     if not s:
         raise _err("The SMILES string is empty.")
-    if len(s.split()) > 1:
-        raise _err(f"Invalid SMILES '{s}': it contains spaces.")
     odd = next((ch for ch in s if not ch.isascii() or not ch.isprintable()), None)
     if odd is not None:
         raise _err(f"Invalid SMILES '{s}': it contains the character {odd!r}; SMILES are written "
                    f"in plain ASCII (e.g. 'Cl', 'Br', '[O-]').")
+    if len(s.split()) > 1:
+        raise _err(f"Invalid SMILES '{s}': it contains spaces.")
     mol = Chem.MolFromSmiles(s)
     if mol is None:
         raise _err(f"Invalid SMILES '{s}': {_smiles_problem(s)}.")
@@ -970,7 +970,7 @@ def _from_smiles_text(text: str, charge, multiplicity, seed, max_atoms) -> list[
         s = line.strip()
         if not s or s.startswith("#"):
             continue
-        parts = s.split(None, 1)
+        parts = re.split(r"[ \t]+", s, maxsplit=1)       # ASCII blanks only: no silent split at U+00A0
         if not entries and parts[0].lower() in ("smiles", "smi"):
             continue  # header row
         entries.append((ln, parts[0], parts[1].strip() if len(parts) > 1 else ""))

@@ -129,3 +129,27 @@ def test_bad_arguments_fail_cleanly(weights_dir, tmp_path):
 
 def test_missing_weights_fail_cleanly(tmp_path):
     assert_clean_failure(run(["predict", "O"], tmp_path), "no weights")
+
+
+def test_cli_choices_come_from_the_registry():
+    from mepviz import cli, registry
+    predict = cli.build_parser()._subparsers._group_actions[0].choices["predict"]
+    actions = {a.dest: a for a in predict._actions}
+    assert tuple(actions["model"].choices) == registry.MODEL_NAMES
+    assert actions["model"].default == registry.DEFAULT_MODEL
+    assert tuple(actions["surface"].choices) == registry.SURFACE_KINDS + ("none",)
+
+
+def test_applicability_notes_go_to_stderr_and_refusals_name_the_record(weights_dir, tmp_path):
+    res = run(["predict", "[NH4+].CC(=O)[O-]", "--surface", "none", "--format", "json"], weights_dir)
+    assert res.returncode == 0 and json.loads(res.stdout)["formula"] == "C2H7NO2"
+    notes = res.stderr.strip().splitlines()
+    assert notes and all(n.startswith("note: ") for n in notes)
+    assert any("2 disconnected fragments" in n for n in notes)
+    two = tmp_path / "two.xyz"
+    two.write_text("3\nwater\nO 0 0 0.117\nH 0 0.757 -0.469\nH 0 -0.757 -0.469\n"
+                   "5\nsilane\nSi 0 0 0\nH 0.86 0.86 0.86\nH -0.86 -0.86 0.86\nH -0.86 0.86 -0.86\n"
+                   "H 0.86 -0.86 -0.86\n")
+    assert_clean_failure(run(["predict", two], weights_dir), "molecule 2 (silane)", "do not support Si")
+    assert_clean_failure(run(["predict", "O", "--model", "dipole-xtb"], weights_dir),
+                         "has no weights installed", "dipole-xtb.pt")

@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 
 from mepviz import inputs as I
-QM9_ELEMENTS = (1, 6, 7, 8, 9)
+from mepviz.applicability import assess, trained_domain
+from mepviz.elements import atomic_number
 from mepviz.molecule import Molecule, MoleculeInputError
+from mepviz.predict import model_card
+
+QM9_ELEMENTS = (1, 6, 7, 8, 9)
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_inputs"
@@ -228,13 +232,18 @@ def test_rdkit_stays_quiet(capfd):
 
 
 # --------------------------------------------------------------------------- bad corpus
+#: a string: reading fails with it; an object: the file reads and assess() must show it
+FAILS = sorted(k for k, v in EXPECTED.items() if isinstance(v, str))
+ASSESSED = sorted(k for k, v in EXPECTED.items() if isinstance(v, dict))
+
+
 def test_corpus_is_complete():
     files = sorted(p.name for p in BAD.iterdir() if p.name != "expected.json")
-    assert len(files) >= 25
+    assert len(files) >= 120
     assert sorted(EXPECTED) == files
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", FAILS)
 def test_bad_input(name):
     try:
         result = I.read_file(BAD / name)
@@ -247,11 +256,33 @@ def test_bad_input(name):
         pytest.fail(f"{name}: no error, got {result}")
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", FAILS)
 def test_bad_input_as_bytes(name):
     """Same files through the upload path (bytes + filename)."""
     with pytest.raises(MoleculeInputError):
         I.read_file((BAD / name).read_bytes(), filename=name)
+
+
+@pytest.mark.parametrize("name", ASSESSED)
+def test_extreme_input_is_read_with_a_visible_verdict(name):
+    """Accepted inputs outside what the models know: never a silent answer."""
+    want = EXPECTED[name]
+    (mol,) = I.read_file(BAD / name)
+    verdict = assess(mol, "quadrupole")
+    if "note" in want:
+        assert any(want["note"] in n for n in verdict.notes), verdict
+    if "refusal" in want:
+        assert want["refusal"] in (verdict.refusal or ""), verdict
+    if "dft_refusal" in want:
+        assert want["dft_refusal"] in (assess(mol).refusal or "")
+    if "weights" in want:      # refused exactly when the installed weights cannot represent it
+        embedded = trained_domain(model_card("quadrupole"))[0]
+        if atomic_number(want["weights"]) in embedded:
+            assert verdict.ok, verdict
+        else:
+            assert f"weights do not support {want['weights']}:" in verdict.refusal
+    if not {"refusal", "weights"} & set(want):
+        assert verdict.ok, verdict
 
 
 def test_random_junk_never_escapes():
