@@ -17,8 +17,9 @@ MAX_ATOMS = 200
 MAX_EXTENT_ANGSTROM = 60.0
 #: |coordinate| (Å) beyond which a number cannot be a position in a molecule
 MAX_COORDINATE_ANGSTROM = 1.0e4
-#: points of one 3D grid (surface construction, cube files): 64 M float64 = 0.5 GB
-MAX_GRID_POINTS = 64_000_000
+#: points of one 3D grid (surface construction, cube files): 16 M float64 = 128 MB per array
+#: (a 60 Å × 20 Å × 20 Å molecule at the default 0.25 Å spacing needs about 2.5 M)
+MAX_GRID_POINTS = 16_000_000
 #: points at which the MEP is evaluated in one request (CLI --points, library calls)
 MAX_POINTS = 5_000_000
 #: frames of one XYZ file, molecules of one SDF/SMILES file
