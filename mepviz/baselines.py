@@ -23,7 +23,7 @@ tblite conventions (0.8.0, verified in tests/test_xtb.py):
   but the off-diagonal elements of the charge and atomic-dipole part carry a factor 3
   instead of 3/2 (they are twice the Buckingham value), so it does not rotate as a tensor.
   We therefore never use it; the molecular quadrupole is rebuilt from the atomic
-  charges, dipoles and quadrupoles with the DESIGN.md formula.
+  charges, dipoles and quadrupoles with the formula of docs/physics.md.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Electrostatics of atomic multipoles: molecular moments, potentials, surface statistics.
 
-Conventions (DESIGN.md): lengths Å, charges e, dipoles e·Å, quadrupoles are traceless
+Conventions (docs/physics.md): lengths Å, charges e, dipoles e·Å, quadrupoles are traceless
 Buckingham tensors Θ = ½ Σ q (3 r rᵀ − r² I) in e·Å², potentials in kcal/mol/e.
 """
 from __future__ import annotations

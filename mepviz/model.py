@@ -20,7 +20,7 @@ quadrupoles do not.
 Heads: atomic charge qᵢ (with exact charge conservation qᵢ = q̃ᵢ + (Q − Σ q̃)/n per
 molecule), atomic dipole pᵢ (e·Å) and atomic traceless quadrupole θᵢ (e·Å², returned as
 (A, 3, 3)). Molecular moments about each molecule's centre of mass use exactly the
-DESIGN.md formulas (same as :mod:`mepviz.electrostatics`):
+formulas of docs/physics.md (same as :mod:`mepviz.electrostatics`):
 
     μ = Σ qᵢ dᵢ + Σ pᵢ
     Θ = Σ ½ qᵢ (3 dᵢdᵢᵀ − |dᵢ|² I) + Σ ½ (3 (pᵢdᵢᵀ + dᵢpᵢᵀ) − 2 (pᵢ·dᵢ) I) + Σ θᵢ

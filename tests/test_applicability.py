@@ -150,3 +150,28 @@ def test_paths_from_the_repository_and_overrides(monkeypatch, tmp_path):
     assert paths.weights_dir() == tmp_path / "weights" and paths.static_dir() == tmp_path / "static"
     monkeypatch.setenv("MEPVIZ_WEIGHTS", str(tmp_path / "w"))
     assert paths.weights_dir() == tmp_path / "w"
+
+
+@pytest.mark.slow
+def test_installed_package_finds_its_files(tmp_path):
+    """Build the wheel (pyproject.toml), install it elsewhere, and run it from a folder that is
+    not the repository: package data comes from the package, weights via $MEPVIZ_HOME."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path / "wheel"), str(root)], check=True, env=env, cwd=tmp_path)
+    (wheel,) = (tmp_path / "wheel").glob("mepviz-*.whl")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(tmp_path / "site"), str(wheel)], check=True, env=env, cwd=tmp_path)
+    code = ("import mepviz, mepviz.paths as p; from mepviz.predict import installed_models; "
+            "print(mepviz.__file__); print((p.gallery_dir() / 'index.json').is_file()); "
+            "print(installed_models())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env=dict(env, PYTHONPATH=str(tmp_path / "site"), MEPVIZ_HOME=str(root)), check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(str(tmp_path / "site")) and lines[1] == "True"
+    assert "quadrupole" in lines[2]
