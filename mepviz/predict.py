@@ -231,8 +231,7 @@ class Predictor:
     def predict_many(self, mols, batch_size: int = 4) -> list[Prediction]:
         """Predictions for many molecules, `batch_size` molecules per forward pass.
 
-        The default 4 was the fastest of 1/4/16/128 in bench/benchmark.py on 2 CPU cores
-        (124 mol/s at 4 vs 69 mol/s at 128)."""
+        The default is the fastest batch size measured by bench/benchmark.py (bench/results.md)."""
         mols = list(mols)
         for m in mols:
             self.check(m)

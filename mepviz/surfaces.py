@@ -15,17 +15,9 @@ Promolecular / DFT isosurface area (0.2 Å grids): water 0.986, benzene 0.992, 1
 molecules 0.99-1.01; on test.npz's DFT isosurface vertices the promolecular density is
 0.001 × exp(±0.16) (rms; free atoms without contraction: ×exp(0.53), area +6-17 %).
 
-Speed (CPU time, one core, QM9 molecules of 16 / 20 atoms, isovalue 0.001):
-
-    isodensity spacing 0.20 Å   14 / 19 ms   5600 / 6600 vertices
-    isodensity spacing 0.25 Å    9 / 11 ms   3600 / 4200 vertices   (default)
-    isodensity spacing 0.30 Å    7 /  9 ms   2500 / 3000 vertices
-    vdW ×1.4 mesh, 0.2 Å          17 ms (20 atoms), ×2.0: 23 ms; as points 13 ms
-    shell_points (4 shells)        5 ms
-
-The area changes by < 0.2 % between 0.2 and 0.3 Å (vertices are refined onto the exact
-surface), so 0.25 Å is the default: well inside the app's 50 ms budget, with fewer
-vertices for the MEP evaluation and the browser.
+The area changes by < 0.2 % between 0.2 and 0.3 Å grid spacings (vertices are refined onto
+the exact surface), so 0.25 Å is the default: fewer vertices for the MEP evaluation and the
+browser at no visible cost. Timings: bench/results.md (written by bench/benchmark.py).
 """
 from __future__ import annotations
 
