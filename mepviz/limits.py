@@ -10,7 +10,7 @@ import numpy as np
 
 from .molecule import MoleculeInputError
 
-#: atoms per molecule (every parser)
+#: atoms per molecule (every parser's default max_atoms)
 MAX_ATOMS = 200
 #: largest distance between two atoms of one molecule (Å); beyond it the surface grid alone
 #: would need gigabytes (four waters 300 Å apart: 13.7 GiB)
@@ -28,9 +28,9 @@ MAX_FRAMES = 500
 MAX_FILE_BYTES = 5_000_000
 
 
-def check_atoms(n: int, where: str = "The molecule") -> None:
-    if n > MAX_ATOMS:
-        raise MoleculeInputError(f"{where} has {n} atoms; the limit is {MAX_ATOMS} atoms.")
+def _refuse_over(value, limit, message: str) -> None:
+    if value > limit:
+        raise MoleculeInputError(message)
 
 
 def check_coordinates(positions) -> None:
@@ -45,7 +45,7 @@ def check_coordinates(positions) -> None:
 
 
 def extent(positions) -> float:
-    """Largest interatomic distance (Å); O(N²), call it after check_atoms."""
+    """Largest interatomic distance (Å); O(N²): call it after the MAX_ATOMS check."""
     pos = np.asarray(positions, float).reshape(-1, 3)
     if len(pos) < 2:
         return 0.0
@@ -57,36 +57,27 @@ def check_extent(positions, unit_hint: str = "") -> None:
     suspicion that the coordinates are in picometres)."""
     check_coordinates(positions)
     size = extent(positions)
-    if size > MAX_EXTENT_ANGSTROM:
-        raise MoleculeInputError(
-            f"the molecule is {size:.0f} Å across; the limit of the molecular extent is "
-            f"{MAX_EXTENT_ANGSTROM:g} Å{unit_hint}.")
+    _refuse_over(size, MAX_EXTENT_ANGSTROM, f"the molecule is {size:.0f} Å across; the limit of the "
+                 f"molecular extent is {MAX_EXTENT_ANGSTROM:g} Å{unit_hint}.")
 
 
 def check_grid(shape, what: str = "the surface grid") -> None:
     """Refuse a 3D grid of more than MAX_GRID_POINTS points before it is allocated."""
     n = int(np.prod([int(s) for s in shape], dtype=np.float64))
-    if n > MAX_GRID_POINTS:
-        raise MoleculeInputError(
-            f"{what} would need {n:,} points; the limit of grid points is {MAX_GRID_POINTS:,} "
-            f"(use a coarser spacing or a smaller molecule).")
+    _refuse_over(n, MAX_GRID_POINTS, f"{what} would need {n:,} points; the limit of grid points is "
+                 f"{MAX_GRID_POINTS:,} (use a coarser spacing or a smaller molecule).")
 
 
 def check_points(n: int, where: str = "the request") -> None:
-    if n > MAX_POINTS:
-        raise MoleculeInputError(
-            f"{where} has {n:,} points; the limit of points per request is {MAX_POINTS:,}.")
+    _refuse_over(n, MAX_POINTS, f"{where} has {n:,} points; the limit of points per request is {MAX_POINTS:,}.")
 
 
 def check_frames(n: int, where: str = "The file", at_least: bool = False) -> None:
     """Refuse more than MAX_FRAMES molecules in one file (`at_least`: counting stopped at n)."""
-    if n > MAX_FRAMES:
-        raise MoleculeInputError(
-            f"{where} holds {'at least ' if at_least else ''}{n} molecules; the limit is "
-            f"{MAX_FRAMES} molecules per file. Split the file and read the parts.")
+    _refuse_over(n, MAX_FRAMES, f"{where} holds {'at least ' if at_least else ''}{n} molecules; the limit "
+                 f"is {MAX_FRAMES} molecules per file. Split the file and read the parts.")
 
 
 def check_file_size(n_bytes: int, label: str = "The file") -> None:
-    if n_bytes > MAX_FILE_BYTES:
-        raise MoleculeInputError(f"{label} is too large ({n_bytes / 1e6:.1f} MB; the limit is "
-                                 f"{MAX_FILE_BYTES / 1e6:.0f} MB).")
+    _refuse_over(n_bytes, MAX_FILE_BYTES, f"{label} is too large ({n_bytes / 1e6:.1f} MB; the limit is "
+                 f"{MAX_FILE_BYTES / 1e6:.0f} MB).")
