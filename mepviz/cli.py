@@ -17,8 +17,6 @@ import argparse
 import csv
 import io
 import json
-import math
-import os
 import sys
 from pathlib import Path
 

@@ -18,7 +18,6 @@ through this module, so the models are loaded once and the units are stated once
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path

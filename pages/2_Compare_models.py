@@ -3,7 +3,6 @@ available, and the dataset-level evaluation results."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 

@@ -63,7 +63,7 @@ def test_example_file(weights):
     assert len(table) == 11
     assert table.set_index("name").loc["acetate", "charge"] == -1
     errors = at.dataframe[0].value
-    assert list(errors["record"]) == [9] and "unsupported element Si" in errors["error"].iloc[0]
+    assert list(errors["record"]) == [9] and "do not support Si" in errors["error"].iloc[0]
     assert any("11 of 12 molecules" in s for s in texts(at.success))
     # an upload takes precedence over the example
     at.file_uploader(key="batch_upload").set_value(("one.xyz", b"3\nwater\nO 0 0 0.117\nH 0 0.757 -0.469\n"
@@ -86,7 +86,7 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
     assert list(table["name"]) == SMILES
     errors = at.dataframe[0].value
     assert list(errors["record"]) == [5, 6]
-    assert "unsupported element Si" in errors["error"].iloc[0]
+    assert "do not support Si" in errors["error"].iloc[0]
     assert "truncated" in errors["error"].iloc[1]
     # numbers agree with the library on the same geometry (read back from the same XYZ text)
     mol = from_xyz(molecules[0].to_xyz())[0]
@@ -143,7 +143,7 @@ def test_sdf_upload_and_surface_choice(at_loaded, molecules):
 
 
 @pytest.mark.parametrize("name,data,message", [
-    ("junk.xyz", bytes(range(256)) * 20, "binary file"),
+    ("junk.xyz", bytes(range(256)) * 20, "binary data"),
     ("notes.xyz", b"this is not a molecule file\nat all\n", "not an XYZ file"),
     ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "unsupported file type '.png'"),
     ("empty.sdf", b"   \n", "is empty"),
