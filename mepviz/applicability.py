@@ -5,7 +5,8 @@ the library and every app page.
 meaningless or cannot be computed: charge beyond what the electrons allow, elements the
 network cannot represent, missing weights, DFT for absurd charges) and ``notes`` (visible
 warnings to show next to the result: charge, multiplicity, elements, size outside what a
-model was trained on; disconnected fragments; isolated atoms; implausible bond lengths).
+model was trained on; disconnected fragments; isolated atoms; implausible bond lengths;
+and the notes recorded while the molecule was read, ``inputs.input_warnings``).
 
 What a model was trained on is read from its card (``weights/<name>.json``): the keys
 ``training_elements``, ``training_charges`` and ``training_max_heavy_atoms`` when present,
@@ -21,6 +22,7 @@ import numpy as np
 from . import registry
 from .elements import element_names, symbol, unsupported_elements
 from .geometry import BOND_TOLERANCE, covalent_radii, fragments, nearest_neighbours, unit_hint
+from .inputs import input_warnings
 from .molecule import Molecule, MoleculeInputError
 
 #: QM9's largest molecules: 9 heavy atoms (cards without training_max_heavy_atoms)
@@ -151,6 +153,7 @@ def assess(mol: Molecule, model_name: str | None = None, *, card: dict | None = 
         else:
             refusal, notes = _model_verdict(mol, registry.check_model_name(model_name), card)
     notes += _geometry_notes(mol)
+    notes += [n for n in input_warnings(mol) if n not in notes]     # noted while reading it
     return Applicability(refusal and _sentence(refusal), tuple(_sentence(n) for n in notes))
 
 

@@ -175,3 +175,11 @@ def test_installed_package_finds_its_files(tmp_path):
     lines = out.stdout.splitlines()
     assert lines[0].startswith(str(tmp_path / "site")) and lines[1] == "True"
     assert "quadrupole" in lines[2]
+
+
+def test_reading_notes_become_visible():
+    from pathlib import Path
+
+    from mepviz.inputs import read_file
+    (mol,) = read_file(Path(__file__).parent / "good_inputs" / "phenol_2d.mol")
+    assert "2D input: 3D coordinates were generated (ETKDGv3 + force field)." in assess(mol).notes
