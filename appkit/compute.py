@@ -83,7 +83,7 @@ def _surface(key: str, kind: str, _mol: Molecule):
     return make_surface(_mol, kind)
 
 
-def surface(mol: Molecule, kind: str = "isodensity"):
+def surface(mol: Molecule, kind: str = registry.DEFAULT_SURFACE):
     """The :class:`mepviz.surfaces.Surface` of `kind` for `mol` (cached)."""
     return _surface(mol.key(), kind, mol)
 
@@ -93,7 +93,7 @@ def _prediction(key: str, model: str, stamp: str, _mol: Molecule):
     return get_predictor(model).predict(_mol)
 
 
-def prediction(mol: Molecule, model: str = "quadrupole"):
+def prediction(mol: Molecule, model: str = registry.DEFAULT_MODEL):
     """:class:`mepviz.predict.Prediction` of `model` for `mol` (cached).
 
     Raises MoleculeInputError when mepviz.applicability.assess refuses the molecule.
@@ -109,7 +109,8 @@ def _mep_map(key: str, model: str, kind: str, order: int, stamp: str, _mol: Mole
                            prediction=prediction(_mol, model))
 
 
-def mep_map(mol: Molecule, model: str = "quadrupole", kind: str = "isodensity", order: int = 2):
+def mep_map(mol: Molecule, model: str = registry.DEFAULT_MODEL, kind: str = registry.DEFAULT_SURFACE,
+            order: int = 2):
     """:class:`mepviz.predict.MEPMap` (surface, values kcal/mol/e, statistics, prediction)."""
     get_predictor(model).check(mol)
     return _mep_map(mol.key(), model, kind, order, weights_stamp(model), mol)

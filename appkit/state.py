@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from mepviz import Molecule
+from mepviz import Molecule, registry
 
 K_MOLECULE = "mepviz_molecule"
 K_SOURCE = "mepviz_molecule_source"
@@ -24,9 +24,9 @@ K_HISTORY = "mepviz_molecule_counter"
 
 #: shared display settings (key -> default); pages read/write them with get/set_setting
 DEFAULTS: dict[str, Any] = {
-    "model": "quadrupole",          # mepviz.registry.MODEL_NAMES
-    "surface": "isodensity",        # mepviz.predict.SURFACE_KINDS
-    "unit": "kcal/mol/e",           # mepviz.units.POTENTIAL_UNITS
+    "model": registry.DEFAULT_MODEL,
+    "surface": registry.DEFAULT_SURFACE,
+    "unit": registry.DEFAULT_POTENTIAL_UNIT,
     "opacity": 0.85,
     "show_charges": False,
     "show_markers": True,

@@ -15,7 +15,7 @@ import numpy as np
 from .electrostatics import principal_values
 from .molecule import Molecule
 from .paths import evaluation_path, test_set_path
-from .registry import MODEL_NAMES, short_model_label
+from .registry import BASELINE_NAMES, BASELINES, MODEL_NAMES, short_model_label
 from .units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
 
 # --------------------------------------------------------------------------- metrics
@@ -162,8 +162,9 @@ def comparison_table(predictions: dict, statistics: dict | None = None, referenc
 
 
 #: short display names of the methods in weights/evaluation.json (train/evaluate.py)
-METHOD_SHORT = {"dipole": "ML dipole model", "quadrupole": "ML quadrupole model",
-                "gasteiger": "Gasteiger", "mmff94": "MMFF94", "xtb": "GFN2-xTB charges",
+#: (chart legends: the registry's model names; abbreviated baseline labels; the ESP-fit bounds)
+METHOD_SHORT = {**{m: f"ML {m} model" for m in MODEL_NAMES},
+                **{b: BASELINES[b].split(" (")[0] for b in BASELINE_NAMES},
                 "xtb-multipoles": "GFN2-xTB multipoles",
                 "esp-fit-charges": "ESP-fit charges (floor)", "esp-fit-multipoles": "ESP-fit q+p+θ (floor)"}
 

@@ -12,7 +12,7 @@ from mepviz import MoleculeInputError, metrics, registry, views
 from mepviz.units import POTENTIAL_UNITS, convert_potential
 
 MODELS = registry.PAPER_PAIR
-SHORT = {"dipole": "Dipole model", "quadrupole": "Quadrupole model"}
+SHORT = {m: registry.short_model_label(m) for m in MODELS}
 COLORS = {"dipole": "#d95f02", "quadrupole": "#1b9e77"}
 VIEW_HEIGHT = 380
 

@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mepviz.paths import gallery_dir  # noqa: E402
+from mepviz.paths import gallery_dir, test_set_path  # noqa: E402
 from mepviz.reference import ReferenceResult  # noqa: E402
 from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
 
@@ -62,7 +62,7 @@ def _qm9_molecule(index: int, name: str):
 
 def _qm9test_molecule(row: int, name: str):
     from mepviz.inputs import from_arrays
-    d = np.load(ROOT / "data" / "qm9" / "test.npz", allow_pickle=False)
+    d = np.load(test_set_path(), allow_pickle=False)
     off = np.concatenate([[0], np.cumsum(d["atom_count"])])
     a, b = off[row], off[row + 1]
     return (from_arrays(d["z"][a:b], d["pos"][a:b], name=name), str(d["smiles"][row]),
