@@ -56,10 +56,20 @@ def components(n: int, edges) -> list[list[int]]:
 
 
 def bonds_of(mol) -> tuple:
-    """The molecule's bonds when its bonding is known (bonds or SMILES), else guessed."""
-    if mol.bonds or mol.smiles:
+    """The molecule's bonds when known (``mol.bonds``, or none at all when its SMILES has no
+    bond, e.g. '[Na+].[Cl-]'), else guessed from distances."""
+    if mol.bonds:
         return tuple(mol.bonds)
+    if mol.smiles and _smiles_without_bonds(mol.smiles):
+        return ()
     return guess_bonds(mol.numbers, mol.positions)
+
+
+def _smiles_without_bonds(smiles: str) -> bool:
+    from rdkit import Chem
+
+    m = Chem.MolFromSmiles(smiles)
+    return m is not None and Chem.AddHs(m).GetNumBonds() == 0
 
 
 def fragments(mol) -> list[list[int]]:

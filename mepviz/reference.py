@@ -479,8 +479,10 @@ class ReferenceEngine:
 
     @staticmethod
     def _validate(mol: Molecule):
+        from .applicability import assess
         if mol.n_atoms == 0:
             raise MoleculeInputError("the molecule has no atoms")
+        assess(mol).raise_if_refused()          # e.g. charges beyond registry.DFT_CHARGES
         if (mol.n_electrons + mol.multiplicity - 1) % 2 != 0:
             raise MoleculeInputError(
                 f"{mol.n_electrons} electrons cannot have spin multiplicity {mol.multiplicity}; "

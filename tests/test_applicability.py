@@ -93,6 +93,15 @@ def test_geometry_notes():
     assert assess(bohr).notes == ("Bond lengths are about 1.9× typical: are the coordinates in bohr instead of Å?",)
 
 
+def test_fragments_of_molecules_without_a_bond_list():
+    from mepviz.geometry import fragments
+    from mepviz.metrics import load_test_set
+    qm9 = load_test_set(n=3)[2].mol                  # SMILES but no bond list: bonds are guessed
+    assert qm9.smiles and not qm9.bonds and fragments(qm9) == [list(range(qm9.n_atoms))]
+    ions = Molecule([55, 53], [[0, 0, 0], [4.0, 0, 0]], smiles="[Cs+].[I-]")
+    assert fragments(ions) == [[0], [1]]            # 4 Å is within guessing distance of Cs–I
+
+
 # --------------------------------------------------------------------------- limits
 def test_limits_name_themselves():
     with pytest.raises(MoleculeInputError, match="the limit of the molecular extent is 60 Å"):

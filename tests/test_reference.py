@@ -227,6 +227,14 @@ def test_cache_hit_is_identical_and_does_not_recompute(tmp_path):
     assert ReferenceEngine(basis="sto-3g", cache_dir=str(tmp_path)).run(water()).from_cache is False
 
 
+def test_absurd_charges_are_refused_before_any_scf(tmp_path):
+    eng = ReferenceEngine(basis=SMALL, cache_dir=str(tmp_path))
+    for q, why in ((-6, "outside the DFT reference's range"), (-40, "larger in magnitude than the 10 electrons")):
+        with pytest.raises(MoleculeInputError, match=why):
+            eng.run(Molecule(water().numbers, water().positions, charge=q))
+    assert eng.compute_count == 0 and not os.listdir(tmp_path)
+
+
 def test_save_load_round_trip_and_validation(tmp_path):
     """ReferenceResult.save/load (full and compact) and the reasons a file is refused."""
     from mepviz.reference import InvalidReferenceFile
