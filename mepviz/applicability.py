@@ -75,7 +75,7 @@ def _geometry_notes(mol: Molecule) -> list[str]:
                      f"(e.g. the ions of a salt), and μ, Θ and the MEP depend on it.")
     j, d = nearest_neighbours(mol.positions)
     r = covalent_radii(mol.numbers)
-    lonely = [i for i, frag in ((f[0], f) for f in frags) if len(frag) == 1]
+    lonely = [f[0] for f in frags if len(f) == 1]
     for i in lonely[:3]:
         notes.append(f"atom {i + 1} ({symbol(mol.numbers[i])}) is isolated: its nearest atom is "
                      f"{d[i]:.1f} Å away (a bond would be under {BOND_TOLERANCE * (r[i] + r[j[i]]):.1f} Å).")
