@@ -1,6 +1,6 @@
 """Cached computations for the pages (thin wrappers over mepviz).
 
-Models are loaded once per server process (``st.cache_resource``); surfaces, predictions
+Models are loaded once per server process (``mepviz.predict.get_predictor``); surfaces, predictions
 and MEP maps are memoised per molecule geometry (``st.cache_data``, keyed by
 ``Molecule.key()``), so reruns, page switches and other sessions reuse them.
 
@@ -22,17 +22,13 @@ import numpy as np
 import streamlit as st
 
 from mepviz import Molecule, MoleculeInputError  # noqa: F401  (re-exported for pages)
+from mepviz import registry
+from mepviz.metrics import error_metrics  # noqa: F401  (re-exported for pages)
 from mepviz.units import POTENTIAL_UNITS  # noqa: F401
 
-#: human labels for mepviz.predict.SURFACE_KINDS
-SURFACE_LABELS = {
-    "isodensity": "Isodensity ρ = 0.001 e/bohr³",
-    "vdw1.4": "vdW × 1.4",
-    "vdw1.6": "vdW × 1.6",
-    "vdw1.8": "vdW × 1.8",
-    "vdw2.0": "vdW × 2.0",
-}
-MODEL_LABELS = {"quadrupole": "Quadrupole model (μ + Θ)", "dipole": "Dipole model (μ only)"}
+#: human labels of the surfaces and models (mepviz.registry)
+SURFACE_LABELS = registry.SURFACES
+MODEL_LABELS = {name: m.label for name, m in registry.MODELS.items()}
 
 
 class ModelUnavailable(RuntimeError):
@@ -41,24 +37,11 @@ class ModelUnavailable(RuntimeError):
 
 def model_names() -> tuple[str, ...]:
     """All model variants the library knows (whether or not weights are present)."""
-    from mepviz.predict import AVAILABLE_MODELS
-    return tuple(AVAILABLE_MODELS)
+    return registry.MODEL_NAMES
 
 
 def surface_kinds() -> tuple[str, ...]:
-    from mepviz.predict import SURFACE_KINDS
-    return tuple(SURFACE_KINDS)
-
-
-def weights_present(name: str) -> bool:
-    from mepviz.predict import default_weights_dir
-    return (Path(default_weights_dir()) / f"{name}.pt").exists()
-
-
-@st.cache_resource(show_spinner="Loading model…")
-def _predictor(name: str, stamp: str):
-    from mepviz.predict import Predictor
-    return Predictor(name)
+    return registry.SURFACE_KINDS
 
 
 def weights_stamp(name: str) -> str:
@@ -82,7 +65,8 @@ def get_predictor(name: str):
     if not path.exists():
         raise ModelUnavailable(f"The {name} model's weights are not installed ({path.name} missing "
                                f"in {path.parent}); train them with train/train.py.")
-    return _predictor(name, weights_stamp(name))
+    from mepviz.predict import get_predictor as _get
+    return _get(name)
 
 
 def model_card(name: str) -> dict:
@@ -99,7 +83,7 @@ def _surface(key: str, kind: str, _mol: Molecule):
     return make_surface(_mol, kind)
 
 
-def surface(mol: Molecule, kind: str = "isodensity"):
+def surface(mol: Molecule, kind: str = registry.DEFAULT_SURFACE):
     """The :class:`mepviz.surfaces.Surface` of `kind` for `mol` (cached)."""
     return _surface(mol.key(), kind, mol)
 
@@ -109,13 +93,12 @@ def _prediction(key: str, model: str, stamp: str, _mol: Molecule):
     return get_predictor(model).predict(_mol)
 
 
-def prediction(mol: Molecule, model: str = "quadrupole"):
+def prediction(mol: Molecule, model: str = registry.DEFAULT_MODEL):
     """:class:`mepviz.predict.Prediction` of `model` for `mol` (cached).
 
-    Raises MoleculeInputError for elements the models do not support.
+    Raises MoleculeInputError when mepviz.applicability.assess refuses the molecule.
     """
-    from mepviz.predict import check_elements
-    check_elements(mol)
+    get_predictor(model).check(mol)
     return _prediction(mol.key(), model, weights_stamp(model), mol)
 
 
@@ -126,10 +109,10 @@ def _mep_map(key: str, model: str, kind: str, order: int, stamp: str, _mol: Mole
                            prediction=prediction(_mol, model))
 
 
-def mep_map(mol: Molecule, model: str = "quadrupole", kind: str = "isodensity", order: int = 2):
+def mep_map(mol: Molecule, model: str = registry.DEFAULT_MODEL, kind: str = registry.DEFAULT_SURFACE,
+            order: int = 2):
     """:class:`mepviz.predict.MEPMap` (surface, values kcal/mol/e, statistics, prediction)."""
-    from mepviz.predict import check_elements
-    check_elements(mol)
+    get_predictor(model).check(mol)
     return _mep_map(mol.key(), model, kind, order, weights_stamp(model), mol)
 
 
@@ -158,14 +141,7 @@ def reference_result(mol: Molecule):
     ref = gallery.reference_for(mol)
     if ref is not None:
         return ref
-    engine = reference_engine()
-    path = engine.cache_path(mol)
-    if path and os.path.exists(path):
-        try:
-            return engine._load(path, mol)   # read-only peek, never computes
-        except Exception:
-            return None
-    return None
+    return reference_engine().cached(mol)      # never computes
 
 
 @st.cache_data(max_entries=64, show_spinner="Evaluating the DFT potential on the surface…")
@@ -187,12 +163,3 @@ def reference_values(mol: Molecule, kind: str = "isodensity"):
     if reference_result(mol) is None:
         return None
     return _reference_values(mol.key(), kind, mol)
-
-
-def error_metrics(pred, ref) -> dict:
-    """MAE, RMSE, max |error| and Pearson r of `pred` against `ref` (same units)."""
-    p, r = np.asarray(pred, float), np.asarray(ref, float)
-    d = p - r
-    corr = float(np.corrcoef(p, r)[0, 1]) if len(p) > 1 and np.std(p) > 0 and np.std(r) > 0 else float("nan")
-    return {"mae": float(np.abs(d).mean()), "rmse": float(np.sqrt((d ** 2).mean())),
-            "max_abs": float(np.abs(d).max()), "r": corr, "bias": float(d.mean())}

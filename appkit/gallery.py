@@ -1,9 +1,8 @@
 """The example gallery (mepviz/data/gallery/, written by train/make_gallery.py).
 
 ``index.json`` lists the entries; each has an XYZ geometry and, for molecules whose DFT
-reference was precomputed, an ``.npz`` with the packed density matrix (float32 lower
-triangle) and moments — enough to rebuild a :class:`mepviz.reference.ReferenceResult`
-and evaluate the reference MEP anywhere — plus the reference MEP on the default
+reference was precomputed, an ``.npz`` written by ``ReferenceResult.save(compact=True)``
+(read back with ``ReferenceResult.load``) plus the reference MEP on the default
 isodensity surface so the comparison is instant.
 
     from appkit import gallery
@@ -16,11 +15,11 @@ from __future__ import annotations
 import json
 import threading
 from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 
-GALLERY_DIR = Path(__file__).resolve().parent.parent / "mepviz" / "data" / "gallery"
+from mepviz.paths import gallery_dir
+
+GALLERY_DIR = gallery_dir()
 _LOCK = threading.Lock()
 
 
@@ -79,31 +78,10 @@ _REF_CACHE: dict = {}
 
 
 def _reference(filename: str, mol):
-    if filename in _REF_CACHE:
-        return _REF_CACHE[filename]
-    from mepviz.reference import ReferenceResult   # no PySCF import needed until .mep()
-    d = _npz(filename)
-    nao = int(d["nao"])
-    dm = unpack_tril(d["dm_tril"], nao)
-    assert dm.shape == (nao, nao)
-    ref = ReferenceResult(
-        molecule=mol, method=str(d["method"]), basis=str(d["basis"]), energy=float(d["energy"]),
-        dipole=d["dipole"], second_moment=d["second_moment"], center_of_mass=d["center_of_mass"],
-        quadrupole=d["quadrupole"], wall_time=float(d["wall_time"]), converged=bool(d["converged"]),
-        scf_cycles=int(d["scf_cycles"]), from_cache=True, grid_level=int(d["grid_level"]),
-        density_fit=bool(d["density_fit"]), pyscf_version=str(d["pyscf_version"]), dm=dm)
-    _REF_CACHE[filename] = ref
-    return ref
-
-
-def unpack_tril(tril, nao: int) -> np.ndarray:
-    """Symmetric (nao, nao) float64 matrix from its row-major lower triangle (as
-    ``numpy.tril_indices``/``pyscf.lib.pack_tril`` store it)."""
-    m = np.zeros((nao, nao))
-    il = np.tril_indices(nao)
-    m[il] = np.asarray(tril, float)
-    m.T[il] = np.asarray(tril, float)
-    return m
+    if filename not in _REF_CACHE:
+        from mepviz.reference import ReferenceResult   # no PySCF import needed until .mep()
+        _REF_CACHE[filename] = ReferenceResult.load(GALLERY_DIR / filename, mol)
+    return _REF_CACHE[filename]
 
 
 def precomputed_values(mol, kind: str, surface):
@@ -122,8 +100,3 @@ def precomputed_values(mol, kind: str, surface):
     if not np.allclose(float(d[f"vsum_{k}"]), float(np.abs(verts).sum()), rtol=1e-9, atol=1e-6):
         return None
     return d[f"values_{k}"].astype(np.float64)
-
-
-def vertex_checksum(vertices) -> float:
-    """Checksum used to recognise the surface the shipped values belong to."""
-    return float(np.abs(np.asarray(vertices, float)).sum())

@@ -121,10 +121,7 @@ class DFTJobManager:
         if s is None or s.state != "done":
             return None
         from .compute import reference_engine
-        engine = reference_engine()
-        mol = self._mols[job_id]
-        path = engine.cache_path(mol)
-        return engine._load(path, mol) if path else None
+        return reference_engine().cached(self._mols[job_id])
 
     def cancel(self, job_id: str) -> None:
         with self._lock:

@@ -15,19 +15,18 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from mepviz import Molecule
+from mepviz import Molecule, registry
 
 K_MOLECULE = "mepviz_molecule"
 K_SOURCE = "mepviz_molecule_source"
 K_ERROR = "mepviz_input_error"
-K_NOTICE = "mepviz_input_notice"
 K_HISTORY = "mepviz_molecule_counter"
 
 #: shared display settings (key -> default); pages read/write them with get/set_setting
 DEFAULTS: dict[str, Any] = {
-    "model": "quadrupole",          # mepviz.predict.AVAILABLE_MODELS
-    "surface": "isodensity",        # mepviz.predict.SURFACE_KINDS
-    "unit": "kcal/mol/e",           # mepviz.units.POTENTIAL_UNITS
+    "model": registry.DEFAULT_MODEL,
+    "surface": registry.DEFAULT_SURFACE,
+    "unit": registry.DEFAULT_POTENTIAL_UNIT,
     "opacity": 0.85,
     "show_charges": False,
     "show_markers": True,
@@ -42,7 +41,6 @@ def init() -> None:
     ss.setdefault(K_MOLECULE, None)
     ss.setdefault(K_SOURCE, "")
     ss.setdefault(K_ERROR, None)
-    ss.setdefault(K_NOTICE, None)
     ss.setdefault(K_HISTORY, 0)
     for k, v in DEFAULTS.items():
         ss.setdefault(f"mepviz_setting_{k}", v)
@@ -85,14 +83,6 @@ def get_input_error() -> str | None:
 
 def clear_input_error() -> None:
     st.session_state[K_ERROR] = None
-
-
-def set_notice(message: str | None) -> None:
-    st.session_state[K_NOTICE] = message
-
-
-def get_notice() -> str | None:
-    return st.session_state.get(K_NOTICE)
 
 
 # -- settings ----------------------------------------------------------------------------

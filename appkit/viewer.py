@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from mepviz import views
@@ -106,7 +105,3 @@ def download_view_button(mol, surface, values, file_name: str, *, label: str = "
     target = container if container is not None else st
     return target.download_button(label, _make, file_name=file_name, mime="text/html", key=key)
 
-
-def values_in_unit(values, unit: str) -> np.ndarray:
-    from mepviz.units import convert_potential
-    return np.asarray(convert_potential(np.asarray(values, float), unit))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mepviz import registry
 from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
 
 from . import compute, state
@@ -41,7 +42,7 @@ def display_controls(container=None, *, model: bool = True, surface: bool = True
                              format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
     if unit:
         state.setting_widget(st.selectbox, "Potential unit", "unit", container=c,
-                             options=["kcal/mol/e", "kJ/mol/e", "V"])
+                             options=list(registry.POTENTIAL_UNIT_NAMES))
     if rng:
         state.setting_widget(st.selectbox, "Colour range", "range_mode", container=c,
                              options=list(RANGE_MODES), format_func=lambda m: RANGE_MODES[m],

@@ -38,6 +38,8 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from mepviz import paths, registry  # noqa: E402
+
 #: a ~50-atom drug-like molecule with only H, C, N, O (oseltamivir, C16H28N2O4, 50 atoms)
 LARGE_SMILES = "CCOC(=O)C1=C[C@@H](OC(CC)CC)[C@H](NC(C)=O)[C@@H](N)C1"
 LARGE_NAME = "oseltamivir"
@@ -63,7 +65,7 @@ def timeit(fn, repeats: int, warmup: int = 1):
 
 def qm9_size_molecule():
     """The test-split molecule closest to QM9's mean size (18 atoms), and its XYZ text."""
-    from train.evaluate import load_test_set
+    from mepviz.metrics import load_test_set
     ts = load_test_set()
     t = min(ts, key=lambda t: (abs(t.mol.n_atoms - 18), t.position))
     return t.mol
@@ -164,9 +166,9 @@ class Bench:
         from train.train import loss_terms
 
         a = self.args
-        data = ds.load_npz(str(ROOT / "data" / "qm9" / "train.npz"))
-        for variant in ("dipole", "quadrupole"):
-            stem = ROOT / "weights" / variant
+        data = ds.load_npz(str(paths.project_file("data") / "qm9" / "train.npz"))
+        for variant in registry.PAPER_PAIR:
+            stem = paths.weights_dir() / variant
             try:
                 cfg = dict(load_card(str(stem))["config"])
             except Exception:
@@ -267,7 +269,7 @@ def _version(mod) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python bench/benchmark.py", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="quadrupole", choices=("dipole", "quadrupole"))
+    ap.add_argument("--model", default=registry.DEFAULT_MODEL, choices=registry.MODEL_NAMES)
     ap.add_argument("--repeats", type=int, default=7, help="repeats per timing (≥ 5)")
     ap.add_argument("--batch-molecules", type=int, default=1000)
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 128])

@@ -23,7 +23,7 @@ tblite conventions (0.8.0, verified in tests/test_xtb.py):
   but the off-diagonal elements of the charge and atomic-dipole part carry a factor 3
   instead of 3/2 (they are twice the Buckingham value), so it does not rotate as a tensor.
   We therefore never use it; the molecular quadrupole is rebuilt from the atomic
-  charges, dipoles and quadrupoles with the DESIGN.md formula.
+  charges, dipoles and quadrupoles with the formula of docs/physics.md.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ import numpy as np
 
 from .electrostatics import center_of_mass, molecular_dipole, molecular_quadrupole
 from .molecule import Molecule, MoleculeInputError
+from .registry import BASELINE_NAMES
 from .units import BOHR_ANGSTROM
 
 __all__ = [
@@ -174,21 +175,9 @@ def _from_geometry(mol: Molecule):
 def rdkit_molecule(mol: Molecule):
     """An RDKit Mol (explicit hydrogens, the Molecule's conformer) for charge models.
 
-    Uses `mepviz.inputs.to_rdkit` when that module provides it, else the Molecule's bond list,
-    else bond perception from the 3D geometry (rdDetermineBonds with the total charge).
+    Uses the Molecule's bond list when known, else bond perception from the 3D geometry
+    (rdDetermineBonds with the total charge).
     """
-    try:  # the input module (written separately) may know better (SMILES template, bonds)
-        from . import inputs as _inputs  # noqa: F401
-        to_rdkit = getattr(_inputs, "to_rdkit", None)
-    except ImportError:
-        to_rdkit = None
-    if to_rdkit is not None:
-        try:
-            m = to_rdkit(mol)
-            if m is not None and m.GetNumAtoms() == mol.n_atoms and m.GetNumConformers():
-                return m
-        except Exception:
-            pass
     if mol.bonds:
         m = _from_bonds(mol)
         if m is not None:
@@ -310,18 +299,11 @@ def xtb_charges(mol: Molecule) -> np.ndarray:
 
 # --------------------------------------------------------------------------- registry
 
-#: name -> charge model
+#: name -> charge model (names and display labels: mepviz.registry.BASELINES)
 BASELINES = {
     "gasteiger": gasteiger_charges,
     "mmff94": mmff94_charges,
     "xtb": xtb_charges,
-}
-#: display names
-BASELINE_LABELS = {
-    "gasteiger": "Gasteiger (RDKit)",
-    "mmff94": "MMFF94 (RDKit)",
-    "xtb": "GFN2-xTB charges",
-    "xtb-multipoles": "GFN2-xTB charges + atomic dipoles + quadrupoles",
 }
 
 
@@ -329,7 +311,7 @@ def baseline_charges(name: str, mol: Molecule) -> np.ndarray:
     try:
         fn = BASELINES[name]
     except KeyError:
-        raise ValueError(f"unknown baseline {name!r}; choose one of {sorted(BASELINES)}") from None
+        raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINE_NAMES)}") from None
     return fn(mol)
 
 

@@ -4,8 +4,10 @@ Prints atomic charges, atomic dipoles and quadrupoles, the molecular dipole μ a
 quadrupole Θ (about the centre of mass) and the MEP statistics on a molecular surface, as a
 readable table (default), JSON or CSV. With ``--points FILE`` the MEP is evaluated at the
 given points (Å), in their order; with ``--cube OUT.cube`` the MEP on a grid is written as
-a Gaussian cube file. Bad input ends with a non-zero exit status and a one-line reason on
-stderr.
+a Gaussian cube file. Applicability notes (charge, elements, fragments, … outside what a
+model knows; see mepviz.applicability) are printed to stderr as ``note:`` lines. Bad input,
+and a molecule the applicability check refuses, end with a non-zero exit status and a
+one-line reason on stderr.
 
 Exit status: 0 ok, 1 unexpected error, 2 bad input or usage.
 """
@@ -15,18 +17,17 @@ import argparse
 import csv
 import io
 import json
-import math
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from . import limits, registry
+from .export import jsonable
 from .molecule import Molecule, MoleculeInputError
 from .units import DEBYE_PER_E_ANGSTROM
 
-SURFACE_CHOICES = ("isodensity", "vdw1.4", "vdw1.6", "vdw1.8", "vdw2.0", "none")
-MAX_POINTS = 5_000_000
+SURFACE_CHOICES = registry.SURFACE_KINDS + ("none",)
 
 
 class UsageError(Exception):
@@ -98,8 +99,7 @@ def load_points(path: str) -> np.ndarray:
         pts = np.array(pts, float).reshape(-1, 3)
     if len(pts) == 0:
         raise UsageError(f"{path} has no points")
-    if len(pts) > MAX_POINTS:
-        raise UsageError(f"{path} has {len(pts)} points; the limit is {MAX_POINTS}")
+    limits.check_points(len(pts), path)
     if not np.all(np.isfinite(pts)):
         raise UsageError(f"{path} contains non-finite coordinates")
     return pts
@@ -115,12 +115,25 @@ def _check_points_off_nuclei(mol: Molecule, pts: np.ndarray, tol: float = 1e-3) 
 
 
 # ---------------------------------------------------------------------------- compute
+def check_applicable(mols, model: str, warn=None) -> None:
+    """Refuse (MoleculeInputError naming the record) or report notes via `warn(line)`."""
+    from .applicability import assess
+
+    for k, m in enumerate(mols, 1):
+        where = f"molecule {k} ({m.name or m.formula}): " if len(mols) > 1 else ""
+        verdict = assess(m, model)
+        if verdict.refusal:
+            raise MoleculeInputError(where + verdict.refusal)
+        for note in verdict.notes:
+            if warn is not None:
+                warn(f"note: {where}{note}")
+
+
 def compute(mols, model: str, surface: str, points: np.ndarray | None, cube: str | None,
             spacing: float | None = None, order: int = 2) -> list[dict]:
-    from .predict import check_elements, get_predictor, predict_mep_map
+    from .predict import get_predictor, predict_mep_map
 
-    for m in mols:
-        check_elements(m)            # before loading the model: a fast, clear refusal
+    check_applicable(mols, model)    # before loading the model: a fast, clear refusal
     predictor = get_predictor(model)
     preds = predictor.predict_many(mols)
     records = []
@@ -143,7 +156,7 @@ def compute(mols, model: str, surface: str, points: np.ndarray | None, cube: str
             _check_points_off_nuclei(pred.molecule, points)
             rec["mep_kcal_mol_e"] = pred.mep(points, order=order).tolist()
         if cube:
-            from .cube import mep_cube, write_cube
+            from .export import mep_cube, write_cube
             out = cube if len(preds) == 1 else _numbered(cube, k + 1)
             write_cube(out, mep_cube(pred, order=order))
             rec["cube_file"] = str(out)
@@ -249,31 +262,14 @@ def format_csv(records: list[dict], points: np.ndarray | None = None) -> str:
     return buf.getvalue()
 
 
-def _json_clean(x):
-    if isinstance(x, dict):
-        return {k: _json_clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_clean(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.ndarray):
-        return _json_clean(x.tolist())
-    return x
-
-
 def format_json(records: list[dict]) -> str:
     """One JSON object for one molecule, a JSON array of objects for several."""
-    data = _json_clean(records[0] if len(records) == 1 else records)
+    data = jsonable(records[0] if len(records) == 1 else records)
     return json.dumps(data, indent=1, allow_nan=False)
 
 
 # ------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
-    from .predict import AVAILABLE_MODELS, DEFAULT_MODEL
-
     parser = argparse.ArgumentParser(
         prog="python -m mepviz",
         description="MEPviz: molecular electrostatic potentials from equivariant atomic multipoles.")
@@ -285,9 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "Units: Å, e, D, D·Å, kcal/mol/e (cube files: bohr and hartree/e). "
                     "Several molecules in one file give one record each (JSON: an array).")
     p.add_argument("input", metavar="FILE|SMILES", help="XYZ/SDF/MOL file (several molecules allowed) or a SMILES string")
-    p.add_argument("--model", default=DEFAULT_MODEL, choices=AVAILABLE_MODELS,
-                   help=f"model variant (default {DEFAULT_MODEL})")
-    p.add_argument("--surface", default="isodensity", choices=SURFACE_CHOICES,
+    p.add_argument("--model", default=registry.DEFAULT_MODEL, choices=registry.MODEL_NAMES,
+                   help=f"model variant (default {registry.DEFAULT_MODEL})")
+    p.add_argument("--surface", default=registry.DEFAULT_SURFACE, choices=SURFACE_CHOICES,
                    help="surface for the MEP statistics: promolecular ρ=0.001 isodensity (default), "
                         "scaled Bondi vdW surfaces, or none")
     p.add_argument("--spacing", type=float, default=None, help="surface grid spacing in Å (default: the surface's own)")
@@ -303,15 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_models() -> str:
-    from .predict import AVAILABLE_MODELS, default_weights_dir
+    from .predict import default_weights_dir, model_card
 
     lines = []
-    for name in AVAILABLE_MODELS:
-        card_path = default_weights_dir() / f"{name}.json"
-        if not card_path.exists():
-            lines.append(f"{name}: no weights ({card_path} missing)")
+    for name in registry.MODEL_NAMES:
+        card = model_card(name)
+        if card is None:
+            lines.append(f"{name}: no weights ({default_weights_dir() / (name + '.pt')} missing)")
             continue
-        card = json.loads(card_path.read_text())
         tm = card.get("test_metrics", {})
         iso = tm.get("mep_isodensity", {})
         extra = ""
@@ -340,6 +335,7 @@ def main(argv=None) -> int:
             if not cube_dir.is_dir():
                 raise UsageError(f"cannot write {args.cube}: folder {cube_dir} does not exist")
         mols = load_molecules(args.input, args.charge)
+        check_applicable(mols, args.model, warn=lambda line: print(line, file=sys.stderr))
         records = compute(mols, args.model, args.surface, points, args.cube, args.spacing, args.order)
         if args.format == "json":
             text = format_json(records) + "\n"

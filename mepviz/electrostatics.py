@@ -1,6 +1,6 @@
 """Electrostatics of atomic multipoles: molecular moments, potentials, surface statistics.
 
-Conventions (DESIGN.md): lengths Å, charges e, dipoles e·Å, quadrupoles are traceless
+Conventions (docs/physics.md): lengths Å, charges e, dipoles e·Å, quadrupoles are traceless
 Buckingham tensors Θ = ½ Σ q (3 r rᵀ − r² I) in e·Å², potentials in kcal/mol/e.
 """
 from __future__ import annotations
@@ -55,6 +55,13 @@ def traceless(second_moment) -> np.ndarray:
     """Raw second moment M = Σ q r rᵀ -> traceless Buckingham Θ = ½ (3M − tr M I)."""
     m = np.asarray(second_moment, float)
     return 0.5 * (3 * m - np.trace(m, axis1=-2, axis2=-1)[..., None, None] * np.eye(3))
+
+
+def principal_values(tensor) -> np.ndarray:
+    """Eigenvalues (ascending) of the symmetrised 3×3 `tensor` (e.g. Θ in e·Å²; they sum to 0
+    for a traceless quadrupole)."""
+    t = np.asarray(tensor, float)
+    return np.linalg.eigvalsh(0.5 * (t + t.T))
 
 
 def shift_second_moment(second_moment, dipole, origin, total_charge=0.0,

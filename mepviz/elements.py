@@ -11,9 +11,6 @@ from .units import BOHR_ANGSTROM
 SYMBOLS: tuple[str, ...] = tuple(_pyscf_elements.ELEMENTS)
 _NUMBER_BY_SYMBOL = {s.upper(): i for i, s in enumerate(SYMBOLS) if i > 0}
 
-#: elements the ML models were trained on (QM9)
-MODEL_ELEMENTS: tuple[int, ...] = (1, 6, 7, 8, 9)
-#: elements the DFT reference basis 6-31G(2df,p) covers in PySCF (H–Kr except a few)
 MAX_ATOMIC_NUMBER = 118
 
 
@@ -36,5 +33,21 @@ def bondi_radii(numbers) -> np.ndarray:
     return np.asarray(_pyscf_radii.VDW, dtype=float)[np.asarray(numbers, dtype=int)] * BOHR_ANGSTROM
 
 
+def element_names(numbers) -> str:
+    """'H, C, N' for atomic numbers (in the given order, duplicates dropped)."""
+    return ", ".join(symbol(z) for z in dict.fromkeys(int(z) for z in numbers))
+
+
 def model_element_names() -> str:
-    return ", ".join(symbol(z) for z in MODEL_ELEMENTS)
+    """The elements the model variants accept (mepviz.registry.MODEL_ELEMENTS), e.g. 'H, C, …'."""
+    from .registry import MODEL_ELEMENTS
+    return element_names(MODEL_ELEMENTS)
+
+
+def unsupported_elements(numbers, allowed, who: str) -> str | None:
+    """The one message format for elements outside a supported set, or None if all are in it:
+    '<who> do not support S, Si: supported elements are H, C, N, O, F.'"""
+    bad = sorted({int(z) for z in np.asarray(numbers).reshape(-1)} - {int(z) for z in allowed})
+    if not bad:
+        return None
+    return f"{who} do not support {element_names(bad)}: supported elements are {element_names(allowed)}."

@@ -19,11 +19,15 @@ Conventions:
   (1.0, 1.5 aromatic, 2.0, 3.0).
 * Non-fatal notes (UFF fallback, bond orders that could not be assigned, ...) are logged on the
   ``mepviz.inputs`` logger and available through :func:`input_warnings`.
-* Every parser runs :func:`validate` with ``max_atoms`` (default 200) but does not check element
-  support; callers that need a restricted element set use :func:`check_model_elements`.
+* Every parser runs :func:`validate` with ``max_atoms`` (default ``limits.MAX_ATOMS``) and the
+  other limits of :mod:`mepviz.limits` (coordinates, molecular extent, molecules per file) but
+  does not check element support: that is :func:`mepviz.applicability.assess`'s job.
+* Batch uploads: :func:`split_records` cuts a multi-molecule file into :class:`Record` objects
+  (one bad record does not spoil the others); :func:`parse_record` reads one.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -33,7 +37,9 @@ import weakref
 
 import numpy as np
 
-from .elements import MODEL_ELEMENTS, SYMBOLS, atomic_number, symbol
+from . import limits
+from .elements import SYMBOLS, atomic_number, symbol, unsupported_elements
+from .geometry import fragments, unit_hint
 from .molecule import Molecule, MoleculeInputError
 
 log = logging.getLogger(__name__)
@@ -57,19 +63,19 @@ __all__ = [
     "read_file",
     "parse_text",
     "validate",
-    "check_model_elements",
     "fragment_count",
     "fragments",
     "input_warnings",
+    "Record",
+    "split_records",
+    "parse_record",
     "MoleculeInputError",
 ]
 
 #: default atom limit applied by every parser
-DEFAULT_MAX_ATOMS = 200
+DEFAULT_MAX_ATOMS = limits.MAX_ATOMS
 #: atoms closer than this (Å) are rejected as overlapping
 MIN_DISTANCE = 0.5
-#: uploads larger than this are refused before decoding
-MAX_FILE_BYTES = 5_000_000
 #: file extension -> format understood by :func:`parse_text`
 SUPPORTED_EXTENSIONS = {
     ".xyz": "xyz",
@@ -201,18 +207,10 @@ def _electron_check(n_electrons: int, charge: int, mult: int, explicit_mult: boo
 # ---------------------------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------------------------
-def _check_elements(mol: Molecule, elements, who: str | None = None) -> None:
-    allowed = {int(z) for z in elements}
-    bad = sorted({int(z) for z in mol.numbers} - allowed)
-    if bad:
-        # keep supported elements in their given order when possible (H, C, N, O, F)
-        supported = ", ".join(symbol(z) for z in dict.fromkeys(int(z) for z in elements))
-        names = ", ".join(symbol(z) for z in bad)
-        plural = "s" if len(bad) > 1 else ""
-        if who:
-            raise _err(f"{who} do not support the element{plural} {names} in this molecule; "
-                       f"supported elements: {supported}.")
-        raise _err(f"Unsupported element{plural}: {names}. Supported elements: {supported}.")
+def _check_elements(mol: Molecule, elements) -> None:
+    msg = unsupported_elements(mol.numbers, elements, "The element restrictions in use")
+    if msg:
+        raise _err(msg)
 
 
 @_guard
@@ -249,6 +247,10 @@ def _validate_geometry(mol: Molecule, max_atoms, elements=None, min_distance: fl
     if not np.all(np.isfinite(mol.positions)):
         i = int(np.where(~np.isfinite(mol.positions).all(axis=1))[0][0])
         raise _err(f"atom {i + 1} ({symbol(zs[i])}) has a coordinate that is not a finite number (NaN or infinity).")
+    limits.check_coordinates(mol.positions)
+    if n > 1:
+        hint = unit_hint(zs, mol.positions)
+        limits.check_extent(mol.positions, f"; {hint}" if hint else "")
     if n > 1 and min_distance > 0:
         from scipy.spatial import cKDTree
 
@@ -262,58 +264,11 @@ def _validate_geometry(mol: Molecule, max_atoms, elements=None, min_distance: fl
                        f"(or coordinates not in Å).")
 
 
-@_guard
-def check_model_elements(mol: Molecule, elements=MODEL_ELEMENTS) -> Molecule:
-    """Raise if the molecule contains elements the ML models were not trained on (QM9: H, C, N, O, F)."""
-    _check_elements(mol, elements, who="The ML models (trained on QM9)")
-    return mol
 
 
 # ---------------------------------------------------------------------------------------------
 # fragments
 # ---------------------------------------------------------------------------------------------
-def _covalent_radii(numbers) -> np.ndarray:
-    from rdkit import Chem
-
-    pt = Chem.GetPeriodicTable()
-    return np.array([pt.GetRcovalent(int(z)) for z in numbers])
-
-
-def fragments(mol: Molecule) -> list[list[int]]:
-    """Connected components (lists of 0-based atom indices), from ``mol.bonds`` when the bonding
-    is known (bonds or SMILES present), otherwise from distances (bonded when d < 1.3 × sum of covalent radii)."""
-    n = mol.n_atoms
-    parent = list(range(n))
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    if mol.bonds or mol.smiles:  # bonds are authoritative when the bonding is known
-        edges = [(int(b[0]), int(b[1])) for b in mol.bonds]
-    elif n > 1:
-        from scipy.spatial import cKDTree
-
-        r = _covalent_radii(mol.numbers)
-        pairs = cKDTree(mol.positions).query_pairs(1.3 * 2 * float(r.max()), output_type="ndarray")
-        edges = []
-        for i, j in pairs:
-            if np.linalg.norm(mol.positions[i] - mol.positions[j]) < 1.3 * (r[i] + r[j]):
-                edges.append((int(i), int(j)))
-    else:
-        edges = []
-    for i, j in edges:
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[ri] = rj
-    groups: dict[int, list[int]] = {}
-    for a in range(n):
-        groups.setdefault(find(a), []).append(a)
-    return sorted(groups.values(), key=lambda g: g[0])
-
-
 def fragment_count(mol: Molecule) -> int:
     """Number of disconnected fragments (1 for an ordinary molecule)."""
     return len(fragments(mol))
@@ -477,6 +432,10 @@ def from_smiles(smiles: str, charge=None, seed: int = 42, name: str = "", *,
     s = smiles.strip()
     if not s:
         raise _err("The SMILES string is empty.")
+    odd = next((ch for ch in s if not ch.isascii() or not ch.isprintable()), None)
+    if odd is not None:
+        raise _err(f"Invalid SMILES '{s}': it contains the character {odd!r}; SMILES are written "
+                   f"in plain ASCII (e.g. 'Cl', 'Br', '[O-]').")
     if len(s.split()) > 1:
         raise _err(f"Invalid SMILES '{s}': it contains spaces.")
     mol = Chem.MolFromSmiles(s)
@@ -560,6 +519,7 @@ def _xyz_frames(text: str, max_atoms: int | None):
         if i >= n:
             break
         f = len(frames) + 1
+        limits.check_frames(f, "The XYZ file", at_least=True)
         fr = f" (frame {f})" if f > 1 else ""
         header = lines[i].strip()
         tok = header.split()[0]
@@ -880,6 +840,7 @@ def from_sdf(text: str, charge=None, multiplicity=None, *, seed: int = 42,
     records = _sdf_records(text)
     if not records:
         raise _err("The SDF file contains no molecules.")
+    limits.check_frames(len(records), "The SDF file")
     out = []
     for k, block in enumerate(records, 1):
         rec = f"SDF record {k} " if len(records) > 1 else ""
@@ -962,12 +923,16 @@ def _check_text(text, what: str) -> str:
         raise _err(f"{what} is not a text file (it contains NUL bytes). {_HELP}")
     if not text.strip():
         raise _err(f"{what} is empty.")
-    return text
+    return _normalise_newlines(text)
+
+
+def _normalise_newlines(text: str) -> str:
+    """Windows (\r\n), doubled (\r\r\n) and old Mac (\r) line endings -> \n."""
+    return re.sub(r"\r+\n", "\n", text).replace("\r", "\n")
 
 
 def _decode(data: bytes, label: str) -> str:
-    if len(data) > MAX_FILE_BYTES:
-        raise _err(f"{label} is too large ({len(data) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB).")
+    limits.check_file_size(len(data), label)
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             raise _err(f"{label} is not a text file (it looks like {kind}). {_HELP}")
@@ -1005,12 +970,13 @@ def _from_smiles_text(text: str, charge, multiplicity, seed, max_atoms) -> list[
         s = line.strip()
         if not s or s.startswith("#"):
             continue
-        parts = s.split(None, 1)
+        parts = re.split(r"[ \t]+", s, maxsplit=1)       # ASCII blanks only: no silent split at U+00A0
         if not entries and parts[0].lower() in ("smiles", "smi"):
             continue  # header row
         entries.append((ln, parts[0], parts[1].strip() if len(parts) > 1 else ""))
     if not entries:
         raise _err("The SMILES input contains no SMILES.")
+    limits.check_frames(len(entries), "The SMILES file")
     out = []
     for ln, smi, name in entries:
         try:
@@ -1074,8 +1040,7 @@ def _read_file(path_or_bytes, filename: str | None = None, **kw) -> list[Molecul
         if os.path.isdir(p):
             raise _err(f"{p} is a folder, not a file.")
         size = os.path.getsize(p)
-        if size > MAX_FILE_BYTES:
-            raise _err(f"'{filename}' is too large ({size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB).")
+        limits.check_file_size(size, f"'{filename}'")
         with open(p, "rb") as fh:
             data = fh.read()
     elif hasattr(src, "read") or hasattr(src, "getvalue"):
@@ -1086,8 +1051,7 @@ def _read_file(path_or_bytes, filename: str | None = None, **kw) -> list[Molecul
     else:
         raise _err(f"Cannot read a molecule from a {type(src).__name__}.")
     label = f"'{filename}'" if filename else "The file"
-    if len(data) > MAX_FILE_BYTES:
-        raise _err(f"{label} is too large ({len(data) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB).")
+    limits.check_file_size(len(data), label)
     if not data.strip():
         raise _err(f"{label} is empty.")
     text = _decode(data, label)
@@ -1108,3 +1072,103 @@ def _read_file(path_or_bytes, filename: str | None = None, **kw) -> list[Molecul
             raise _err(f"{filename}: {exc}") from None
         raise
 
+
+
+# ---------------------------------------------------------------------------------------------
+# batch uploads: one record per molecule, each parsed on its own
+# ---------------------------------------------------------------------------------------------
+#: file extension -> record format of :func:`split_records`
+BATCH_FORMATS = {".xyz": "xyz", ".sdf": "sdf", ".sd": "sdf", ".mol": "sdf"}
+_COUNT_LINE = re.compile(r"\s*\d+\s*")
+
+
+@dataclasses.dataclass
+class Record:
+    """One molecule record of an upload: its 1-based number, a label and its text."""
+
+    number: int
+    label: str
+    text: str
+    fmt: str                      # "xyz" or "sdf"
+    error: str | None = None      # set when the record could not even be cut out
+
+
+def _xyz_label(comment: str, number: int) -> str:
+    try:
+        name = _parse_comment(comment, 1)[0]
+    except MoleculeInputError:
+        name = ""
+    return name.split()[0] if name else f"record {number}"
+
+
+def _xyz_records(text: str) -> list[Record]:
+    """Cut XYZ text into frames by their count lines. A frame whose atom lines do not match
+    its count line becomes an error record; the reader resynchronises at the next count line."""
+    lines = text.split("\n")
+    n, i, records = len(lines), 0, []
+    while i < n:
+        if not lines[i].strip():
+            i += 1
+            continue
+        number = len(records) + 1
+        if not _COUNT_LINE.fullmatch(lines[i]):
+            j = i + 1
+            while j < n and not _COUNT_LINE.fullmatch(lines[j]):
+                j += 1
+            records.append(Record(number, f"record {number}", "\n".join(lines[i:j]), "xyz",
+                                  error=f"line {i + 1}: expected the number of atoms, found "
+                                        f"'{lines[i].strip()[:40]}'"))
+            i = j
+            continue
+        count = int(lines[i])
+        label = _xyz_label(lines[i + 1] if i + 1 < n else "", number)
+        k = i + 2
+        while k < n and k < i + 2 + count and lines[k].strip() and not _COUNT_LINE.fullmatch(lines[k]):
+            k += 1
+        found, error = k - (i + 2), None
+        if found < count:
+            rest = not any(ln.strip() for ln in lines[k:])
+            error = (f"{'truncated' if rest else 'atom-count mismatch'}: the count line (line {i + 1}) "
+                     f"says {count} atoms but only {found} atom lines follow")
+        else:
+            extra = 0
+            while k < n and _looks_like_atom_line(lines[k]):
+                extra, k = extra + 1, k + 1
+            if extra:
+                error = (f"atom-count mismatch: the count line (line {i + 1}) says {count} atoms "
+                         f"but {count + extra} atom lines follow")
+        records.append(Record(number, label, "\n".join(lines[i:k]) + "\n", "xyz", error=error))
+        i = k
+    return records
+
+
+def split_records(data: bytes, filename: str) -> list[Record]:
+    """Upload bytes -> records (each parsed later with :func:`parse_record`). Raises
+    MoleculeInputError for unsupported types, empty or binary files, and files with more than
+    ``limits.MAX_FRAMES`` molecules."""
+    ext = os.path.splitext(filename.lower())[1]
+    if ext not in BATCH_FORMATS:
+        raise _err(f"'{filename}': unsupported file type '{ext or '(none)'}'. Upload a "
+                   f"multi-molecule .xyz or .sdf file.")
+    fmt = BATCH_FORMATS[ext]
+    text = _check_text(_decode(bytes(data), f"'{filename}'"), f"'{filename}'")
+    if fmt == "xyz":
+        records = _xyz_records(text)
+    else:
+        records = [Record(k, (block.split("\n", 1)[0].strip() or f"record {k}"), block + "\n$$$$\n", "sdf")
+                   for k, block in enumerate(_sdf_records(text), 1)]
+    if not records:
+        raise _err(f"'{filename}' holds no molecules.")
+    limits.check_frames(len(records), f"'{filename}'")
+    if fmt == "xyz" and len(records) == 1 and records[0].error:
+        raise _err(f"'{filename}' is not an XYZ file: {records[0].error}.")
+    return records
+
+
+@_guard
+def parse_record(record: Record) -> Molecule:
+    """One record -> Molecule (named after the record when the file gives no name)."""
+    if record.error:
+        raise _err(record.error)
+    mol = (from_xyz(record.text) if record.fmt == "xyz" else from_sdf(record.text))[0]
+    return mol if mol.name else _attach(dataclasses.replace(mol, name=record.label), list(input_warnings(mol)))

@@ -51,9 +51,11 @@ class Molecule:
 
     @property
     def formula(self) -> str:
-        """Hill formula, e.g. C2H6O."""
+        """Hill formula: C first, then H (when there is carbon), then the rest alphabetically;
+        without carbon all alphabetically. E.g. C2H6O, CO2, CCl4, H2O, ClH."""
         c = Counter(self.symbols)
-        order = (["C", "H"] if "C" in c else []) + sorted(k for k in c if k not in ("C", "H") or "C" not in c)
+        first = [s for s in ("C", "H") if s in c] if "C" in c else []
+        order = first + sorted(k for k in c if k not in first)
         return "".join(f"{s}{c[s] if c[s] > 1 else ''}" for s in order)
 
     @property

@@ -5,7 +5,7 @@ through this module, so the models are loaded once and the units are stated once
 
 - charges in e, atomic dipoles in e·Å, atomic quadrupoles (traceless Buckingham) in e·Å²;
 - the molecular dipole μ (e·Å) and quadrupole Θ (e·Å²) are assembled from the atomic
-  multipoles with the DESIGN.md formulas about the centre of mass (for a neutral molecule
+  multipoles with the formulas of docs/physics.md about the centre of mass (for a neutral molecule
   μ does not depend on the origin);
 - the MEP is in kcal/mol/e.
 
@@ -18,23 +18,21 @@ through this module, so the models are loaded once and the units are stated once
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential, surface_statistics
-from .elements import MODEL_ELEMENTS, model_element_names, symbol
-from .molecule import Molecule, MoleculeInputError
+from .electrostatics import (molecular_dipole, molecular_quadrupole, multipole_potential, principal_values,
+                             surface_statistics)
+from .applicability import assess
+from .limits import check_points
+from .molecule import Molecule
+from .paths import weights_dir as default_weights_dir
+from .registry import DEFAULT_MODEL, DEFAULT_SURFACE, check_model_name
+from .registry import MODEL_NAMES as AVAILABLE_MODELS
 from .units import DEBYE_PER_E_ANGSTROM
-
-#: the shipped model variants (weights/<name>.pt + weights/<name>.json)
-AVAILABLE_MODELS = ("dipole", "quadrupole")
-DEFAULT_MODEL = "quadrupole"
-#: surface kinds accepted by predict_mep_map
-SURFACE_KINDS = ("isodensity", "vdw1.4", "vdw1.6", "vdw1.8", "vdw2.0")
 
 UNITS = {
     "positions": "angstrom",
@@ -51,31 +49,30 @@ UNITS = {
 }
 
 
-def default_weights_dir() -> Path:
-    """``$MEPVIZ_WEIGHTS`` if set, else the repository's ``weights/`` folder."""
-    env = os.environ.get("MEPVIZ_WEIGHTS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "weights"
+def installed_models(weights_dir=None) -> tuple[str, ...]:
+    """The registry's variants whose weights (``<name>.pt``) are present."""
+    wdir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+    return tuple(m for m in AVAILABLE_MODELS if (wdir / f"{m}.pt").exists())
 
 
-def check_model_name(name: str) -> str:
-    name = str(name).strip().lower()
-    if name not in AVAILABLE_MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(AVAILABLE_MODELS)}")
-    return name
+def model_card(name: str, weights_dir=None) -> dict | None:
+    """The card ``<name>.json`` of an installed variant, or None when its weights are missing."""
+    wdir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+    stem = wdir / check_model_name(name)
+    if not stem.with_suffix(".pt").exists():
+        return None
+    path = stem.with_suffix(".json")
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    key = (str(path), stamp)
+    if key not in _CARDS:
+        _CARDS[key] = json.loads(path.read_text())
+    return _CARDS[key]
 
 
-def check_elements(mol: Molecule) -> None:
-    """MoleculeInputError naming the elements the ML models do not support."""
-    bad = sorted({int(z) for z in mol.numbers if int(z) not in MODEL_ELEMENTS})
-    if bad:
-        names = ", ".join(symbol(z) for z in bad)
-        raise MoleculeInputError(
-            f"the ML models do not support {names}: they were trained on QM9 molecules, "
-            f"which contain only {model_element_names()}")
-    if mol.n_atoms == 0:
-        raise MoleculeInputError("the molecule has no atoms")
+_CARDS: dict = {}
 
 
 # ---------------------------------------------------------------------------------------
@@ -128,7 +125,7 @@ class Prediction:
 
     def quadrupole_eigenvalues(self, debye: bool = False) -> np.ndarray:
         """Principal values of Θ (ascending), e·Å² (or D·Å with ``debye=True``); they sum to 0."""
-        w = np.linalg.eigvalsh(0.5 * (self.quadrupole + self.quadrupole.T))
+        w = principal_values(self.quadrupole)
         return w * DEBYE_PER_E_ANGSTROM if debye else w
 
     def mep(self, points, order: int = 2) -> np.ndarray:
@@ -138,6 +135,7 @@ class Prediction:
         """
         if order not in (0, 1, 2):
             raise ValueError("order must be 0 (charges), 1 (+ dipoles) or 2 (+ quadrupoles)")
+        check_points(int(np.size(points)) // 3)
         return multipole_potential(points, self.molecule.positions, self.charges,
                                    self.atomic_dipoles if order >= 1 else None,
                                    self.atomic_quadrupoles if order >= 2 else None)
@@ -210,9 +208,9 @@ class Predictor:
     def __repr__(self):
         return f"Predictor({self.model_name!r}, weights_dir={str(self.weights_dir)!r})"
 
-    @staticmethod
-    def check(mol: Molecule) -> None:
-        check_elements(mol)
+    def check(self, mol: Molecule) -> None:
+        """MoleculeInputError when applicability.assess refuses `mol` for this model."""
+        assess(mol, self.model_name, card=self.card).raise_if_refused()
 
     def _forward(self, mols: list[Molecule]) -> dict:
         torch = self._torch
@@ -232,8 +230,7 @@ class Predictor:
     def predict_many(self, mols, batch_size: int = 4) -> list[Prediction]:
         """Predictions for many molecules, `batch_size` molecules per forward pass.
 
-        The default 4 was the fastest of 1/4/16/128 in bench/benchmark.py on 2 CPU cores
-        (124 mol/s at 4 vs 69 mol/s at 128)."""
+        The default is the fastest batch size measured by bench/benchmark.py (bench/results.md)."""
         mols = list(mols)
         for m in mols:
             self.check(m)
@@ -304,15 +301,15 @@ class MEPMap:
         return float(np.abs(self.values).max())
 
 
-def make_surface(mol: Molecule, kind: str = "isodensity", spacing: float | None = None):
-    """The surface of `kind` ('isodensity' or 'vdw1.4' … 'vdw2.0') for `mol` (mepviz.surfaces)."""
+def make_surface(mol: Molecule, kind: str = DEFAULT_SURFACE, spacing: float | None = None):
+    """The surface of `kind` (a name of registry.SURFACES) for `mol` (mepviz.surfaces)."""
     from . import surfaces
 
     kwargs = {} if spacing is None else {"spacing": float(spacing)}
     return surfaces.surface_for(mol, kind, **kwargs)
 
 
-def predict_mep_map(mol: Molecule, model_name: str = DEFAULT_MODEL, surface: str = "isodensity",
+def predict_mep_map(mol: Molecule, model_name: str = DEFAULT_MODEL, surface: str = DEFAULT_SURFACE,
                     spacing: float | None = None, order: int = 2, predictor: Predictor | None = None,
                     prediction: Prediction | None = None) -> MEPMap:
     """Input molecule -> coloured-surface data (surface, MEP values, statistics)."""

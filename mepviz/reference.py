@@ -11,11 +11,14 @@ conv_tol = 1e-8, i.e. exactly the recipe of the reference data (data/README.md):
   density matrix (no fitting), in chunks; returned in kcal/mol/e.
 
 Results are cached on disk (``MEPVIZ_CACHE`` or ``~/.cache/mepviz/reference``), keyed by
-geometry + charge + multiplicity + method + basis + grid level + density fitting. The cache
-stores the density matrix and the molecule spec, so every observable (MEP, density,
-isosurface) can be rebuilt without repeating the SCF. Writes are atomic (temporary file +
-``os.replace``) and an ``fcntl`` lock per key makes concurrent processes compute a molecule
-once: the second one waits for the lock and reads the first one's result.
+geometry + charge + multiplicity + method + basis + grid level + density fitting, in the
+format of :meth:`ReferenceResult.save` (the density matrix and the molecule, so every
+observable can be rebuilt without repeating the SCF). Every cached file is validated when
+read (:meth:`ReferenceResult.load`: schema, shapes, finite values, molecule and settings);
+an invalid one is deleted and recomputed. The cache is capped at ``MEPVIZ_CACHE_MAX_MB``
+(default 2000 MB): the least recently used files are evicted. Writes are atomic (temporary
+file + ``os.replace``) and an ``fcntl`` lock per key (removed after use) makes concurrent
+processes compute a molecule once: the second one waits and reads the first one's result.
 
     >>> engine = ReferenceEngine()
     >>> result = engine.run(molecule, progress=lambda f, msg: print(f, msg), time_budget_s=60)
@@ -40,10 +43,13 @@ from .molecule import Molecule, MoleculeInputError
 from .units import BOHR_ANGSTROM, HARTREE_TO_KCAL_MOL
 
 __all__ = ["ReferenceEngine", "ReferenceResult", "ReferenceTimeout", "ReferenceError",
-           "default_cache_dir", "CACHE_FORMAT_VERSION", "basis_for", "basis_label"]
+           "InvalidReferenceFile", "default_cache_dir", "cache_max_bytes", "CACHE_FORMAT_VERSION",
+           "basis_for", "basis_label"]
 
-#: bumped when the cached .npz layout changes (old files are then recomputed)
+#: bumped when the saved .npz layout changes (old files are then recomputed)
 CACHE_FORMAT_VERSION = 1
+#: default cache size cap (MB) when MEPVIZ_CACHE_MAX_MB is not set
+DEFAULT_CACHE_MAX_MB = 2000
 
 Progress = Callable[[float, str], None]
 
@@ -63,6 +69,20 @@ class ReferenceTimeout(ReferenceError):
         super().__init__(message)
         self.estimate_s = estimate_s
         self.elapsed_s = elapsed_s
+
+
+class InvalidReferenceFile(ValueError):
+    """A saved reference result is unreadable, incomplete, inconsistent or for another
+    molecule / level of theory."""
+
+
+def cache_max_bytes() -> int:
+    """The cache size cap: ``$MEPVIZ_CACHE_MAX_MB`` (default 2000) in bytes."""
+    try:
+        mb = float(os.environ.get("MEPVIZ_CACHE_MAX_MB", DEFAULT_CACHE_MAX_MB))
+    except ValueError:
+        mb = DEFAULT_CACHE_MAX_MB
+    return int(max(mb, 0.0) * 1e6)
 
 
 def default_cache_dir() -> str:
@@ -261,6 +281,101 @@ class ReferenceResult:
                                            band=(isovalue / self.SURFACE_BAND, isovalue * self.SURFACE_BAND))
         return mesh_from_grid(values, origin, spacing, isovalue)
 
+    # -- files ----------------------------------------------------------------------------
+    def save(self, path, compact: bool = False, extra: dict | None = None) -> None:
+        """Write this result as ``.npz``, atomically. `compact`: the density matrix as its
+        float32 lower triangle, compressed (the gallery's format; MEP error ≲ 1e-4 kcal/mol/e).
+        `extra`: more arrays to store (e.g. precomputed surface values); load ignores them."""
+        m = self.molecule
+        payload = dict(
+            format_version=np.int64(CACHE_FORMAT_VERSION), key=np.str_(m.key()),
+            numbers=m.numbers, positions=m.positions, charge=np.int64(m.charge),
+            multiplicity=np.int64(m.multiplicity), method=np.str_(self.method), basis=np.str_(self.basis),
+            grid_level=np.int64(self.grid_level), density_fit=np.bool_(self.density_fit),
+            energy=np.float64(self.energy), dipole=self.dipole, second_moment=self.second_moment,
+            center_of_mass=self.center_of_mass, quadrupole=self.quadrupole,
+            wall_time=np.float64(self.wall_time), converged=np.bool_(self.converged),
+            scf_cycles=np.int64(self.scf_cycles), s2=np.float64(np.nan if self.s2 is None else self.s2),
+            pyscf_version=np.str_(self.pyscf_version), **(extra or {}))
+        dm = np.asarray(self.dm, float)
+        if compact:
+            payload.update(nao=np.int64(dm.shape[0]), dm_tril=dm[np.tril_indices(dm.shape[0])].astype(np.float32))
+            atomic_write(str(path), lambda fh: np.savez_compressed(fh, **payload))
+        else:
+            atomic_write(str(path), lambda fh: np.savez(fh, dm=dm, **payload))
+
+    @classmethod
+    def load(cls, path, molecule: Molecule | None = None, *, method: str | None = None,
+             basis: str | None = None, grid_level: int | None = None,
+             density_fit: bool | None = None) -> "ReferenceResult":
+        """Read a result written by :meth:`save`, validating it: schema, shapes, finite values,
+        the molecule (when given: its key must match; else rebuilt from the file) and any
+        settings given. Raises :class:`InvalidReferenceFile` with the reason."""
+        try:
+            with np.load(path, allow_pickle=False) as d:
+                data = {k: d[k] for k in d.files}
+        except FileNotFoundError:
+            raise
+        except Exception as exc:     # truncated / not a zip / foreign file
+            raise InvalidReferenceFile(f"{os.path.basename(str(path))} is unreadable "
+                                       f"({type(exc).__name__}: {exc})") from None
+        return cls._from_arrays(data, molecule, dict(method=method, basis=basis, grid_level=grid_level,
+                                                     density_fit=density_fit), str(path))
+
+    @classmethod
+    def _from_arrays(cls, d: dict, molecule, settings: dict, label: str) -> "ReferenceResult":
+        def bad(why):
+            return InvalidReferenceFile(f"{os.path.basename(label)}: {why}")
+
+        need = ("method", "basis", "energy", "dipole", "second_moment", "center_of_mass", "quadrupole")
+        missing = [k for k in need if k not in d] + ([] if "dm" in d or "dm_tril" in d else ["dm"])
+        if missing:
+            raise bad(f"missing {', '.join(missing)}")
+        if "format_version" in d and int(d["format_version"]) != CACHE_FORMAT_VERSION:
+            raise bad(f"format version {int(d['format_version'])}, expected {CACHE_FORMAT_VERSION}")
+        if molecule is None:
+            if "numbers" not in d or "positions" not in d:
+                raise bad("no molecule stored and none given")
+            molecule = Molecule(d["numbers"], d["positions"], int(d.get("charge", 0)),
+                                int(d.get("multiplicity", 1)))
+        if "key" in d and str(d["key"]) != molecule.key():
+            raise bad("it belongs to another molecule (geometry, charge or multiplicity)")
+        for name, want in settings.items():
+            if want is None:
+                continue
+            have = d.get(name)
+            if have is None or (str(have) if isinstance(want, str) else type(want)(have)) != want:
+                raise bad(f"{name} {have} differs from the requested {want}")
+        if "dm" in d:
+            dm = np.asarray(d["dm"], float)
+        else:
+            nao = int(d.get("nao", -1))
+            tril = np.asarray(d["dm_tril"], float).ravel()
+            if nao <= 0 or tril.size != nao * (nao + 1) // 2:
+                raise bad("packed density matrix has the wrong length")
+            from pyscf import lib
+            dm = lib.unpack_tril(tril)
+        shapes = {"dipole": (3,), "second_moment": (3, 3), "center_of_mass": (3,), "quadrupole": (3, 3)}
+        for k, shape in shapes.items():
+            if np.shape(d[k]) != shape:
+                raise bad(f"{k} has shape {np.shape(d[k])}, expected {shape}")
+        if dm.ndim != 2 or dm.shape[0] != dm.shape[1] or dm.shape[0] == 0:
+            raise bad(f"density matrix has shape {dm.shape}")
+        arrays = [d[k] for k in shapes] + [dm, np.asarray(float(d["energy"]))]
+        if not all(np.all(np.isfinite(np.asarray(a, float))) for a in arrays):
+            raise bad("it holds non-finite numbers")
+        if not np.allclose(dm, dm.T, atol=1e-6):
+            raise bad("density matrix is not symmetric")
+        s2 = float(d["s2"]) if "s2" in d else float("nan")
+        return cls(
+            molecule=molecule, method=str(d["method"]), basis=str(d["basis"]), energy=float(d["energy"]),
+            dipole=np.array(d["dipole"], float), second_moment=np.array(d["second_moment"], float),
+            center_of_mass=np.array(d["center_of_mass"], float), quadrupole=np.array(d["quadrupole"], float),
+            wall_time=float(d.get("wall_time", 0.0)), converged=bool(d.get("converged", True)),
+            scf_cycles=int(d.get("scf_cycles", 0)), s2=None if math.isnan(s2) else s2, from_cache=True,
+            grid_level=int(d.get("grid_level", 1)), density_fit=bool(d.get("density_fit", True)),
+            pyscf_version=str(d.get("pyscf_version", "")), dm=dm)
+
     def summary(self) -> dict:
         return {"method": self.method, "basis": basis_label(self.molecule.numbers, self.basis),
                 "energy_hartree": self.energy,
@@ -381,8 +496,10 @@ class ReferenceEngine:
 
     @staticmethod
     def _validate(mol: Molecule):
+        from .applicability import assess
         if mol.n_atoms == 0:
             raise MoleculeInputError("the molecule has no atoms")
+        assess(mol).raise_if_refused()          # e.g. charges beyond registry.DFT_CHARGES
         if (mol.n_electrons + mol.multiplicity - 1) % 2 != 0:
             raise MoleculeInputError(
                 f"{mol.n_electrons} electrons cannot have spin multiplicity {mol.multiplicity}; "
@@ -406,7 +523,7 @@ class ReferenceEngine:
         self._validate(mol)
         path = self.cache_path(mol)
         if path is not None:
-            cached = self._load(path, mol)
+            cached = self.cached(mol)
             if cached is not None:
                 report(1.0, "loaded from cache")
                 return cached
@@ -421,15 +538,12 @@ class ReferenceEngine:
 
         os.makedirs(self.cache_dir, exist_ok=True)
         with _FileLock(path + ".lock", report, t_start, time_budget_s, estimate):
-            cached = self._load(path, mol)       # another process may have finished meanwhile
+            cached = self.cached(mol)       # another process may have finished meanwhile
             if cached is not None:
                 report(1.0, "loaded from cache (computed by another process)")
                 return cached
             result = self._compute(mol, report, t_start, time_budget_s, estimate)
-            try:
-                self._save(path, result)
-            except OSError as exc:          # a full or vanished cache never costs the result
-                warnings.warn(f"could not write the reference cache {path}: {exc}", RuntimeWarning)
+            self._store(mol, result)
         return result
 
     # -- computation ----------------------------------------------------------------------
@@ -516,41 +630,64 @@ class ReferenceEngine:
         return result
 
     # -- cache ----------------------------------------------------------------------------
-    def _save(self, path: str, r: ReferenceResult):
-        m = r.molecule
-        payload = dict(
-            format_version=np.int64(CACHE_FORMAT_VERSION), key=np.str_(m.key()),
-            numbers=m.numbers, positions=m.positions, charge=np.int64(m.charge),
-            multiplicity=np.int64(m.multiplicity), method=np.str_(r.method), basis=np.str_(r.basis),
-            grid_level=np.int64(r.grid_level), density_fit=np.bool_(r.density_fit),
-            energy=np.float64(r.energy), dipole=r.dipole, second_moment=r.second_moment,
-            center_of_mass=r.center_of_mass, quadrupole=r.quadrupole,
-            wall_time=np.float64(r.wall_time), converged=np.bool_(r.converged),
-            scf_cycles=np.int64(r.scf_cycles), s2=np.float64(np.nan if r.s2 is None else r.s2),
-            pyscf_version=np.str_(r.pyscf_version), dm=r.dm)
-        atomic_write(path, lambda fh: np.savez(fh, **payload))
-
-    def _load(self, path: str, mol: Molecule) -> ReferenceResult | None:
-        if not os.path.exists(path):
+    def cached(self, mol: Molecule) -> ReferenceResult | None:
+        """The cached result for `mol` at this engine's level, or None (never computes).
+        An invalid cache file (truncated, edited, non-finite, for another molecule or level)
+        is deleted, so the next :meth:`run` recomputes and overwrites it."""
+        path = self.cache_path(mol)
+        if path is None:
             return None
         try:
-            with np.load(path, allow_pickle=False) as d:
-                if int(d["format_version"]) != CACHE_FORMAT_VERSION or str(d["key"]) != mol.key():
-                    return None
-                if str(d["method"]) != self.method or str(d["basis"]) != self.basis:
-                    return None
-                s2 = float(d["s2"])
-                return ReferenceResult(
-                    molecule=mol, method=self.method, basis=self.basis, energy=float(d["energy"]),
-                    dipole=d["dipole"].copy(), second_moment=d["second_moment"].copy(),
-                    center_of_mass=d["center_of_mass"].copy(), quadrupole=d["quadrupole"].copy(),
-                    wall_time=float(d["wall_time"]), converged=bool(d["converged"]),
-                    scf_cycles=int(d["scf_cycles"]), s2=None if math.isnan(s2) else s2,
-                    from_cache=True, grid_level=int(d["grid_level"]),
-                    density_fit=bool(d["density_fit"]), pyscf_version=str(d["pyscf_version"]),
-                    dm=d["dm"].copy())
-        except (OSError, KeyError, ValueError, EOFError):   # unreadable / foreign file: recompute
+            result = ReferenceResult.load(path, mol, method=self.method, basis=self.basis,
+                                          grid_level=self.grid_level, density_fit=self.density_fit)
+        except FileNotFoundError:
             return None
+        except InvalidReferenceFile as exc:
+            warnings.warn(f"discarding an invalid reference cache file: {exc}", RuntimeWarning)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            return None
+        try:
+            os.utime(path)              # mark as recently used (LRU eviction)
+        except OSError:
+            pass
+        return result
+
+    def _store(self, mol: Molecule, result: ReferenceResult) -> None:
+        path = self.cache_path(mol)
+        try:
+            result.save(path)
+        except OSError as exc:          # a full or vanished cache never costs the result
+            warnings.warn(f"could not write the reference cache {path}: {exc}", RuntimeWarning)
+            return
+        evict(self.cache_dir, cache_max_bytes(), keep=path)
+
+
+def evict(cache_dir: str, max_bytes: int, keep: str | None = None) -> list[str]:
+    """Delete the least recently used ``.npz`` files of `cache_dir` until the total size is
+    at most `max_bytes` (never `keep`); returns the deleted paths."""
+    entries = []
+    with os.scandir(cache_dir) as it:
+        for e in it:
+            if e.name.endswith(".npz") and e.is_file():
+                st = e.stat()
+                entries.append((st.st_mtime, st.st_size, e.path))
+    total = sum(size for _, size, _ in entries)
+    removed = []
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        if keep is not None and os.path.abspath(path) == os.path.abspath(keep):
+            continue
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        total -= size
+        removed.append(path)
+    return removed
 
 
 def _as_float(x) -> float:
@@ -601,25 +738,38 @@ class _FileLock:
         self.fh = None
 
     def __enter__(self):
-        self.fh = open(self.path, "a+")
         announced = False
         while True:
+            self.fh = open(self.path, "a+")
             try:
                 fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                if self._still_linked():
+                    return self
+                self.fh.close()            # the holder removed this lock file: take a fresh one
+                continue
             except BlockingIOError:
+                self.fh.close()
                 if not announced:
                     self.report(0.02, "waiting: another process is computing this molecule")
                     announced = True
                 elapsed = time.monotonic() - self.t_start
                 if self.budget is not None and elapsed > self.budget:
-                    self.fh.close()
                     raise ReferenceTimeout(
                         f"time budget of {_fmt_s(self.budget)} spent waiting for another process "
                         "computing the same molecule", estimate_s=self.estimate, elapsed_s=elapsed)
                 time.sleep(0.2)
 
+    def _still_linked(self) -> bool:
+        try:
+            return os.stat(self.path).st_ino == os.fstat(self.fh.fileno()).st_ino
+        except FileNotFoundError:
+            return False
+
     def __exit__(self, *exc):
+        try:
+            os.unlink(self.path)           # removed while still held: no stale .lock files
+        except OSError:
+            pass
         try:
             fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
         finally:

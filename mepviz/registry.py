@@ -31,8 +31,29 @@ MODELS: dict[str, ModelVariant] = {m.name: m for m in (
                  paper=False),
 )}
 DEFAULT_MODEL = "quadrupole"
-#: the paper's comparison, in display order (Compare and Learn pages)
+#: every variant name, in registry order (CLI choices, selectors)
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
+#: the paper's comparison, in display order (Compare, Learn and Batch pages)
 PAPER_PAIR = ("dipole", "quadrupole")
+
+
+def model_label(name: str) -> str:
+    """Display label of a model variant (the name itself when unknown)."""
+    m = MODELS.get(name)
+    return m.label if m else name
+
+
+def short_model_label(name: str) -> str:
+    """Label without its parenthesis, e.g. 'Dipole model'."""
+    return model_label(name).split(" (")[0]
+
+
+def check_model_name(name: str) -> str:
+    """The normalised variant name; ValueError naming the choices when unknown."""
+    key = str(name).strip().lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return key
 
 # --------------------------------------------------------------------------- surfaces
 
@@ -44,11 +65,18 @@ SURFACES: dict[str, str] = {
     "vdw2.0": "vdW × 2.0",
 }
 DEFAULT_SURFACE = "isodensity"
+SURFACE_KINDS: tuple[str, ...] = tuple(SURFACES)
+
+
+def surface_label(kind: str) -> str:
+    return SURFACES.get(kind, kind)
 
 # --------------------------------------------------------------------------- units
 #: potential units offered everywhere (factor from kcal/mol/e lives in mepviz.units)
 POTENTIAL_UNIT_NAMES = ("kcal/mol/e", "kJ/mol/e", "V", "hartree/e")
 DEFAULT_POTENTIAL_UNIT = "kcal/mol/e"
+DIPOLE_UNIT = "D"
+QUADRUPOLE_UNIT = "D·Å"
 
 # --------------------------------------------------------------------------- baselines
 
@@ -58,12 +86,15 @@ BASELINES: dict[str, str] = {
     "xtb": "GFN2-xTB charges",
     "xtb-multipoles": "GFN2-xTB charges + atomic dipoles + quadrupoles",
 }
+BASELINE_NAMES: tuple[str, ...] = tuple(BASELINES)
 
 # --------------------------------------------------------------------------- chemistry
 #: elements the model variants are trained on (H C N O F P S Cl Br I)
 MODEL_ELEMENTS: tuple[int, ...] = (1, 6, 7, 8, 9, 15, 16, 17, 35, 53)
 #: total charges (e) the model variants are trained on
 MODEL_CHARGES: tuple[int, ...] = (-2, -1, 0, 1, 2)
+#: total charges (e) the DFT reference accepts; beyond, the answer is meaningless
+DFT_CHARGES: tuple[int, ...] = tuple(range(-4, 5))
 
 # --------------------------------------------------------------------------- DFT reference
 #: level of theory of every DFT label and of the app's reference (QM9's level); 6-31G(2df,p)

@@ -15,17 +15,9 @@ Promolecular / DFT isosurface area (0.2 Å grids): water 0.986, benzene 0.992, 1
 molecules 0.99-1.01; on test.npz's DFT isosurface vertices the promolecular density is
 0.001 × exp(±0.16) (rms; free atoms without contraction: ×exp(0.53), area +6-17 %).
 
-Speed (CPU time, one core, QM9 molecules of 16 / 20 atoms, isovalue 0.001):
-
-    isodensity spacing 0.20 Å   14 / 19 ms   5600 / 6600 vertices
-    isodensity spacing 0.25 Å    9 / 11 ms   3600 / 4200 vertices   (default)
-    isodensity spacing 0.30 Å    7 /  9 ms   2500 / 3000 vertices
-    vdW ×1.4 mesh, 0.2 Å          17 ms (20 atoms), ×2.0: 23 ms; as points 13 ms
-    shell_points (4 shells)        5 ms
-
-The area changes by < 0.2 % between 0.2 and 0.3 Å (vertices are refined onto the exact
-surface), so 0.25 Å is the default: well inside the app's 50 ms budget, with fewer
-vertices for the MEP evaluation and the browser.
+The area changes by < 0.2 % between 0.2 and 0.3 Å grid spacings (vertices are refined onto
+the exact surface), so 0.25 Å is the default: fewer vertices for the MEP evaluation and the
+browser at no visible cost. Timings: bench/results.md (written by bench/benchmark.py).
 """
 from __future__ import annotations
 
@@ -33,15 +25,17 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from .elements import bondi_radii, symbol
+from .elements import bondi_radii, symbol, unsupported_elements
+from .limits import check_grid
 from .molecule import Molecule, MoleculeInputError
+from .paths import data_dir
+from .registry import SURFACE_KINDS
 from .units import BOHR_ANGSTROM
 
-_DATA = Path(__file__).with_name("data") / "atomic_densities.json"
+_DATA = data_dir() / "atomic_densities.json"
 
 #: default grid spacing (Å) of the isodensity surface (see bench numbers in the docstring)
 DEFAULT_SPACING = 0.25
@@ -165,13 +159,9 @@ def atom_contractions(numbers, positions) -> np.ndarray:
 
 
 def _check_density_elements(numbers):
-    tables = _density_table()[1]
-    missing = sorted({int(z) for z in numbers} - set(tables))
-    if missing:
-        raise MoleculeInputError(
-            "no promolecular density for element(s) " + ", ".join(symbol(z) for z in missing)
-            + "; isodensity surfaces support " + ", ".join(symbol(z) for z in sorted(tables))
-            + " (use a scaled van der Waals surface instead)")
+    msg = unsupported_elements(numbers, sorted(_density_table()[1]), "Isodensity surfaces")
+    if msg:
+        raise MoleculeInputError(msg[:-1] + " (use a scaled van der Waals surface instead).")
 
 
 def _log_density(z, r_angstrom, la):
@@ -254,6 +244,7 @@ def _grid_axes(positions, padding, spacing):
     lo = positions.min(0) - padding
     hi = positions.max(0) + padding
     n = np.ceil((hi - lo) / spacing).astype(int) + 1
+    check_grid(n)                      # before anything of that size is allocated
     # centre the grid on the molecule so the result does not depend on rounding of lo
     lo = 0.5 * (lo + hi) - 0.5 * (n - 1) * spacing
     return lo, [lo[k] + spacing * np.arange(n[k]) for k in range(3)]
@@ -528,7 +519,6 @@ def shell_points(mol, scales=(1.4, 1.6, 1.8, 2.0), density: float = 1.0):
 
 
 # ------------------------------------------------------------------------- dispatch
-SURFACE_KINDS = ("isodensity", "vdw1.4", "vdw1.6", "vdw1.8", "vdw2.0")
 
 
 def surface_for(mol, kind: str = "isodensity", **kwargs) -> Surface:

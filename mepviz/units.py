@@ -1,8 +1,10 @@
-"""Physical constants and unit conversions used everywhere in MEPviz.
+"""Physical constants and unit conversions used everywhere in MEPviz (docs/physics.md).
 
 Internal units: lengths Å, charges e, dipoles e·Å, quadrupoles e·Å² (traceless
 Buckingham), potentials kcal/mol/e.
 """
+
+from .registry import POTENTIAL_UNIT_NAMES
 
 DEBYE_PER_E_ANGSTROM = 4.80320        # 1 e·Å = 4.80320 D (also e·Å² -> D·Å)
 HARTREE_TO_KCAL_MOL = 627.5095        # 1 hartree/e = 627.5095 kcal/mol/e
@@ -12,18 +14,15 @@ HARTREE_TO_VOLT = 27.211386245988     # 1 hartree/e in volts
 BOHR_ANGSTROM = 0.52917721092         # 1 bohr in Å (PySCF's value)
 KCAL_MOL_TO_VOLT = HARTREE_TO_VOLT / HARTREE_TO_KCAL_MOL
 
-#: potential units offered to users; factor converts from kcal/mol/e
-POTENTIAL_UNITS = {
+_FACTORS = {
     "kcal/mol/e": 1.0,
     "kJ/mol/e": KCAL_TO_KJ,
     "V": KCAL_MOL_TO_VOLT,
     "hartree/e": 1.0 / HARTREE_TO_KCAL_MOL,
 }
-
-#: dipole units; factor converts from e·Å
-DIPOLE_UNITS = {"e·Å": 1.0, "D": DEBYE_PER_E_ANGSTROM}
-#: quadrupole units; factor converts from e·Å²
-QUADRUPOLE_UNITS = {"e·Å²": 1.0, "D·Å": DEBYE_PER_E_ANGSTROM}
+#: potential units offered to users (names and order: mepviz.registry.POTENTIAL_UNIT_NAMES);
+#: factor converts from kcal/mol/e
+POTENTIAL_UNITS = {name: _FACTORS[name] for name in POTENTIAL_UNIT_NAMES}
 
 
 def convert_potential(values, to_unit: str, from_unit: str = "kcal/mol/e"):

@@ -3,17 +3,16 @@ available, and the dataset-level evaluation results."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 import appkit
 from appkit import compute, state, viewer, widgets
-from mepviz import MoleculeInputError, reports, views
+from mepviz import MoleculeInputError, metrics, registry, views
 from mepviz.units import POTENTIAL_UNITS, convert_potential
 
-MODELS = reports.MODEL_NAMES
-SHORT = {"dipole": "Dipole model", "quadrupole": "Quadrupole model"}
+MODELS = registry.PAPER_PAIR
+SHORT = {m: registry.short_model_label(m) for m in MODELS}
 COLORS = {"dipole": "#d95f02", "quadrupole": "#1b9e77"}
 VIEW_HEIGHT = 380
 
@@ -121,7 +120,7 @@ def molecule_section(container):
 
     # -- numbers
     container.subheader("Moments and surface statistics")
-    table = reports.comparison_table({m: maps[m].prediction for m in MODELS},
+    table = metrics.comparison_table({m: maps[m].prediction for m in MODELS},
                                      {m: maps[m].statistics for m in MODELS}, ref, ref_stats, unit)
     container.dataframe(table.style.format("{:.3f}", na_rep="—"), width="stretch", key="compare_numbers",
                         height=35 * (len(table) + 1) + 3)
@@ -146,10 +145,9 @@ def molecule_section(container):
         return
     diffs = {m: maps[m].values - ref_values for m in MODELS}
     dmax = viewer.color_range(*diffs.values(), mode="p98" if range_mode == "p98" else "auto")
-    metrics = pd.DataFrame({SHORT[m]: reports.error_metrics(convert_potential(maps[m].values, unit),
-                                                            convert_potential(ref_values, unit))
-                            for m in MODELS}).T
-    container.dataframe(metrics.style.format("{:.3f}"), width="stretch", key="compare_errors")
+    errs = metrics.error_table({SHORT[m]: convert_potential(maps[m].values, unit) for m in MODELS},
+                               convert_potential(ref_values, unit))
+    container.dataframe(errs.style.format("{:.3f}"), width="stretch", key="compare_errors")
     container.caption(f"Errors of the model MEP against DFT on the {surf.n_vertices} surface vertices, "
                       f"in {unit} (r is the Pearson correlation).")
     dcols = container.columns(2)
@@ -178,7 +176,7 @@ def _color(method: str) -> str:
 
 def dataset_section():
     try:
-        doc = reports.load_evaluation()
+        doc = metrics.load_evaluation()
     except ValueError as exc:
         st.error(f"The evaluation results cannot be read: {exc}", icon="🚫")
         return
@@ -186,7 +184,7 @@ def dataset_section():
         st.info("The dataset-level evaluation has not been run yet (weights/evaluation.json is "
                 "missing). It is written by `python -m train.evaluate`.", icon="ℹ️")
         return
-    tables = reports.evaluation_tables(doc)
+    tables = metrics.evaluation_tables(doc)
     unit = tables.get("unit", "kcal/mol/e")
     overall = tables.get("overall")
     if overall is None or not len(overall):
@@ -300,7 +298,7 @@ def model_cards_section():
     if not cards:
         return
     with st.expander("The two models (from their model cards)"):
-        st.dataframe(reports.model_card_table(cards), width="stretch", key="model_cards")
+        st.dataframe(metrics.model_card_table(cards), width="stretch", key="model_cards")
         st.caption("Same architecture and data; only the loss differs. Full cards: weights/<model>.json.")
 
 

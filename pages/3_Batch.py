@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from pathlib import Path
 
 import streamlit as st
 
 from appkit import compute
-from mepviz import reports
+from mepviz import batch, export, inputs, limits, paths, registry
 from mepviz.elements import model_element_names
 from mepviz.molecule import MoleculeInputError
 
@@ -16,12 +15,12 @@ SURFACES = {"isodensity": "ρ = 0.001 e/bohr³ isodensity (promolecular)",
             "vdw1.4": "1.4 × vdW", "vdw1.6": "1.6 × vdW", "vdw1.8": "1.8 × vdW",
             "vdw2.0": "2.0 × vdW"}
 STATE = "batch_page"
-EXAMPLE = Path(reports.__file__).resolve().parent / "data" / "examples" / "batch_example.xyz"
+EXAMPLE = paths.examples_dir() / "batch_example.xyz"
 
 
 # ------------------------------------------------------------------ models (cached)
 def _predictors() -> dict:
-    return {name: compute.get_predictor(name) for name in reports.MODEL_NAMES}
+    return {name: compute.get_predictor(name) for name in registry.PAPER_PAIR}
 
 
 def _column_config():
@@ -31,10 +30,10 @@ def _column_config():
     labels = {"mu_x_D": "μx (D)", "mu_y_D": "μy (D)", "mu_z_D": "μz (D)", "mu_abs_D": "|μ| (D)",
               "theta_1_DA": "Θ₁ (D·Å)", "theta_2_DA": "Θ₂ (D·Å)", "theta_3_DA": "Θ₃ (D·Å)",
               "Vs_min_kcal": "V_s,min (kcal/mol/e)", "Vs_max_kcal": "V_s,max (kcal/mol/e)"}
-    for m in reports.MODEL_NAMES:
+    for m in registry.PAPER_PAIR:
         for col, lab in labels.items():
             cfg[f"{col}_{m}"] = st.column_config.NumberColumn(
-                f"{lab} · {m}", format="%.2f", help=reports.COLUMN_HELP.get(col, lab) + f" — {m} model")
+                f"{lab} · {m}", format="%.2f", help=batch.COLUMN_HELP.get(col, lab) + f" — {m} model")
     return cfg
 
 
@@ -52,8 +51,8 @@ st.markdown(
     "surface potentials V_s,min / V_s,max, with downloads.")
 st.info(
     f"**Limits:** one multi-molecule **.xyz** or **.sdf** file, at most "
-    f"**{reports.MAX_BATCH_MOLECULES} molecules** and **{reports.MAX_BATCH_ATOMS} atoms per "
-    f"molecule**, {reports.MAX_BATCH_BYTES / 1e6:.0f} MB; elements {model_element_names()} "
+    f"**{limits.MAX_FRAMES} molecules** and **{limits.MAX_ATOMS} atoms per "
+    f"molecule**, {limits.MAX_FILE_BYTES / 1e6:.0f} MB; elements {model_element_names()} "
     "(what the models were trained on). Records that cannot be read are listed and skipped; "
     "the rest of the batch goes on.", icon="ℹ️")
 
@@ -87,7 +86,7 @@ key = (hashlib.sha256(data).hexdigest(), filename, surface)
 state = st.session_state.get(STATE)
 if state is None or state.get("key") != key:
     try:
-        records = reports.split_records(data, filename)
+        records = inputs.split_records(data, filename)
     except MoleculeInputError as exc:
         st.session_state.pop(STATE, None)
         st.error(f"Cannot process this file: {exc}", icon="🚫")
@@ -104,13 +103,13 @@ if state is None or state.get("key") != key:
         bar.progress(min(i / max(n, 1), 1.0),
                      text=f"Molecule {min(i + 1, n)} of {n}: {label}" if i < n else "Done")
 
-    result = reports.run_batch(records, predictors, surface=surface, progress=_progress)
+    result = batch.run_batch(records, predictors, surface=surface, progress=_progress)
     bar.empty()
     state = {"key": key, "result": result, "seconds": time.perf_counter() - t0,
              "filename": filename}
     st.session_state[STATE] = state
 
-result: reports.BatchResult = state["result"]
+result: batch.BatchResult = state["result"]
 n_ok, n_bad = len(result.rows), len(result.errors)
 if n_ok:
     st.success(f"{n_ok} of {result.n_records} molecules predicted with both models in "
@@ -156,19 +155,19 @@ if len(df) >= 2:
 # ------------------------------------------------------------------ downloads
 stem = state["filename"].rsplit(".", 1)[0] or "batch"
 st.subheader("Downloads")
-charge_model = st.radio("Atomic charges in SDF / PQR from", reports.MODEL_NAMES, index=1,
+charge_model = st.radio("Atomic charges in SDF / PQR from", registry.PAPER_PAIR, index=1,
                         horizontal=True, format_func=lambda m: f"{m} model", key="batch_charge_model")
 d1, d2, d3, d4 = st.columns(4)
 # downloads are generated when clicked (callables), so reruns stay fast for big batches
-d1.download_button("Table (CSV)", lambda r=result: reports.batch_csv(r), f"{stem}_mepviz.csv", "text/csv",
+d1.download_button("Table (CSV)", lambda r=result: export.batch_csv(r), f"{stem}_mepviz.csv", "text/csv",
                    key="dl_csv")
-d2.download_button("Everything (JSON)", lambda r=result: reports.batch_json(r), f"{stem}_mepviz.json",
+d2.download_button("Everything (JSON)", lambda r=result: export.batch_json(r), f"{stem}_mepviz.json",
                    "application/json", key="dl_json")
 d3.download_button("Charges (SDF)",
-                   lambda r=result, m=charge_model: reports.charges_sdf(r.molecules, r.predictions, m),
+                   lambda r=result, m=charge_model: export.charges_sdf(r.molecules, r.predictions, m),
                    f"{stem}_charges_{charge_model}.sdf", "chemical/x-mdl-sdfile", key="dl_sdf")
 d4.download_button("Charges (PQR)",
-                   lambda r=result, m=charge_model: reports.charges_pqr(r.molecules, r.predictions, m),
+                   lambda r=result, m=charge_model: export.charges_pqr(r.molecules, r.predictions, m),
                    f"{stem}_charges_{charge_model}.pqr", "chemical/x-pqr", key="dl_pqr")
 st.caption("CSV: the table above (all columns). JSON: per molecule the full μ and Θ tensors, "
            "atomic charges and surface statistics of both models, plus the list of failed records. "
@@ -182,13 +181,13 @@ s1, s2 = st.columns([2, 1])
 with s1:
     sel = st.selectbox("Molecule", range(len(labels)), format_func=labels.__getitem__, key="batch_sel")
 with s2:
-    cube_model = st.selectbox("Model", reports.MODEL_NAMES, index=1, key="batch_cube_model")
+    cube_model = st.selectbox("Model", registry.PAPER_PAIR, index=1, key="batch_cube_model")
 mol = result.molecules[sel]
 pred = result.predictions[sel][cube_model]
 safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (result.rows[sel]["name"] or "mol"))[:40]
 e1, e2 = st.columns(2)
-e1.download_button("MEP cube file", lambda p=pred: reports.cube_text(p), f"{safe}_{cube_model}.cube",
+e1.download_button("MEP cube file", lambda p=pred: export.mep_cube(p), f"{safe}_{cube_model}.cube",
                    "chemical/x-cube", key="dl_cube")
 e2.download_button("Charges of this molecule (PQR)",
-                   reports.charges_pqr([mol], [result.predictions[sel]], cube_model),
+                   export.charges_pqr([mol], [result.predictions[sel]], cube_model),
                    f"{safe}_{cube_model}.pqr", "chemical/x-pqr", key="dl_pqr_one")

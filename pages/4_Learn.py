@@ -9,7 +9,7 @@ import streamlit as st
 
 import appkit
 from appkit import compute, state, viewer
-from mepviz import MoleculeInputError, reports, views
+from mepviz import MoleculeInputError, learn, registry, views
 from mepviz.units import POTENTIAL_UNITS, convert_potential
 
 VIEW_HEIGHT = 340
@@ -78,7 +78,7 @@ if mol is None:
     st.stop()
 
 c1, c2, c3 = st.columns(3)
-model = c1.radio("Model", reports.MODEL_NAMES, index=1, horizontal=True, key="learn_model",
+model = c1.radio("Model", registry.PAPER_PAIR, index=1, horizontal=True, key="learn_model",
                  format_func=lambda m: f"{m} model")
 state.setting_widget(st.selectbox, "Surface", "surface", container=c2, options=list(compute.surface_kinds()),
                      format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
@@ -112,7 +112,7 @@ full = maps[2].values
 rows = []
 for order in (0, 1, 2):
     st_ = maps[order].statistics
-    rows.append({"terms": reports.ORDER_LABELS[order],
+    rows.append({"terms": learn.ORDER_LABELS[order],
                  f"V_s,min ({unit})": float(convert_potential(st_["v_min"], unit)),
                  f"V_s,max ({unit})": float(convert_potential(st_["v_max"], unit)),
                  f"mean |difference from full| ({unit})":
@@ -148,7 +148,7 @@ loglog = d3.checkbox("log–log axes", value=True, key="learn_loglog",
 if r_hi <= r_lo:
     st.warning("Choose a range whose end is beyond its start.")
     st.stop()
-prof = reports.line_profile(mol, pred, direction, r_min=float(r_lo), r_max=float(r_hi), n=240)
+prof = learn.line_profile(mol, pred, direction, r_min=float(r_lo), r_max=float(r_hi), n=240)
 shown = ["atomic q+p+θ", "atomic q", "atomic q+p", "monopole", "dipole", "quadrupole", "multipole sum"]
 if mol.charge == 0:
     shown.remove("monopole")
@@ -167,11 +167,11 @@ if loglog:
     fig.update_yaxes(type="log", exponentformat="power")
 st.plotly_chart(fig, key="learn_line")
 st.download_button("Download these curves (CSV)",
-                   lambda p=prof, u=unit: reports.profile_csv(p, u),
+                   lambda p=prof, u=unit: learn.profile_csv(p, u),
                    f"mep_line_{(mol.name or mol.formula).replace(' ', '_')[:30]}_{direction}.csv", "text/csv",
                    key="learn_csv")
 
-slopes = reports.decay_slopes(prof, [c for c in ("monopole", "dipole", "quadrupole", "atomic q+p+θ")
+slopes = learn.decay_slopes(prof, [c for c in ("monopole", "dipole", "quadrupole", "atomic q+p+θ")
                                      if c in shown], r_from=max(float(r_lo), 10.0))
 expected = {"monopole": "−1", "dipole": "−2", "quadrupole": "−3", "atomic q+p+θ": "the slowest term wins"}
 st.dataframe(pd.DataFrame([{"term": LINE_NAMES[c], "measured log–log slope": s,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mepviz import reports
+from mepviz import export, limits, registry
 from tests.pagehelpers import app, dataframe_with, no_exception, texts, weights_fixture
 
 SMILES = ["O", "CO", "C=O", "c1ccncc1"]
@@ -49,8 +49,8 @@ def test_states_limits_before_upload(at_loaded):
     at = at_loaded
     no_exception(at)
     info = " ".join(texts(at.info))
-    assert f"{reports.MAX_BATCH_MOLECULES} molecules" in info
-    assert f"{reports.MAX_BATCH_ATOMS} atoms per molecule" in info
+    assert f"{limits.MAX_FRAMES} molecules" in info
+    assert f"{limits.MAX_ATOMS} atoms per molecule" in info
     assert not at.error and not at.dataframe
 
 
@@ -63,7 +63,7 @@ def test_example_file(weights):
     assert len(table) == 11
     assert table.set_index("name").loc["acetate", "charge"] == -1
     errors = at.dataframe[0].value
-    assert list(errors["record"]) == [9] and "unsupported element Si" in errors["error"].iloc[0]
+    assert list(errors["record"]) == [9] and "do not support Si" in errors["error"].iloc[0]
     assert any("11 of 12 molecules" in s for s in texts(at.success))
     # an upload takes precedence over the example
     at.file_uploader(key="batch_upload").set_value(("one.xyz", b"3\nwater\nO 0 0 0.117\nH 0 0.757 -0.469\n"
@@ -86,11 +86,11 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
     assert list(table["name"]) == SMILES
     errors = at.dataframe[0].value
     assert list(errors["record"]) == [5, 6]
-    assert "unsupported element Si" in errors["error"].iloc[0]
+    assert "do not support Si" in errors["error"].iloc[0]
     assert "truncated" in errors["error"].iloc[1]
     # numbers agree with the library on the same geometry (read back from the same XYZ text)
     mol = from_xyz(molecules[0].to_xyz())[0]
-    for model in reports.MODEL_NAMES:
+    for model in registry.PAPER_PAIR:
         pred = get_predictor(model).predict(mol)
         assert table[f"mu_abs_D_{model}"].iloc[0] == pytest.approx(pred.dipole_magnitude_debye, abs=1e-6)
         ev = pred.quadrupole_eigenvalues(debye=True)
@@ -108,11 +108,11 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
                       "MEP cube file", "Charges of this molecule (PQR)"]
     # the downloads' contents (same functions the buttons call) parse back
     result = at.session_state["batch_page"]["result"]
-    csv = pd.read_csv(io.StringIO(reports.batch_csv(result)))
+    csv = pd.read_csv(io.StringIO(export.batch_csv(result)))
     assert len(csv) == 4
-    pqr = reports.read_pqr(reports.charges_pqr(result.molecules, result.predictions))
+    pqr = export.read_pqr(export.charges_pqr(result.molecules, result.predictions))
     assert [round(p["charges"].sum(), 6) for p in pqr] == [0.0] * 4
-    cube = reports.cube_text(result.predictions[0]["quadrupole"])
+    cube = export.mep_cube(result.predictions[0]["quadrupole"])
     assert len(cube.splitlines()) > 10
 
 
@@ -143,7 +143,7 @@ def test_sdf_upload_and_surface_choice(at_loaded, molecules):
 
 
 @pytest.mark.parametrize("name,data,message", [
-    ("junk.xyz", bytes(range(256)) * 20, "binary file"),
+    ("junk.xyz", bytes(range(256)) * 20, "binary data"),
     ("notes.xyz", b"this is not a molecule file\nat all\n", "not an XYZ file"),
     ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "unsupported file type '.png'"),
     ("empty.sdf", b"   \n", "is empty"),
@@ -161,18 +161,18 @@ def test_bad_files_show_specific_error_and_page_recovers(at_loaded, xyz_text, na
 
 def test_oversize_batch(at_loaded, molecules, xyz_text):
     at = at_loaded
-    many = molecules[0].to_xyz() * (reports.MAX_BATCH_MOLECULES + 1)
+    many = molecules[0].to_xyz() * (limits.MAX_FRAMES + 1)
     upload(at, "many.xyz", many.encode())
     errs = texts(at.error)
-    assert errs and f"{reports.MAX_BATCH_MOLECULES + 1} molecules" in errs[0]
-    assert f"limit is {reports.MAX_BATCH_MOLECULES}" in errs[0]
+    assert errs and f"{limits.MAX_FRAMES + 1} molecules" in errs[0]
+    assert f"limit is {limits.MAX_FRAMES}" in errs[0]
     upload(at, "good.xyz", xyz_text.encode())
     assert len(dataframe_with(at, "mu_abs_D_quadrupole")) == len(SMILES)
 
 
 def test_oversize_molecule_and_all_records_bad(at_loaded):
     at = at_loaded
-    n = reports.MAX_BATCH_ATOMS + 1
+    n = limits.MAX_ATOMS + 1
     big = f"{n}\nchain\n" + "".join(f"C {1.5 * i:.3f} 0 0\n" for i in range(n))
     upload(at, "big.xyz", big.encode())
     errs = texts(at.error)

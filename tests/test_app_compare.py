@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mepviz import reports
+from mepviz import metrics, registry
 from tests.pagehelpers import (app, dataframe_with, iframes, no_exception, plotly_charts, texts,
                                weights_fixture)
 
@@ -58,7 +58,7 @@ def test_two_models_side_by_side(weights, no_evaluation):
     table = dataframe_with(at, "|μ| (D)")
     assert list(table.columns) == ["Dipole model", "Quadrupole model"]
     mol = from_smiles("O")
-    for col, model in zip(table.columns, reports.MODEL_NAMES):
+    for col, model in zip(table.columns, registry.PAPER_PAIR):
         pred = get_predictor(model).predict(mol)
         assert table.loc["|μ| (D)", col] == pytest.approx(pred.dipole_magnitude_debye, abs=1e-6)
         np.testing.assert_allclose(table.loc[["Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"], col],
@@ -158,7 +158,7 @@ def test_dataset_results(weights, monkeypatch):
     overall = dataframe_with(at, "μ vector MAE (D)")
     order = doc["method_order"]
     assert order[:2] == ["dipole", "quadrupole"] and "gasteiger" in order and "esp-fit-charges" in order
-    assert list(overall["method"]) == [reports.METHOD_SHORT[n] for n in order]
+    assert list(overall["method"]) == [metrics.METHOD_SHORT[n] for n in order]
     results = {**doc["models"], **doc["baselines"]}
     np.testing.assert_allclose(overall["MAE"], [results[n]["mep"]["overall"]["mae"] for n in order])
     cards = dataframe_with(at, "fitted to (loss)")

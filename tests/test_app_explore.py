@@ -185,3 +185,14 @@ def test_shipped_gallery_values_match_the_current_surface():
         if gallery.precomputed_values(mol, "isodensity", isodensity_surface(mol)) is None:
             stale.append(e["id"])
     assert not stale, f"stale shipped values for {stale}: run python train/make_gallery.py --values-only"
+
+
+def test_selectors_read_the_registry(app_env):
+    """Model, surface and unit choices come from mepviz.registry (Explore once offered 3 of
+    the 4 potential units, so a unit chosen on Compare was reset here)."""
+    from mepviz import registry
+    at = new_app(EXPLORE)
+    load_gallery(at, "water")
+    assert at.selectbox(key="w_unit").options == list(registry.POTENTIAL_UNIT_NAMES)
+    assert at.selectbox(key="w_surface").options == [registry.SURFACES[k] for k in registry.SURFACE_KINDS]
+    assert at.selectbox(key="w_model").options == [registry.model_label(m) for m in registry.MODEL_NAMES]

@@ -53,7 +53,7 @@ def test_table_from_smiles_charged(weights_dir):
 
 
 def test_json_points_and_cube(weights_dir, tmp_path):
-    from mepviz.cube import read_cube
+    from mepviz.export import read_cube
     from mepviz.inputs import read_file
     from mepviz.predict import Predictor
 
@@ -119,7 +119,7 @@ def test_bad_files_fail_cleanly(weights_dir, name, fragment):
 def test_bad_arguments_fail_cleanly(weights_dir, tmp_path):
     assert_clean_failure(run(["predict", "C1CC"], weights_dir), "SMILES")
     assert_clean_failure(run(["predict", "missing_file.xyz"], weights_dir), "no such file")
-    assert_clean_failure(run(["predict", "CCl"], weights_dir), "Cl", "H, C, N, O, F")
+    assert_clean_failure(run(["predict", "[SiH4]"], weights_dir), "do not support Si", "H, C, N, O, F, P, S")
     bad_pts = tmp_path / "bad.csv"
     bad_pts.write_text("a,b,c\n1,2,3\n")
     assert_clean_failure(run(["predict", "O", "--points", bad_pts], weights_dir), "x, y, z")
@@ -129,3 +129,27 @@ def test_bad_arguments_fail_cleanly(weights_dir, tmp_path):
 
 def test_missing_weights_fail_cleanly(tmp_path):
     assert_clean_failure(run(["predict", "O"], tmp_path), "no weights")
+
+
+def test_cli_choices_come_from_the_registry():
+    from mepviz import cli, registry
+    predict = cli.build_parser()._subparsers._group_actions[0].choices["predict"]
+    actions = {a.dest: a for a in predict._actions}
+    assert tuple(actions["model"].choices) == registry.MODEL_NAMES
+    assert actions["model"].default == registry.DEFAULT_MODEL
+    assert tuple(actions["surface"].choices) == registry.SURFACE_KINDS + ("none",)
+
+
+def test_applicability_notes_go_to_stderr_and_refusals_name_the_record(weights_dir, tmp_path):
+    res = run(["predict", "[NH4+].CC(=O)[O-]", "--surface", "none", "--format", "json"], weights_dir)
+    assert res.returncode == 0 and json.loads(res.stdout)["formula"] == "C2H7NO2"
+    notes = res.stderr.strip().splitlines()
+    assert notes and all(n.startswith("note: ") for n in notes)
+    assert any("2 disconnected fragments" in n for n in notes)
+    two = tmp_path / "two.xyz"
+    two.write_text("3\nwater\nO 0 0 0.117\nH 0 0.757 -0.469\nH 0 -0.757 -0.469\n"
+                   "5\nsilane\nSi 0 0 0\nH 0.86 0.86 0.86\nH -0.86 -0.86 0.86\nH -0.86 0.86 -0.86\n"
+                   "H 0.86 -0.86 -0.86\n")
+    assert_clean_failure(run(["predict", two], weights_dir), "molecule 2 (silane)", "do not support Si")
+    assert_clean_failure(run(["predict", "O", "--model", "dipole-xtb"], weights_dir),
+                         "has no weights installed", "dipole-xtb.pt")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mepviz.cube import cube_text, grid_for, grid_points, mep_cube, read_cube
+from mepviz.export import cube_text, grid_for, grid_points, mep_cube, read_cube
 from mepviz.molecule import Molecule
 from mepviz.predict import Prediction
 from mepviz.units import BOHR_ANGSTROM, HARTREE_TO_KCAL_MOL

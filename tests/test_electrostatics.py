@@ -1,4 +1,4 @@
-"""Analytic checks of the multipole electrostatics (DESIGN.md formulas)."""
+"""Analytic checks of the multipole electrostatics (docs/physics.md formulas)."""
 import numpy as np
 import pytest
 

@@ -82,10 +82,10 @@ def test_known_errors(test_set):
     res = ev.evaluate_multipoles([ref], [(q, p, th)])
     mep = res["mep"]
     assert mep["overall"]["mae"] == pytest.approx(2.0) and mep["overall"]["rmse"] == pytest.approx(2.0)
-    assert mep["overall"]["mean_signed"] == pytest.approx(2.0)
+    assert mep["overall"]["bias"] == pytest.approx(2.0)
     for s in ("1.4", "1.6", "1.8", "2.0"):
         assert mep["per_shell"][s]["mae"] == pytest.approx(1.0)
-        assert mep["per_shell"][s]["mean_signed"] == pytest.approx(-1.0)
+        assert mep["per_shell"][s]["bias"] == pytest.approx(-1.0)
     mo = res["moments"]
     assert mo["dipole_vector_mae_debye"] == pytest.approx(0.1 * DEBYE_PER_E_ANGSTROM)
     assert mo["dipole_component_mae_debye"] == pytest.approx(0.1 * DEBYE_PER_E_ANGSTROM / 3)
@@ -113,7 +113,7 @@ def test_failures_are_reported_not_fatal(test_set):
 
 
 def test_command_line_and_card_update(tmp_path, test_set):
-    from mepviz import reports
+    from mepviz import metrics
 
     wdir = make_weights(tmp_path)
     cmd = [sys.executable, "-m", "train.evaluate", "--weights", str(wdir), "-n", "3",
@@ -132,7 +132,7 @@ def test_command_line_and_card_update(tmp_path, test_set):
     m = doc["models"]["quadrupole"]["mep"]
     assert set(m["per_shell"]) == {"1.4", "1.6", "1.8", "2.0"} and len(m["per_molecule"]) == 3
     # the app's Compare page can read it
-    tables = reports.evaluation_tables(doc)
+    tables = metrics.evaluation_tables(doc)
     assert len(tables["overall"]) == 5 and len(tables["per_shell"]) == 20
     # -n: the cards are left alone
     assert "test_metrics" not in json.loads((wdir / "quadrupole.json").read_text())

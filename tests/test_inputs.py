@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 
 from mepviz import inputs as I
-from mepviz.elements import MODEL_ELEMENTS
+from mepviz.applicability import assess, trained_domain
+from mepviz.elements import atomic_number
 from mepviz.molecule import Molecule, MoleculeInputError
+from mepviz.predict import model_card
+
+QM9_ELEMENTS = (1, 6, 7, 8, 9)
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_inputs"
@@ -194,18 +198,18 @@ def test_validate_messages():
         I.validate(w, max_atoms=2)
     with pytest.raises(MoleculeInputError, match="multiplicity 2 is impossible"):
         I.validate(Molecule(w.numbers, w.positions, multiplicity=2))
-    assert I.validate(w, elements=MODEL_ELEMENTS) is w
+    assert I.validate(w, elements=QM9_ELEMENTS) is w
 
 
 def test_unsupported_elements_named():
     m = I.from_smiles("CS(=O)C")
     assert I.validate(m) is m  # parsers do not check element support
     with pytest.raises(MoleculeInputError) as e:
-        I.check_model_elements(m)
+        I.validate(m, elements=QM9_ELEMENTS)
     msg = str(e.value)
-    assert "element S " in msg and "H, C, N, O, F" in msg
+    assert "do not support S:" in msg and "H, C, N, O, F" in msg
     with pytest.raises(MoleculeInputError) as e2:
-        I.validate(I.from_smiles("ClCBr"), elements=MODEL_ELEMENTS)
+        I.validate(I.from_smiles("ClCBr"), elements=QM9_ELEMENTS)
     assert "Cl, Br" in str(e2.value) and "H, C, N, O, F" in str(e2.value)
 
 
@@ -228,13 +232,18 @@ def test_rdkit_stays_quiet(capfd):
 
 
 # --------------------------------------------------------------------------- bad corpus
+#: a string: reading fails with it; an object: the file reads and assess() must show it
+FAILS = sorted(k for k, v in EXPECTED.items() if isinstance(v, str))
+ASSESSED = sorted(k for k, v in EXPECTED.items() if isinstance(v, dict))
+
+
 def test_corpus_is_complete():
     files = sorted(p.name for p in BAD.iterdir() if p.name != "expected.json")
-    assert len(files) >= 25
+    assert len(files) >= 120
     assert sorted(EXPECTED) == files
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", FAILS)
 def test_bad_input(name):
     try:
         result = I.read_file(BAD / name)
@@ -247,11 +256,33 @@ def test_bad_input(name):
         pytest.fail(f"{name}: no error, got {result}")
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", FAILS)
 def test_bad_input_as_bytes(name):
     """Same files through the upload path (bytes + filename)."""
     with pytest.raises(MoleculeInputError):
         I.read_file((BAD / name).read_bytes(), filename=name)
+
+
+@pytest.mark.parametrize("name", ASSESSED)
+def test_extreme_input_is_read_with_a_visible_verdict(name):
+    """Accepted inputs outside what the models know: never a silent answer."""
+    want = EXPECTED[name]
+    (mol,) = I.read_file(BAD / name)
+    verdict = assess(mol, "quadrupole")
+    if "note" in want:
+        assert any(want["note"] in n for n in verdict.notes), verdict
+    if "refusal" in want:
+        assert want["refusal"] in (verdict.refusal or ""), verdict
+    if "dft_refusal" in want:
+        assert want["dft_refusal"] in (assess(mol).refusal or "")
+    if "weights" in want:      # refused exactly when the installed weights cannot represent it
+        embedded = trained_domain(model_card("quadrupole"))[0]
+        if atomic_number(want["weights"]) in embedded:
+            assert verdict.ok, verdict
+        else:
+            assert f"weights do not support {want['weights']}:" in verdict.refusal
+    if not {"refusal", "weights"} & set(want):
+        assert verdict.ok, verdict
 
 
 def test_random_junk_never_escapes():

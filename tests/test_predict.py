@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from mepviz import registry
 from mepviz.electrostatics import multipole_potential
 from mepviz.molecule import Molecule, MoleculeInputError
 from mepviz.units import COULOMB_KCAL_ANGSTROM, DEBYE_PER_E_ANGSTROM
@@ -154,21 +155,45 @@ def test_total_charge_is_conserved(pred64):
     assert p.to_dict()["total_charge"] == 1
 
 
+CHLOROMETHANE = Molecule([6, 17, 1, 1, 1], [[0, 0, 0], [1.78, 0, 0], [-0.36, 1.03, 0], [-0.36, -0.51, 0.89],
+                                             [-0.36, -0.51, -0.89]])
+
+
 def test_unsupported_elements_are_named(pred64):
-    mol = Molecule([6, 17, 1, 1, 1], [[0, 0, 0], [1.78, 0, 0], [-0.36, 1.03, 0], [-0.36, -0.51, 0.89],
-                                      [-0.36, -0.51, -0.89]])
+    silane = Molecule([14, 1, 1, 1, 1], [[0, 0, 0], [0.86, 0.86, 0.86], [-0.86, -0.86, 0.86],
+                                         [-0.86, 0.86, -0.86], [0.86, -0.86, -0.86]])
     with pytest.raises(MoleculeInputError) as exc:
-        pred64.predict(mol)
-    msg = str(exc.value)
-    assert "Cl" in msg and "H, C, N, O, F" in msg
+        pred64.predict(silane)
+    assert str(exc.value) == ("The ML models do not support Si: supported elements are "
+                              "H, C, N, O, F, P, S, Cl, Br, I.")
     with pytest.raises(MoleculeInputError):
-        pred64.predict_many([Molecule([1, 1], [[0, 0, 0], [0.74, 0, 0]]), mol])
+        pred64.predict_many([Molecule([1, 1], [[0, 0, 0], [0.74, 0, 0]]), silane])
+    assert pred64.predict(CHLOROMETHANE).charges.shape == (5,)     # all registry elements run
+
+
+def test_weights_decide_the_elements_they_know(tmp_path):
+    """Weights embedding only QM9's elements refuse Cl; a card listing its training elements
+    turns an embedded but untrained element into a note."""
+    from mepviz.applicability import assess
+    from mepviz.predict import Predictor
+    old = Predictor("dipole", make_weights(tmp_path / "old", elements=[1, 6, 7, 8, 9]))
+    with pytest.raises(MoleculeInputError, match="The dipole model's weights do not support Cl: "
+                                                 "supported elements are H, C, N, O, F."):
+        old.predict(CHLOROMETHANE)
+    card = dict(old.card, config={"elements": list(registry.MODEL_ELEMENTS)}, training_elements=[1, 6, 7, 8, 9],
+                training_charges=[-1, 0, 1], training_max_heavy_atoms=20)
+    verdict = assess(CHLOROMETHANE, "dipole", card=card)
+    assert verdict.ok and any("Cl lie outside what the dipole model was trained on" in n for n in verdict.notes)
+    anion = Molecule([8, 1], [[0, 0, 0], [0.97, 0, 0]], charge=-1)
+    assert not assess(anion, "dipole", card=card).notes
+    assert "Charge -1 is outside what the dipole model was trained on (neutral molecules only)" in \
+        assess(anion, "dipole", card=old.card).notes[0]
 
 
 def test_model_names_and_missing_weights(tmp_path, weights_dir):
     from mepviz.predict import AVAILABLE_MODELS, Predictor, get_predictor
-    assert AVAILABLE_MODELS == ("dipole", "quadrupole")
-    with pytest.raises(ValueError, match="dipole, quadrupole"):
+    assert AVAILABLE_MODELS == registry.MODEL_NAMES
+    with pytest.raises(ValueError, match="quadrupole, dipole, dipole-xtb"):
         Predictor("octupole", weights_dir)
     with pytest.raises(FileNotFoundError):
         Predictor("dipole", tmp_path)

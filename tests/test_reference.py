@@ -227,6 +227,82 @@ def test_cache_hit_is_identical_and_does_not_recompute(tmp_path):
     assert ReferenceEngine(basis="sto-3g", cache_dir=str(tmp_path)).run(water()).from_cache is False
 
 
+def test_absurd_charges_are_refused_before_any_scf(tmp_path):
+    eng = ReferenceEngine(basis=SMALL, cache_dir=str(tmp_path))
+    for q, why in ((-6, "outside the DFT reference's range"), (-40, "larger in magnitude than the 10 electrons")):
+        with pytest.raises(MoleculeInputError, match=why):
+            eng.run(Molecule(water().numbers, water().positions, charge=q))
+    assert eng.compute_count == 0 and not os.listdir(tmp_path)
+
+
+def test_save_load_round_trip_and_validation(tmp_path):
+    """ReferenceResult.save/load (full and compact) and the reasons a file is refused."""
+    from mepviz.reference import InvalidReferenceFile
+    r = ReferenceEngine(basis="sto-3g", cache_dir=False).run(water())
+    full, compact = tmp_path / "full.npz", tmp_path / "compact.npz"
+    r.save(full)
+    r.save(compact, compact=True, extra={"values_isodensity": np.arange(3.0)})
+    back = ReferenceResult.load(full)                          # molecule rebuilt from the file
+    assert back.molecule.key() == r.molecule.key() and back.energy == r.energy
+    np.testing.assert_array_equal(back.dm, r.dm)
+    small = ReferenceResult.load(compact, water(), basis="sto-3g")
+    assert np.abs(small.dm - r.dm).max() < 1e-6
+    pts = sphere_points(3.0, 10, r.center_of_mass)
+    np.testing.assert_allclose(small.mep(pts), r.mep(pts), atol=1e-3)
+    with pytest.raises(InvalidReferenceFile, match="another molecule"):
+        ReferenceResult.load(full, Molecule(r.molecule.numbers, r.molecule.positions + 0.01))
+    with pytest.raises(InvalidReferenceFile, match="basis sto-3g differs"):
+        ReferenceResult.load(full, basis="6-31g")
+    data = dict(np.load(full))
+    for change, why in (({"energy": np.float64(np.nan)}, "non-finite"),
+                        ({"dipole": np.zeros(4)}, "dipole has shape"),
+                        ({"dm": data["dm"][:, :-1]}, "density matrix has shape")):
+        bad = tmp_path / "bad.npz"
+        np.savez(bad, **{**data, **change})
+        with pytest.raises(InvalidReferenceFile, match=why):
+            ReferenceResult.load(bad)
+    bad.write_bytes(full.read_bytes()[:500])
+    with pytest.raises(InvalidReferenceFile, match="unreadable"):
+        ReferenceResult.load(bad)
+
+
+def test_corrupted_cache_is_recomputed_and_overwritten(tmp_path):
+    eng = ReferenceEngine(basis="sto-3g", cache_dir=str(tmp_path))
+    r1 = eng.run(water())
+    path = eng.cache_path(water())
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".lock")]        # lock removed
+    data = dict(np.load(path))
+    np.savez(path, **{**data, "energy": np.float64(data["energy"]) + 1.0})      # edited: still valid
+    assert eng.cached(water()).energy == r1.energy + 1.0
+    np.savez(path, **{**data, "quadrupole": np.full((3, 3), np.inf)})           # non-finite
+    with pytest.warns(RuntimeWarning, match="invalid reference cache"):
+        assert eng.cached(water()) is None
+    assert not os.path.exists(path)
+    with open(path, "wb") as fh:                                                # truncated
+        fh.write(b"PK\x03\x04 truncated")
+    with pytest.warns(RuntimeWarning):
+        r2 = eng.run(water())
+    assert not r2.from_cache and eng.compute_count == 2 and r2.energy == pytest.approx(r1.energy)
+    assert ReferenceResult.load(path, water()).energy == r2.energy
+
+
+def test_cache_evicts_least_recently_used(tmp_path, monkeypatch):
+    from mepviz.reference import evict
+    eng = ReferenceEngine(basis="sto-3g", cache_dir=str(tmp_path))
+    mols = [water(), Molecule([9, 1], [[0, 0, 0], [0.92, 0, 0]]), Molecule([1, 1], [[0, 0, 0], [0.74, 0, 0]])]
+    for k, m in enumerate(mols[:2]):
+        eng.run(m)
+        os.utime(eng.cache_path(m), (1000 + k, 1000 + k))
+    eng.cached(mols[0])                       # water is now the most recently used
+    sizes = {m.formula: os.path.getsize(eng.cache_path(m)) for m in mols[:2]}
+    cap = sizes["H2O"] + sizes["FH"] + 0.5 * min(sizes.values())
+    monkeypatch.setenv("MEPVIZ_CACHE_MAX_MB", str(cap / 1e6))
+    eng.run(mols[2])                          # over the cap: HF (least recently used) goes, only HF
+    left = sorted(f for f in os.listdir(tmp_path) if f.endswith(".npz"))
+    assert left == sorted(os.path.basename(eng.cache_path(m)) for m in (mols[0], mols[2]))
+    assert evict(str(tmp_path), 0, keep=eng.cache_path(mols[2])) == [eng.cache_path(mols[0])]
+
+
 def _concurrent_worker(cache_dir, barrier, queue):
     os.environ["OMP_NUM_THREADS"] = "1"
     messages = []

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from mepviz.predict import AVAILABLE_MODELS, default_weights_dir
+from mepviz.predict import default_weights_dir, installed_models
+
+AVAILABLE_MODELS = installed_models()
 
 WEIGHTS = default_weights_dir()      # weights/ (or $MEPVIZ_WEIGHTS)
 ABS_TOL = 1e-4

@@ -31,7 +31,6 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,68 +39,22 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from mepviz import paths, registry  # noqa: E402
 from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential  # noqa: E402
-from mepviz.molecule import Molecule  # noqa: E402
-from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL  # noqa: E402
+from mepviz.export import jsonable  # noqa: E402
+from mepviz.metrics import TestMolecule, error_metrics, load_test_set  # noqa: E402,F401
+from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
 
-DEFAULT_TEST = ROOT / "data" / "qm9" / "test.npz"
-DEFAULT_WEIGHTS = ROOT / "weights"
+DEFAULT_TEST = paths.test_set_path()
+DEFAULT_WEIGHTS = paths.weights_dir()
 SHELL_SCALES = (1.4, 1.6, 1.8, 2.0)
 SUBSET_SIZE = 10
 #: signed MEP error histogram bins (kcal/mol/e); errors outside go to underflow/overflow
 HIST_EDGES = np.linspace(-15.0, 15.0, 121)
 #: per-molecule MAE histogram bins (kcal/mol/e)
 MOL_HIST_EDGES = np.linspace(0.0, 15.0, 61)
-BASELINE_NAMES = ("gasteiger", "mmff94", "xtb", "xtb-multipoles")
-BASELINE_LABELS = {"gasteiger": "Gasteiger charges (RDKit)", "mmff94": "MMFF94 charges (RDKit)",
-                   "xtb": "GFN2-xTB charges (tblite)",
-                   "xtb-multipoles": "GFN2-xTB charges + atomic dipoles + quadrupoles"}
-MODEL_LABELS = {"dipole": "ML dipole model (fitted to μ)", "quadrupole": "ML quadrupole model (fitted to μ and Θ)"}
+BASELINE_NAMES = registry.BASELINE_NAMES
 D = DEBYE_PER_E_ANGSTROM
-
-
-# --------------------------------------------------------------------------- test data
-@dataclass
-class TestMolecule:
-    """One test molecule with its DFT reference (Å, e·Å, e·Å² about `com`, kcal/mol/e)."""
-
-    position: int          # row in test.npz
-    mol: Molecule
-    qm9_index: int
-    smiles: str
-    dipole: np.ndarray
-    quadrupole: np.ndarray
-    com: np.ndarray
-    iso_points: np.ndarray
-    iso_esp: np.ndarray
-    shell_points: np.ndarray
-    shell_esp: np.ndarray
-    shell_scale: np.ndarray
-
-
-def load_test_set(path=DEFAULT_TEST, n: int | None = None) -> list[TestMolecule]:
-    """The test split as TestMolecule objects (the first `n` molecules when given)."""
-    d = np.load(path, allow_pickle=False)
-    counts = d["atom_count"].astype(int)
-    m = len(counts) if n is None else min(int(n), len(counts))
-    off = np.concatenate([[0], np.cumsum(counts)])
-    ioff = np.concatenate([[0], np.cumsum(d["iso_count"].astype(int))])
-    soff = np.concatenate([[0], np.cumsum(d["shell_count"].astype(int))])
-    out = []
-    for k in range(m):
-        idx = int(d["qm9_index"][k])
-        smi = str(d["smiles"][k])
-        mol = Molecule(d["z"][off[k]:off[k + 1]].astype(int), d["pos"][off[k]:off[k + 1]],
-                       name=f"QM9 {idx}", smiles=smi)
-        out.append(TestMolecule(
-            position=k, mol=mol, qm9_index=idx, smiles=smi, dipole=d["dipole"][k].astype(float),
-            quadrupole=d["quadrupole_com"][k].astype(float), com=d["center_of_mass"][k].astype(float),
-            iso_points=d["iso_points"][ioff[k]:ioff[k + 1]].astype(float),
-            iso_esp=d["iso_esp"][ioff[k]:ioff[k + 1]].astype(float) * HARTREE_TO_KCAL_MOL,
-            shell_points=d["shell_points"][soff[k]:soff[k + 1]].astype(float),
-            shell_esp=d["shell_esp"][soff[k]:soff[k + 1]].astype(float) * HARTREE_TO_KCAL_MOL,
-            shell_scale=np.round(d["shell_scale"][soff[k]:soff[k + 1]].astype(float), 3)))
-    return out
 
 
 def file_sha256(path) -> str:
@@ -175,11 +128,8 @@ def esp_fit_multipoles(t: TestMolecule, order: int = 2, ridge: float = 1e-8):
 
 # --------------------------------------------------------------------------- metrics
 def _mae_rmse(err) -> dict:
-    err = np.asarray(err, float)
-    if err.size == 0:
-        return {"mae": float("nan"), "rmse": float("nan"), "n_points": 0}
-    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
-            "mean_signed": float(err.mean()), "max_abs": float(np.abs(err).max()), "n_points": int(err.size)}
+    """metrics.error_metrics of signed errors (without the meaningless correlation)."""
+    return {k: v for k, v in error_metrics(err).items() if k != "r"}
 
 
 def molecule_errors(t: TestMolecule, q, p=None, th=None, orders=(2,)) -> dict:
@@ -364,25 +314,10 @@ def markdown(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _clean(x):
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
-    return x
-
-
 def update_card(card_path: Path, metrics: dict) -> None:
     card = json.loads(card_path.read_text())
     card["test_metrics"] = metrics
-    card_path.write_text(json.dumps(_clean(card), indent=2) + "\n")   # same style as mepviz.model.save_model
+    card_path.write_text(json.dumps(jsonable(card), indent=2) + "\n")   # same style as mepviz.model.save_model
 
 
 def main(argv=None) -> int:
@@ -399,9 +334,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-update-cards", action="store_true", help="do not write test_metrics into the model cards")
     args = ap.parse_args(argv)
 
-    from mepviz.predict import AVAILABLE_MODELS
+    from mepviz.predict import installed_models
     wdir = Path(args.weights)
-    models = args.models if args.models is not None else [m for m in AVAILABLE_MODELS if (wdir / f"{m}.pt").exists()]
+    models = args.models if args.models is not None else list(installed_models(wdir))
     test_set = load_test_set(args.test, args.limit)
     t0 = time.perf_counter()
     methods = {}
@@ -409,7 +344,7 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         res = evaluate_model(name, test_set, wdir)
         card = json.loads((wdir / f"{name}.json").read_text())
-        res.update(kind="model", label=MODEL_LABELS.get(name, name),
+        res.update(kind="model", label=registry.model_label(name),
                    weights_sha256=file_sha256(wdir / f"{name}.pt"),
                    training_molecules=(card.get("data", {}).get("dft_train", {}) or {}).get("molecules"))
         methods[name] = res
@@ -421,7 +356,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             mps, errs = baseline_multipoles(name, test_set)
             res = evaluate_multipoles(test_set, mps, errs)
-            res.update(kind="baseline", label=BASELINE_LABELS.get(name, name))
+            res.update(kind="baseline", label=registry.BASELINES.get(name, name))
             methods[name] = res
             print(f"{name:>16}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e "
                   f"({res['n_failed']} failed, {time.perf_counter() - t:.1f} s)", flush=True)
@@ -476,7 +411,7 @@ def main(argv=None) -> int:
     out_stem.with_suffix(".md").write_text(markdown(doc))
     slim = {k: v for k, v in doc.items() if k != "methods"}
     slim["method_order"] = list(methods)
-    out_stem.with_suffix(".json").write_text(json.dumps(_clean(slim), indent=1, ensure_ascii=False) + "\n")
+    out_stem.with_suffix(".json").write_text(json.dumps(jsonable(slim), indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {out_stem.with_suffix('.md')} and {out_stem.with_suffix('.json')} "
           f"({time.perf_counter() - t0:.0f} s)")
 

@@ -24,7 +24,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-OUT = ROOT / "mepviz" / "data" / "gallery"
+from mepviz.paths import gallery_dir, test_set_path  # noqa: E402
+from mepviz.reference import ReferenceResult  # noqa: E402
+from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
+
+OUT = gallery_dir()
 
 #: (id, label, description, source); source: ("qm9", QM9 Index) | ("qm9test", row in
 #: data/qm9/test.npz) | ("smiles", SMILES)
@@ -58,7 +62,7 @@ def _qm9_molecule(index: int, name: str):
 
 def _qm9test_molecule(row: int, name: str):
     from mepviz.inputs import from_arrays
-    d = np.load(ROOT / "data" / "qm9" / "test.npz", allow_pickle=False)
+    d = np.load(test_set_path(), allow_pickle=False)
     off = np.concatenate([[0], np.cumsum(d["atom_count"])])
     a, b = off[row], off[row + 1]
     return (from_arrays(d["z"][a:b], d["pos"][a:b], name=name), str(d["smiles"][row]),
@@ -93,62 +97,44 @@ def build_entry(gid: str, label: str, desc: str, source, reference: bool, engine
         return entry
     t0 = time.time()
     res = engine.run(mol, progress=None)
-    dm = np.asarray(res.dm, float)
-    nao = dm.shape[0]
-    il = np.tril_indices(nao)
-    dm32 = dm[il].astype(np.float32)
+    nao = res.dm.shape[0]
     surf = isodensity_surface(mol)
     v64 = res.mep(surf.vertices)
+    path = OUT / f"{gid}.npz"
+    res.save(path, compact=True, extra=_surface_values(surf, v64))
     # accuracy of the float32 density matrix
-    from pyscf import lib
-    res.dm = lib.unpack_tril(dm32.astype(np.float64))
-    v32 = res.mep(surf.vertices)
-    err = float(np.abs(v32 - v64).max())
-    payload = dict(
-        method=np.str_(res.method), basis=np.str_(res.basis), grid_level=np.int64(res.grid_level),
-        density_fit=np.bool_(res.density_fit), energy=np.float64(res.energy), dipole=res.dipole,
-        second_moment=res.second_moment, center_of_mass=res.center_of_mass,
-        quadrupole=res.quadrupole, wall_time=np.float64(res.wall_time),
-        converged=np.bool_(res.converged), scf_cycles=np.int64(res.scf_cycles),
-        pyscf_version=np.str_(res.pyscf_version), nao=np.int64(nao), dm_tril=dm32,
-        key=np.str_(mol.key()),
-        values_isodensity=v64.astype(np.float32), nverts_isodensity=np.int64(len(surf.vertices)),
-        vsum_isodensity=np.float64(np.abs(np.asarray(surf.vertices, float)).sum()))
-    np.savez_compressed(OUT / f"{gid}.npz", **payload)
+    err = float(np.abs(ReferenceResult.load(path, mol).mep(surf.vertices) - v64).max())
     entry["reference"] = f"{gid}.npz"
     entry["reference_level"] = engine.level
-    entry["reference_dipole_debye"] = float(np.linalg.norm(res.dipole_com) * 4.80320)
+    entry["reference_dipole_debye"] = float(np.linalg.norm(res.dipole_com) * DEBYE_PER_E_ANGSTROM)
     print(f"  {gid}: nao={nao}, SCF {res.wall_time:.1f} s (total {time.time() - t0:.1f} s), "
           f"|mu|={entry['reference_dipole_debye']:.3f} D, float32-dm MEP error {err:.2e} kcal/mol/e, "
           f"{(OUT / f'{gid}.npz').stat().st_size / 1024:.0f} kB", flush=True)
     return entry
 
 
+def _surface_values(surf, values) -> dict:
+    """The arrays appkit.gallery.precomputed_values reads: the reference MEP (kcal/mol/e) on
+    the default isodensity surface, with the vertex count and checksum that identify it."""
+    return dict(values_isodensity=np.asarray(values).astype(np.float32),
+                nverts_isodensity=np.int64(len(surf.vertices)),
+                vsum_isodensity=np.float64(np.abs(np.asarray(surf.vertices, float)).sum()))
+
+
 def refresh_values(gid: str) -> None:
     """Recompute the shipped reference MEP on the *current* default isodensity surface from
     the stored density matrix (no SCF): run after mepviz/surfaces.py changes."""
-    from pyscf import lib
-
     from mepviz.inputs import from_xyz
-    from mepviz.reference import ReferenceResult
+    from mepviz.reference import InvalidReferenceFile
     from mepviz.surfaces import isodensity_surface
     path = OUT / f"{gid}.npz"
-    with np.load(path, allow_pickle=False) as d:
-        payload = {k: d[k] for k in d.files}
     mol = from_xyz((OUT / f"{gid}.xyz").read_text())[0]
-    if str(payload["key"]) != mol.key():
-        raise SystemExit(f"{gid}: geometry changed; rebuild it with --only {gid}")
-    ref = ReferenceResult(
-        molecule=mol, method=str(payload["method"]), basis=str(payload["basis"]),
-        energy=float(payload["energy"]), dipole=payload["dipole"], second_moment=payload["second_moment"],
-        center_of_mass=payload["center_of_mass"], quadrupole=payload["quadrupole"],
-        wall_time=float(payload["wall_time"]),
-        dm=lib.unpack_tril(payload["dm_tril"].astype(np.float64)))
+    try:
+        ref = ReferenceResult.load(path, mol)
+    except InvalidReferenceFile as exc:
+        raise SystemExit(f"{gid}: {exc}; rebuild it with --only {gid}") from None
     surf = isodensity_surface(mol)
-    payload.update(values_isodensity=ref.mep(surf.vertices).astype(np.float32),
-                   nverts_isodensity=np.int64(len(surf.vertices)),
-                   vsum_isodensity=np.float64(np.abs(np.asarray(surf.vertices, float)).sum()))
-    np.savez_compressed(path, **payload)
+    ref.save(path, compact=True, extra=_surface_values(surf, ref.mep(surf.vertices)))
     print(f"  {gid}: {len(surf.vertices)} vertices refreshed", flush=True)
 
 

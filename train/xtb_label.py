@@ -32,8 +32,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
+from train import qm9  # noqa: E402
 
-FIRST_ALLOWED_POSITION = 200   # 0–99 reserved, 100–199 test split
+FIRST_ALLOWED_POSITION = qm9.TEST_POSITIONS.stop   # qm9.RESERVED and qm9.TEST_POSITIONS come first
 PER_MOLECULE_KEYS = ("position", "qm9_index", "smiles", "atom_count", "energy", "dipole",
                      "second_moment", "center_of_mass", "quadrupole_com", "qm9_dipole_debye")
 PER_ATOM_KEYS = ("z", "pos", "charges", "atomic_dipoles")

@@ -1,4 +1,5 @@
-"""Unit tests of mepviz.reports: record splitting, exports parse back, teaching helpers."""
+"""Record splitting (inputs), batch tables (batch), exports parse back (export), the Learn
+physics (learn) and the evaluation tables (metrics)."""
 from __future__ import annotations
 
 import io
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mepviz import reports
+from mepviz import batch, export, inputs, learn, limits, metrics, registry
 from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential
 from mepviz.molecule import Molecule, MoleculeInputError
 from mepviz.units import COULOMB_KCAL_ANGSTROM, DEBYE_PER_E_ANGSTROM
@@ -41,14 +42,14 @@ def fake_prediction(mol: Molecule, seed: int = 0):
 
 
 def batch_of(mols):
-    res = reports.BatchResult(n_records=len(mols))
+    res = batch.BatchResult(n_records=len(mols))
     for k, mol in enumerate(mols):
-        preds = {m: fake_prediction(mol, seed=k + 10 * i) for i, m in enumerate(reports.MODEL_NAMES)}
+        preds = {m: fake_prediction(mol, seed=k + 10 * i) for i, m in enumerate(registry.PAPER_PAIR)}
         row = {"record": k + 1, "name": mol.name, "formula": mol.formula, "n_atoms": mol.n_atoms,
                "charge": mol.charge}
         stats = {}
         for m, p in preds.items():
-            row.update({f"{key}_{m}": v for key, v in reports.prediction_numbers(p).items()})
+            row.update({f"{key}_{m}": v for key, v in metrics.prediction_numbers(p).items()})
             row[f"Vs_min_kcal_{m}"], row[f"Vs_max_kcal_{m}"] = -30.0, 20.0
             stats[m] = {"v_min": -30.0, "v_max": 20.0}
         res.rows.append(row)
@@ -64,7 +65,7 @@ def batch_of(mols):
 def test_split_xyz_multi_frame_and_bad_record():
     good = WATER.to_xyz()
     text = good + "x3\nbroken\nO 0 0 0\n" + good + "5\ntruncated\nC 0 0 0\n"
-    recs = reports.split_records(text.encode(), "set.xyz")
+    recs = inputs.split_records(text.encode(), "set.xyz")
     assert [r.error is None for r in recs] == [True, False, True, False]
     assert "expected the number of atoms" in recs[1].error
     assert "truncated" in recs[3].error
@@ -81,7 +82,7 @@ def test_split_sdf_records():
         m.SetProp("_Name", smi)
         w.write(m)
     w.close()
-    recs = reports.split_records(sio.getvalue().encode(), "three.sdf")
+    recs = inputs.split_records(sio.getvalue().encode(), "three.sdf")
     assert [r.label for r in recs] == ["O", "CO", "C=O"]
     assert all(r.fmt == "sdf" and r.text.rstrip().endswith("$$$$") for r in recs)
 
@@ -94,30 +95,47 @@ def test_split_sdf_records():
 ])
 def test_split_records_rejects_bad_files(data, name, msg):
     with pytest.raises(MoleculeInputError, match=msg):
-        reports.split_records(data, name)
+        inputs.split_records(data, name)
 
 
 def test_split_records_rejects_oversize_batch():
-    text = WATER.to_xyz() * (reports.MAX_BATCH_MOLECULES + 1)
-    with pytest.raises(MoleculeInputError, match=f"limit is {reports.MAX_BATCH_MOLECULES}"):
-        reports.split_records(text.encode(), "many.xyz")
+    text = WATER.to_xyz() * (limits.MAX_FRAMES + 1)
+    with pytest.raises(MoleculeInputError, match=f"limit is {limits.MAX_FRAMES}"):
+        inputs.split_records(text.encode(), "many.xyz")
 
 
-def test_check_batch_molecule():
-    with pytest.raises(MoleculeInputError, match="unsupported element Si"):
-        reports.check_batch_molecule(Molecule([14, 1, 1, 1, 1], np.eye(5, 3) * 1.5))
-    big = Molecule([6] * (reports.MAX_BATCH_ATOMS + 1),
-                   np.arange(3 * (reports.MAX_BATCH_ATOMS + 1)).reshape(-1, 3) * 1.0)
-    with pytest.raises(MoleculeInputError, match="atoms per molecule"):
-        reports.check_batch_molecule(big)
-    reports.check_batch_molecule(WATER)
+def test_split_xyz_reports_a_wrong_atom_count_as_such():
+    good = WATER.to_xyz()
+    more = "3\nfour atoms\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\nH 5 5 5\n"
+    recs = inputs.split_records((good + more + good).encode(), "set.xyz")
+    assert [r.error is None for r in recs] == [True, False, True]
+    assert "says 3 atoms but 4 atom lines follow" in recs[1].error
+    with pytest.raises(MoleculeInputError, match="atom-count mismatch"):
+        inputs.parse_record(recs[1])
+    assert inputs.parse_record(recs[2]).formula == "H2O"
+
+
+def test_run_batch_refuses_and_notes_through_applicability():
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+
+        def predict(self, mol):
+            return fake_prediction(mol)
+    silicon = "5\nsilane\nSi 0 0 0\nH 0.86 0.86 0.86\nH -0.86 -0.86 0.86\nH -0.86 0.86 -0.86\nH 0.86 -0.86 -0.86\n"
+    salt = "4\ntwo HF\nF 0 0 0\nH 0.92 0 0\nF 5 0 0\nH 5.92 0 0\n"
+    recs = inputs.split_records((WATER.to_xyz() + silicon + salt).encode(), "set.xyz")
+    res = batch.run_batch(recs, {m: Fake(m) for m in ("quadrupole",)}, surface="vdw1.4")
+    assert [r["record"] for r in res.rows] == [1, 3]
+    assert "do not support Si" in res.errors[0]["error"]
+    assert res.rows[0]["notes"] == "" and "2 disconnected fragments" in res.rows[1]["notes"]
 
 
 # ----------------------------------------------------------------- exports
 
 def test_prediction_numbers_units():
     pred = fake_prediction(WATER)
-    nums = reports.prediction_numbers(pred)
+    nums = metrics.prediction_numbers(pred)
     assert nums["mu_abs_D"] == pytest.approx(np.linalg.norm(pred.dipole) * DEBYE_PER_E_ANGSTROM)
     ev = [nums[f"theta_{i}_DA"] for i in (1, 2, 3)]
     assert ev == sorted(ev)
@@ -126,10 +144,10 @@ def test_prediction_numbers_units():
 
 def test_csv_and_json_parse_back():
     res = batch_of([WATER, AMMONIUM])
-    df = pd.read_csv(io.StringIO(reports.batch_csv(res)))
+    df = pd.read_csv(io.StringIO(export.batch_csv(res)))
     assert len(df) == 2 and list(df["name"]) == ["water", "ammonium"]
     assert df["mu_abs_D_quadrupole"].iloc[0] == pytest.approx(res.rows[0]["mu_abs_D_quadrupole"], rel=1e-5)
-    doc = json.loads(reports.batch_json(res))
+    doc = json.loads(export.batch_json(res))
     assert len(doc["molecules"]) == 2 and doc["errors"][0]["record"] == 3
     m0 = doc["molecules"][0]["models"]["dipole"]
     assert np.sum(m0["atomic_charges_e"]) == pytest.approx(0.0, abs=1e-9)
@@ -138,7 +156,7 @@ def test_csv_and_json_parse_back():
 
 def test_rounded_charges_sum_exactly():
     q = np.array([0.123456, -0.333333, 0.209877, 1.0000004])
-    r = reports.rounded_charges(q, 1.0, 4)
+    r = export.rounded_charges(q, 1.0, 4)
     assert abs(r - q).max() <= 2e-4
     assert round(r.sum(), 8) == 1.0
 
@@ -146,7 +164,7 @@ def test_rounded_charges_sum_exactly():
 def test_sdf_parses_back_with_rdkit():
     from rdkit import Chem
     res = batch_of([WATER, AMMONIUM])
-    text = reports.charges_sdf(res.molecules, res.predictions, model="quadrupole")
+    text = export.charges_sdf(res.molecules, res.predictions, model="quadrupole")
     sup = Chem.ForwardSDMolSupplier(io.BytesIO(text.encode()), removeHs=False, sanitize=False)
     mols = list(sup)
     assert len(mols) == 2
@@ -165,16 +183,16 @@ def test_sdf_parses_back_with_rdkit():
 
 def test_pqr_parses_back_and_charges_sum_to_total():
     res = batch_of([WATER, AMMONIUM])
-    text = reports.charges_pqr(res.molecules, res.predictions, model="dipole")
-    parsed = reports.read_pqr(text)
+    text = export.charges_pqr(res.molecules, res.predictions, model="dipole")
+    parsed = export.read_pqr(text)
     assert len(parsed) == 2
     for p, mol, preds in zip(parsed, res.molecules, res.predictions):
         np.testing.assert_allclose(p["positions"], mol.positions, atol=1e-3)
         np.testing.assert_allclose(p["charges"], preds["dipole"].charges, atol=1e-4)
         assert p["charges"].sum() == pytest.approx(mol.charge, abs=1e-9)
         assert p["radii"][0] == pytest.approx({8: 1.52, 7: 1.55}[int(mol.numbers[0])], abs=0.01)
-    single = reports.read_pqr(reports.charges_pqr(res.molecules[:1], res.predictions[:1]))
-    assert len(single) == 1 and "MODEL" not in reports.charges_pqr(res.molecules[:1], res.predictions[:1])
+    single = export.read_pqr(export.charges_pqr(res.molecules[:1], res.predictions[:1]))
+    assert len(single) == 1 and "MODEL" not in export.charges_pqr(res.molecules[:1], res.predictions[:1])
 
 
 # ----------------------------------------------------------------- learn
@@ -182,10 +200,10 @@ def test_pqr_parses_back_and_charges_sum_to_total():
 def test_atomic_orders_and_molecular_terms():
     pred = fake_prediction(AMMONIUM)
     pts = np.array([[30.0, 1.0, -2.0], [0.0, -40.0, 5.0]])
-    v = reports.atomic_order_potentials(AMMONIUM.positions, pred, pts)
+    v = learn.atomic_order_potentials(AMMONIUM.positions, pred, pts)
     assert set(v) == {0, 1, 2}
     np.testing.assert_allclose(v[0], multipole_potential(pts, AMMONIUM.positions, pred.charges))
-    terms = reports.molecular_multipole_terms(pts, AMMONIUM.center_of_mass, 1, pred.dipole, pred.quadrupole)
+    terms = learn.molecular_multipole_terms(pts, AMMONIUM.center_of_mass, 1, pred.dipole, pred.quadrupole)
     r = np.linalg.norm(pts - AMMONIUM.center_of_mass, axis=1)
     np.testing.assert_allclose(terms["monopole"], COULOMB_KCAL_ANGSTROM / r)
     # far away the molecular multipole sum reproduces the atomic-multipole MEP (error ~1/r⁴)
@@ -195,49 +213,49 @@ def test_atomic_orders_and_molecular_terms():
 
 def test_line_profile_slopes():
     pred = fake_prediction(AMMONIUM)
-    prof = reports.line_profile(AMMONIUM, pred, "dipole", r_min=1.0, r_max=200.0, n=120)
+    prof = learn.line_profile(AMMONIUM, pred, "dipole", r_min=1.0, r_max=200.0, n=120)
     assert list(prof.columns) == ["r", "atomic q", "atomic q+p", "atomic q+p+θ", "monopole",
                                   "dipole", "quadrupole", "multipole sum"]
-    s = reports.decay_slopes(prof, r_from=20.0)
+    s = learn.decay_slopes(prof, r_from=20.0)
     assert s["monopole"] == pytest.approx(-1, abs=1e-6)
     assert s["dipole"] == pytest.approx(-2, abs=1e-6)
     assert s["quadrupole"] == pytest.approx(-3, abs=1e-6)
     far = prof[prof["r"] > 100]
     np.testing.assert_allclose(far["multipole sum"], far["atomic q+p+θ"], rtol=1e-4)
     # a neutral molecule has no monopole term
-    pw = reports.line_profile(WATER, fake_prediction(WATER), "x")
+    pw = learn.line_profile(WATER, fake_prediction(WATER), "x")
     assert np.all(pw["monopole"] == 0)
 
 
 def test_profile_csv_units():
-    prof = reports.line_profile(AMMONIUM, fake_prediction(AMMONIUM), "x", n=20)
-    back = pd.read_csv(io.StringIO(reports.profile_csv(prof, "kJ/mol/e")))
+    prof = learn.line_profile(AMMONIUM, fake_prediction(AMMONIUM), "x", n=20)
+    back = pd.read_csv(io.StringIO(learn.profile_csv(prof, "kJ/mol/e")))
     assert back.columns[0] == "r_angstrom" and "V monopole (kJ/mol/e)" in back.columns
     np.testing.assert_allclose(back["V monopole (kJ/mol/e)"], 4.184 * prof["monopole"], rtol=1e-7)
 
 
 def test_line_direction():
     pred = fake_prediction(WATER)
-    u = reports.line_direction(WATER, pred, "dipole")
+    u = learn.line_direction(WATER, pred, "dipole")
     np.testing.assert_allclose(u, pred.dipole / np.linalg.norm(pred.dipole))
-    assert reports.line_direction(WATER, pred, "z").tolist() == [0, 0, 1]
+    assert learn.line_direction(WATER, pred, "z").tolist() == [0, 0, 1]
     pred.dipole = np.zeros(3)
-    assert np.linalg.norm(reports.line_direction(WATER, pred, "dipole")) == pytest.approx(1)
+    assert np.linalg.norm(learn.line_direction(WATER, pred, "dipole")) == pytest.approx(1)
 
 
 def test_load_evaluation_absent_and_bad(tmp_path):
-    assert reports.load_evaluation(tmp_path / "nope.json") is None
+    assert metrics.load_evaluation(tmp_path / "nope.json") is None
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
-        reports.load_evaluation(bad)
+        metrics.load_evaluation(bad)
 
 
 def test_evaluation_tables_on_a_real_sample():
     """tests/data/evaluation_sample.json: train/evaluate.py -n 6 (models, baselines, ESP-fit floors)."""
     from pathlib import Path
-    doc = reports.load_evaluation(Path(__file__).parent / "data" / "evaluation_sample.json")
-    t = reports.evaluation_tables(doc)
+    doc = metrics.load_evaluation(Path(__file__).parent / "data" / "evaluation_sample.json")
+    t = metrics.evaluation_tables(doc)
     assert list(t["overall"]["name"]) == doc["method_order"]
     kinds = {n: ({**doc["models"], **doc["baselines"]})[n]["kind"] for n in doc["method_order"]}
     assert list(t["overall"]["kind"]) == [kinds[n] for n in doc["method_order"]]
@@ -252,7 +270,7 @@ def test_evaluation_tables_on_a_real_sample():
     for method, g in t["histograms"].groupby("method"):
         assert g["fraction"].sum() + t["outside"][method] == pytest.approx(1.0)
     assert list(t["by_order"]["order"]) == [0, 1, 2, 0, 1, 2]      # models only
-    assert reports.evaluation_tables({}) == {"unit": "kcal/mol/e"}
+    assert metrics.evaluation_tables({}) == {"unit": "kcal/mol/e"}
 
 
 def test_model_card_table():
@@ -262,7 +280,7 @@ def test_model_card_table():
                         "hyperparameters": {"features": 32, "layers": 3, "cutoff": 5.0},
                         "training": {"epochs": {"finetune": 100}}},
              "quadrupole": {"loss": "MSE(μ) + MSE(Θ)"}}
-    t = reports.model_card_table(cards)
+    t = metrics.model_card_table(cards)
     assert list(t.columns) == ["Dipole model", "Quadrupole model"]
     assert t.loc["training molecules (DFT)", "Dipole model"] == "212"
     assert t.loc["validation Θ MAE (D·Å)", "Dipole model"] == "0.900"
