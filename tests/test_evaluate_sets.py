@@ -32,5 +32,6 @@ def test_sigma_hole_on_axis_and_belt_maximum():
 
 def test_model_covers_reads_the_card():
     t, _ = _cx_molecule(np.cos)
-    assert model_covers({"elements": [1, 6, 7, 8, 9]}, [t]) is not None
-    assert model_covers({"elements": [1, 6, 17], "charges": [0]}, [t]) is None
+    assert model_covers({}, [t]) is not None                      # QM9 card: H C N O F only
+    assert model_covers({"training_elements": [1, 6, 17], "training_charges": [0]}, [t]) is None
+    assert model_covers({"training_elements": [1, 6, 17], "training_charges": [1]}, [t]) is not None

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mepviz import registry
 from mepviz.electrostatics import multipole_potential
 from mepviz.molecule import Molecule
 from mepviz.units import HARTREE_TO_KCAL_MOL
@@ -63,12 +64,12 @@ def load_set(path) -> list[ev.TestMolecule]:
 
 
 def model_covers(card: dict, test_set) -> str | None:
-    """None if the model card's training chemistry covers every molecule, else why not."""
-    elements = set(card.get("elements") or card.get("hyperparameters", {}).get("elements") or (1, 6, 7, 8, 9))
-    charges = set(card.get("charges") or (0,))
+    """None if the model card's training chemistry (``training_elements``, default H C N O F;
+    ``training_charges``, default neutral) covers every molecule, else why not."""
+    elements = set(int(z) for z in card.get("training_elements", (1, 6, 7, 8, 9)))
+    charges = set(int(q) for q in card.get("training_charges", (0,)))
     for t in test_set:
-        missing = set(map(int, t.mol.numbers)) - elements
-        if missing or t.mol.charge not in charges:
+        if set(map(int, t.mol.numbers)) - elements or t.mol.charge not in charges:
             return "not trained on this chemistry (elements or charges outside its training set)"
     return None
 
@@ -104,7 +105,7 @@ def methods_for(test_set, weights_dir=ev.DEFAULT_WEIGHTS) -> dict:
     out = {}
     for name in ev.BASELINE_NAMES:
         mp, err = ev.baseline_multipoles(name, test_set)
-        out[name] = (mp, err, ev.BASELINE_LABELS[name])
+        out[name] = (mp, err, registry.BASELINES[name])
     for order, label in ((0, "ESP-fit charges (floor)"), (2, "ESP-fit q + p + θ (floor)")):
         out[f"esp-fit-{order}"] = ([ev.esp_fit_multipoles(t, order=order) for t in test_set],
                                    [None] * len(test_set), label)
