@@ -44,8 +44,17 @@ ENTRIES = [
     ("qm9_acetylpyrroline", "QM9 test: N-acetyl-3-pyrroline", "QM9 test-split molecule.", ("qm9test", 9)),
     ("qm9_aminopyrimidine", "QM9 test: 6-aminopyrimidine-4-carbonitrile", "QM9 test-split molecule.",
      ("qm9test", 22)),
-    ("dmso", "DMSO (contains S)", "Dimethyl sulfoxide: sulfur is not in QM9, so the ML models refuse "
-     "it with a clear message; the DFT reference still works.", ("smiles", "CS(C)=O")),
+    ("dmso", "DMSO (contains S)", "Dimethyl sulfoxide: sulfur is not in QM9; models whose card does "
+     "not list S refuse it with a clear message; the DFT reference still works.", ("smiles", "CS(C)=O")),
+    ("bromobenzene", "Bromobenzene (σ-hole)", "C₆H₅Br: a positive cap on Br along the C–Br axis (the "
+     "σ-hole) inside a negative belt. Atomic charges cannot produce it; atomic quadrupoles can.",
+     ("smiles", "Brc1ccccc1")),
+    ("acetate", "Acetate (anion, −1)", "CH₃COO⁻: an anion, negative everywhere; the two O share the "
+     "charge. Moments of ions depend on the origin: stated about the centre of mass.",
+     ("smiles", "CC(=O)[O-]")),
+    ("glycine_zwitterion", "Glycine zwitterion", "⁺H₃N–CH₂–COO⁻: neutral overall, but with a strongly "
+     "positive ammonium end and a negative carboxylate end — a huge dipole.",
+     ("smiles", "[NH3+]CC(=O)[O-]")),
 ]
 
 
