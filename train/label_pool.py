@@ -208,9 +208,10 @@ def run(pools: list[str], out_dir: str, workers: int = 2, scheduler: str | None 
                                dashboard_address=None, memory_limit=0)
         client = Client(cluster)
     out_abs = os.path.abspath(out_dir)
+    t0 = time.monotonic()
     futures = [client.submit(label_task, row, out_abs, device, key=f"label-{row['id']}",
                              priority=-k, pure=False, retries=1) for k, row in enumerate(rows)]
-    t0, done, failed = time.monotonic(), 0, 0
+    done, failed = 0, 0
     try:
         for k, fut in enumerate(as_completed(futures), 1):
             try:
