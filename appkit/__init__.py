@@ -44,13 +44,16 @@ def page_setup(title: str, icon: str = "⚡", layout: str = "wide", show_charge:
                intro: str | None = None) -> Molecule | None:
     """Configure the page, render the shared sidebar molecule input and any pending input
     error, write the title; return the current molecule (None before the first input)."""
+    from . import urlstate
     from .molinput import molecule_sidebar, show_input_error
     try:
         st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout=layout)
     except Exception:   # already configured (e.g. called twice)
         pass
     state.init()
+    urlstate.restore()
     mol = molecule_sidebar(show_charge=show_charge)
+    urlstate.publish()
     st.title(title)
     if intro:
         st.caption(intro)

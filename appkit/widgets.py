@@ -9,12 +9,11 @@
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mepviz import MoleculeInputError
 from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
 
 from . import compute, state
@@ -119,58 +118,111 @@ def _fmt_s(s: float | None) -> str:
     return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
 
 
-def reference_panel(mol, *, key: str = "dft", poll_s: float = 1.0, container=None):
-    """The "Compute DFT reference" action with progress; returns the ReferenceResult when
-    one is available (gallery, disk cache, or a finished job), else None.
-
-    The job runs in a background worker process (appkit.jobs); while it runs, a fragment
-    re-runs every `poll_s` seconds to show progress and reruns the whole page when done.
-    """
+def queue_caption(container=None) -> None:
+    """One line: the server's DFT queue (running / waiting / limits)."""
     from .jobs import job_manager
+    q = job_manager().queue_state()
+    (container if container is not None else st).caption(
+        f"DFT queue on this server: {q['running']} running, {q['queued']} waiting "
+        f"(at most {q['max_queue']} waiting, {q['per_session']} per browser session, "
+        f"time budget {_fmt_s(q['budget_s'])} per job).")
+
+
+def _withdrawn() -> set:
+    return st.session_state.setdefault("mepviz_dft_withdrawn", set())
+
+
+def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: float = 1.0,
+                    container=None):
+    """The DFT reference of `mol` and its MEP on surface `kind`: returns (ReferenceResult,
+    values kcal/mol/e) when both are available (gallery, disk cache, a finished job), else
+    None after showing the "Compute DFT reference" action, the job's progress or its outcome.
+
+    Everything runs in a worker process (appkit.jobs); while a job runs, a fragment re-runs
+    every `poll_s` seconds and reruns the whole page when it ends. When the reference exists
+    but not yet on this surface, the MEP job starts by itself.
+    """
+    from . import applicability
+    from .jobs import JobRefused, current_session_id, job_manager
     c = container if container is not None else st
     ref = compute.reference_result(mol)
-    if ref is not None:
-        return ref
-    jm = job_manager()
-    status = jm.status_for(mol)
-    if status is None or status.state in ("error", "timeout"):
-        if status is not None:
-            c.error(f"DFT reference failed: {status.error}")
-        try:
-            est = compute.estimate_reference_seconds(mol)
-            est_txt = f" (estimated {_fmt_s(est)} on this machine)"
-        except Exception as exc:   # noqa: BLE001 — e.g. no basis for an element
-            est_txt = ""
-            c.warning(f"The DFT reference cannot be set up: {exc}")
-        c.caption("B3LYP/6-31G(2df,p) with density fitting (PySCF), QM9's level of theory; "
-                  "runs in the background, the page stays usable" + est_txt + ".")
-        if c.button("Compute DFT reference", key=f"{key}_start", type="primary"):
-            jm.submit(mol)
-            st.rerun()
+    values = compute.reference_values(mol, kind)
+    if ref is not None and values is not None:
+        return ref, values
+    refusal = applicability.dft_refusal(mol)
+    if refusal:
+        c.error(f"No DFT reference for this molecule: {refusal}", icon="🚫")
         return None
-    if status.state == "done":
-        return jm.result(status.job_id)
-    _progress_fragment(mol, poll_s, key)
+    jm = job_manager()
+    sid = current_session_id()
+    jid = jm.job_id(mol, kind)
+    status = jm.status(jid)
+    mine = jid in _withdrawn()
+    if status is not None and status.active and not mine:
+        if sid not in status.owners:
+            jm.submit(mol, kind, sid)     # watching a job started elsewhere: join it
+        _progress_fragment(jid, sid, poll_s, key)
+        return None
+    try:
+        est, calibrated = compute.estimate_reference_seconds(mol, kind)
+    except MoleculeInputError as exc:
+        c.warning(f"The DFT reference cannot be set up: {exc}")
+        return None
+
+    def _start():
+        _withdrawn().discard(jid)
+        try:
+            jm.submit(mol, kind, sid, estimate_s=est)
+        except JobRefused as exc:
+            st.session_state[f"{key}_refused"] = str(exc)
+        else:
+            st.session_state.pop(f"{key}_refused", None)
+
+    if status is None and ref is not None and not mine:
+        _start()                          # only the potential on this surface is missing
+        if jm.status(jid) is not None:
+            st.rerun()
+    if st.session_state.get(f"{key}_refused"):
+        c.warning(st.session_state[f"{key}_refused"], icon="⏳")
+    elif mine or (status is not None and status.state == "cancelled"):
+        c.info("The DFT reference was cancelled.", icon="⏹️")
+    elif status is not None and status.state == "timeout":
+        c.warning(f"The DFT reference was stopped: {status.error}", icon="⏱️")
+    elif status is not None and status.state == "error":
+        c.error(f"The DFT reference failed: {status.error}")
+    what = ("the reference potential on this surface" if ref is not None else
+            "B3LYP/6-31G(2df,p) with density fitting (PySCF), QM9's level of theory")
+    c.caption(f"{what}; runs in a background worker, the page stays usable. Estimated "
+              f"{_fmt_s(est)} on this server ({'from its finished jobs' if calibrated else 'rough'}).")
+    c.button("Compute DFT reference", key=f"{key}_start", type="primary", on_click=_start)
+    queue_caption(c)
     return None
 
 
-def _progress_fragment(mol, poll_s: float, key: str):
+def _progress_fragment(jid: str, sid: str, poll_s: float, key: str):
     from .jobs import job_manager
 
     @st.fragment(run_every=poll_s)
     def _poll():
         jm = job_manager()
-        s = jm.status_for(mol)
-        if s is None:
-            return
-        if s.state == "done" or s.state in ("error", "timeout"):
+        s = jm.status(jid)
+        if s is None or not s.active:
             st.rerun(scope="app")
-        eta = s.remaining_s
-        txt = (f"DFT reference {s.state}: {s.message} — {_fmt_s(s.elapsed_s)} elapsed"
-               + (f", about {_fmt_s(eta)} left (estimate {_fmt_s(s.estimate_s)})" if eta is not None else ""))
-        st.progress(min(max(s.fraction, 0.0), 1.0), text=txt)
-        if st.button("Cancel", key=f"{key}_cancel"):
-            jm.cancel(s.job_id)
+        if s.state == "queued":
+            st.progress(0.0, text=f"DFT reference waiting in the queue: position {s.position} "
+                                  f"(estimate {_fmt_s(s.estimate_s)} once it starts)")
+        else:
+            eta = s.remaining_s
+            st.progress(min(max(s.fraction, 0.0), 1.0), text=(
+                f"DFT reference running: {s.message} — {_fmt_s(s.elapsed_s)} elapsed"
+                + (f", about {_fmt_s(eta)} left (estimate {_fmt_s(s.estimate_s)})" if eta is not None else "")))
+        if sid in s.owners and st.button("Cancel", key=f"{key}_cancel"):
+            jm.cancel(jid, sid)
+            _withdrawn().add(jid)
             st.rerun(scope="app")
+        if len(s.owners) > 1:
+            st.caption(f"{len(s.owners)} browser sessions are waiting for this job; it stops when "
+                       "none of them wants it any more.")
+        queue_caption()
 
     _poll()

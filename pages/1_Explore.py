@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import appkit
-from appkit import compute, state, viewer, widgets
+from appkit import applicability, compute, viewer, widgets
 from mepviz import MoleculeInputError, views
 from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS
 
@@ -27,18 +27,20 @@ ufac = POTENTIAL_UNITS[unit]
 # -- ML prediction ---------------------------------------------------------------------------
 mep = None
 ml_error = None
+view_col, num_col = st.columns([3, 2], gap="medium")
+with view_col:
+    refused = applicability.show(mol, model)
 try:
-    mep = compute.mep_map(mol, model, kind)
+    if not refused:
+        mep = compute.mep_map(mol, model, kind)
 except MoleculeInputError as exc:
     ml_error = str(exc)
 except compute.ModelUnavailable as exc:
     ml_error = str(exc)
 
-view_col, num_col = st.columns([3, 2], gap="medium")
-
 if mep is not None:
     pred = mep.prediction
-    vmax = viewer.color_range(mep.values, mode=opts["range_mode"], fixed=opts["range_fixed"])
+    vmax = compute.map_range(mol, kind, opts["range_mode"], opts["range_fixed"])
     with view_col:
         st.subheader(f"{compute.MODEL_LABELS.get(model, model)} · {compute.SURFACE_LABELS.get(kind, kind)}")
         view_kw = dict(vmax=vmax, unit=unit, opacity=opts["opacity"],
@@ -69,21 +71,19 @@ if mep is not None:
             widgets.statistics_table({"ML": mep.statistics}, unit)
 else:
     with view_col:
-        st.error(ml_error, icon="🚫")
-        st.caption("The DFT reference below still works for this molecule.")
+        if ml_error:
+            st.error(ml_error, icon="🚫")
+        st.caption("The DFT reference below may still work for this molecule.")
         viewer.show_molecule(mol)
 
 # -- DFT reference -----------------------------------------------------------------------------
 st.divider()
 st.header("DFT reference")
-ref = widgets.reference_panel(mol)
-if ref is not None:
-    try:
-        v_ref = compute.reference_values(mol, kind)
-        surf = compute.surface(mol, kind)
-    except Exception as exc:   # noqa: BLE001
-        st.error(f"Could not evaluate the reference potential: {exc}")
-        st.stop()
+got = widgets.reference_panel(mol, kind)
+if got is not None:
+    ref, v_ref = got
+    surf = compute.surface(mol, kind)
+    applicability.show(mol, None)
     from appkit import gallery
     origin = ("shipped with the gallery" if gallery.reference_for(mol) is not None
               else f"computed in {ref.wall_time:.0f} s" if ref.wall_time else "from the disk cache")
@@ -91,24 +91,28 @@ if ref is not None:
                f"E = {ref.energy:.6f} Eh, {origin}.")
     from mepviz.electrostatics import surface_statistics
     ref_stats = surface_statistics(surf.vertices, v_ref, surf.vertex_areas)
+    R = compute.map_range(mol, kind, opts["range_mode"], opts["range_fixed"])
     if mep is not None:
         diff = mep.values - v_ref
-        R = viewer.color_range(mep.values, v_ref, mode=opts["range_mode"], fixed=opts["range_fixed"])
+        D = compute.difference_range(diff, mode=opts["range_mode"])
         met = compute.error_metrics(mep.values, v_ref)
         m1, m2, m3, m4 = st.columns(4)
         m1.metric(f"MAE ({unit})", f"{met['mae'] * ufac:.3g}")
         m2.metric(f"RMSE ({unit})", f"{met['rmse'] * ufac:.3g}")
         m3.metric(f"max |error| ({unit})", f"{met['max_abs'] * ufac:.3g}")
         m4.metric("Pearson r", f"{met['r']:.4f}")
-        st.markdown(f"**Predicted ({model}) | DFT reference | Difference (predicted − reference)** "
-                    "— one colour scale; the three views rotate together.")
-        viewer.show_mep_grid(mol, surf, [mep.values, v_ref, diff],
-                             titles=[f"Predicted ({model} model)", "DFT reference",
-                                     "Difference (predicted − reference)"],
+        g1, g2 = st.columns([2, 1])
+        g1.markdown(f"**Predicted ({model}) | DFT reference** — the same colour scale as above; "
+                    "the two views rotate together.")
+        viewer.show_mep_grid(mol, surf, [mep.values, v_ref],
+                             titles=[f"Predicted ({model} model)", "DFT reference"],
                              vmax=R, unit=unit, opacity=opts["opacity"],
-                             statistics=[mep.statistics, ref_stats, None],
+                             statistics=[mep.statistics, ref_stats],
                              markers=opts["show_markers"], marker_labels="short",
-                             title="MEP and difference")
+                             title="MEP", container=g1, element_id="explore-grid")
+        g2.markdown("**Difference (predicted − reference)** — on its own scale")
+        viewer.show_mep(mol, surf, diff, vmax=D, unit=unit, opacity=opts["opacity"], markers=False,
+                        height=340, container=g2, title="ML − DFT", element_id="explore-diff")
         pc, mc = st.columns([3, 2])
         with pc:
             x, y = v_ref * ufac, mep.values * ufac
@@ -135,7 +139,6 @@ if ref is not None:
             st.dataframe(tab.round(3), width="stretch")
             widgets.statistics_table({"ML": mep.statistics, "DFT": ref_stats}, unit)
     else:
-        R = viewer.color_range(v_ref, mode=opts["range_mode"], fixed=opts["range_fixed"])
         c1, c2 = st.columns([3, 2])
         with c1:
             viewer.show_mep(mol, surf, v_ref, vmax=R, unit=unit, opacity=opts["opacity"],
