@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import appkit
-from appkit import compute, state, viewer, widgets
+from appkit import applicability, compute, state, viewer, widgets
 from mepviz import MoleculeInputError, reports, views
 from mepviz.units import POTENTIAL_UNITS, convert_potential
 
@@ -70,7 +70,7 @@ def _disagreement(container, surf, maps, unit):
     """Without a reference: where the two models disagree (quadrupole − dipole model)."""
     container.subheader("Where the two models disagree")
     diff = maps["quadrupole"].values - maps["dipole"].values
-    dmax = viewer.color_range(diff)
+    dmax = compute.difference_range(diff)
     c1, c2 = container.columns([3, 2])
     viewer.show_mep(mol, surf, diff, vmax=dmax, unit=unit, opacity=state.get_setting("opacity"), height=VIEW_HEIGHT, container=c1,
                     title="Quadrupole model − dipole model", markers=False, element_id="compare-models-diff")
@@ -88,6 +88,8 @@ def molecule_section(container):
                        "the models on a molecule.")
         return
     kind, unit, range_mode = _settings(container)
+    if applicability.show(mol, MODELS[-1], container):
+        return
     try:
         maps = {m: compute.mep_map(mol, m, kind) for m in MODELS}
     except MoleculeInputError as exc:
@@ -100,8 +102,7 @@ def molecule_section(container):
     ref_values = compute.reference_values(mol, kind)
     ref = compute.reference_result(mol) if ref_values is not None else None
 
-    arrays = [maps[m].values for m in MODELS] + ([ref_values] if ref_values is not None else [])
-    vmax = viewer.color_range(*arrays, mode=range_mode, fixed=state.get_setting("range_fixed"))
+    vmax = compute.map_range(mol, kind, range_mode, state.get_setting("range_fixed"))
     container.caption(f"{compute.SURFACE_LABELS.get(kind, kind)} · {surf.n_vertices} vertices · "
                       f"all panels share one colour scale: ±{views.format_potential(vmax, unit, signed=False)}")
 
@@ -136,7 +137,7 @@ def molecule_section(container):
             "No DFT reference for this molecule yet. Gallery molecules ship one; for any other "
             "molecule, compute it here or on the Explore page (it runs in the background, the "
             "page stays usable) — the error maps appear as soon as it is done.", icon="ℹ️")
-        if widgets.reference_panel(mol, key="compare_dft", container=container) is not None:
+        if widgets.reference_panel(mol, kind, key="compare_dft", container=container) is not None:
             # a job has just finished: rerun once so the panels above include the reference
             guard = f"compare_ref_rerun_{mol.key()}_{kind}"
             if not st.session_state.get(guard):
@@ -145,7 +146,7 @@ def molecule_section(container):
         _disagreement(container, surf, maps, unit)
         return
     diffs = {m: maps[m].values - ref_values for m in MODELS}
-    dmax = viewer.color_range(*diffs.values(), mode="p98" if range_mode == "p98" else "auto")
+    dmax = compute.difference_range(*diffs.values(), mode=range_mode)
     metrics = pd.DataFrame({SHORT[m]: reports.error_metrics(convert_potential(maps[m].values, unit),
                                                             convert_potential(ref_values, unit))
                             for m in MODELS}).T
