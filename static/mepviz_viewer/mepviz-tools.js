@@ -169,9 +169,12 @@
   };
 
   /* After zoomTo()/render: frame and attach the readout of every registered viewer. */
-  T.finish = function (viewers) {
+  T.finish = function (viewers, fit) {
     (viewers || T.registry).forEach(function (v) {
-      try { T.fit(v); attachReadout(v); } catch (e) { console.warn("MEPviz view tools:", e); }
+      try {
+        if (fit !== false) T.fit(v);
+        attachReadout(v);
+      } catch (e) { console.warn("MEPviz view tools:", e); }
     });
   };
 
