@@ -15,6 +15,7 @@ import streamlit as st
 
 from mepviz import MoleculeInputError
 from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
+from mepviz.views import PLOTLY_COLORSCALE
 
 from . import compute, state
 
@@ -226,3 +227,64 @@ def _progress_fragment(jid: str, sid: str, poll_s: float, key: str):
         queue_caption()
 
     _poll()
+
+
+def extrema_error(model: str) -> dict:
+    """Typical test-set errors (kcal/mol/e) of the model's surface extrema, from
+    weights/evaluation.json (``models/<model>/extrema``: v_min_mae, v_max_mae) when the
+    evaluation wrote them; {} otherwise."""
+    try:
+        from mepviz.reports import load_evaluation
+        doc = load_evaluation() or {}
+    except (ValueError, OSError):
+        return {}
+    ext = ((doc.get("models") or {}).get(model) or {}).get("extrema") or {}
+    return {k: float(ext[k]) for k in ("v_min_mae", "v_max_mae") if isinstance(ext.get(k), (int, float))}
+
+
+def surface_analysis(mol, surface, values, unit: str, *, label: str, key: str,
+                     model: str | None = None, container=None) -> None:
+    """Local surface extrema (V_s,min / V_s,max with nearest atoms), Murray–Politzer indices
+    and the area-vs-potential histogram of `values` (kcal/mol/e) on `surface`."""
+    import plotly.graph_objects as go
+
+    from mepviz.extrema import area_histogram, local_extrema, politzer_indices
+    c = container if container is not None else st
+    f = POTENTIAL_UNITS[unit]
+    ext = local_extrema(surface.vertices, values, positions=mol.positions)
+    err = extrema_error(model) if model else {}
+    rows = []
+    for e in ext:
+        row = {"": "V_s,min" if e.kind == "min" else "V_s,max", f"V ({unit})": e.value * f,
+               "nearest atom": f"{mol.symbols[e.atom]}{e.atom + 1}", "distance (Å)": e.atom_distance}
+        if err:
+            typ = err.get(f"v_{e.kind}_mae")
+            row[f"typical error ({unit})"] = None if typ is None else typ * f
+        rows.append(row)
+    c.markdown(f"**Local surface extrema — {label}** ({sum(e.kind == 'min' for e in ext)} minima, "
+               f"{sum(e.kind == 'max' for e in ext)} maxima)")
+    c.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch", key=f"{key}_extrema",
+                height=min(35 * (len(rows) + 1) + 3, 300))
+    if model and err:
+        c.caption("Typical error: mean absolute error of this model's V_s,min / V_s,max against "
+                  "DFT on the test set (weights/evaluation.json).")
+    elif model:
+        c.caption("ML extrema: read them with the model's MEP error in mind (Compare page, "
+                  "test-set results); each is the lowest/highest value within 1 Å on the surface.")
+    p = politzer_indices(values, getattr(surface, "vertex_areas", None))
+    c.markdown("**Murray–Politzer indices**")
+    c.dataframe(pd.DataFrame({"index": [
+        f"V̄s ({unit})", f"V̄s⁺ ({unit})", f"V̄s⁻ ({unit})", f"σ²₊ ({unit}²)", f"σ²₋ ({unit}²)",
+        f"σ²tot ({unit}²)", "ν (balance, 0–0.25)", f"Π ({unit})", "positive area (Å²)", "negative area (Å²)"],
+        "value": [p["mean"] * f, p["mean_positive"] * f, p["mean_negative"] * f,
+                  p["sigma2_positive"] * f * f, p["sigma2_negative"] * f * f, p["sigma2_total"] * f * f,
+                  p["nu"], p["pi"] * f, p["positive_area"], p["negative_area"]]}).round(4),
+        hide_index=True, width="stretch", key=f"{key}_politzer")
+    edges, hist = area_histogram(np.asarray(values) * f, surface.vertex_areas)
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    fig = go.Figure(go.Bar(x=centers, y=hist, width=np.diff(edges),
+                           marker=dict(color=centers, colorscale=PLOTLY_COLORSCALE,
+                                       cmin=-np.abs(centers).max(), cmax=np.abs(centers).max())))
+    fig.update_layout(xaxis_title=f"MEP ({unit})", yaxis_title="surface area (Å²)", height=260,
+                      margin=dict(l=10, r=10, t=10, b=10))
+    c.plotly_chart(fig, key=f"{key}_hist")

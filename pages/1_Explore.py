@@ -60,7 +60,8 @@ if mep is not None:
                                     key="dl_view", **view_kw)
     with num_col:
         st.subheader("Numbers")
-        t_mom, t_q, t_s = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics"])
+        t_mom, t_q, t_s, t_x = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics",
+                                        "Extrema & indices"])
         with t_mom:
             widgets.multipole_panel(pred.dipole, pred.quadrupole)
         with t_q:
@@ -69,6 +70,9 @@ if mep is not None:
             st.caption(f"Sum of charges: {pred.charges.sum():+.4f} e (total charge {mol.charge:+d}).")
         with t_s:
             widgets.statistics_table({"ML": mep.statistics}, unit)
+        with t_x:
+            widgets.surface_analysis(mol, mep.surface, mep.values, unit, label=f"{model} model",
+                                     key="ml", model=model)
 else:
     with view_col:
         if ml_error:
@@ -138,6 +142,8 @@ if got is not None:
             }, index=["|μ| (D)", "μx (D)", "μy (D)", "μz (D)", "Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"])
             st.dataframe(tab.round(3), width="stretch")
             widgets.statistics_table({"ML": mep.statistics, "DFT": ref_stats}, unit)
+    with st.expander("DFT surface extrema, Murray–Politzer indices and area histogram"):
+        widgets.surface_analysis(mol, surf, v_ref, unit, label="DFT reference", key="dft")
     else:
         c1, c2 = st.columns([3, 2])
         with c1:

@@ -12,7 +12,8 @@
   if (window.MEPvizTools) return;
   var T = {registry: []};
   var MARGIN = 0.06;        // fraction of the shorter panel side kept free on each edge
-  var PICK_PX = 10;         // a vertex counts as "under the cursor" within this many pixels
+  var PICK_PX = 10;
+  var READOUT_PX = 22;      // height kept free at the top of the panel for the readout line         // a vertex counts as "under the cursor" within this many pixels
 
   /* The viewer's panel in page coordinates, as modelToScreen() reports positions: the
      canvas offset plus, in a viewer grid, the offset of this viewer's cell. */
@@ -49,6 +50,21 @@
     return b;
   }
 
+  /* How far (panel pixels, signed) the content moves per unit of viewer.translate() in x and
+     y: translate() works in whole-canvas units and its y axis points up, so it is measured. */
+  function translateGain(viewer, d) {
+    var c = function (b) { return [(b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2]; };
+    viewer.render();
+    var b0 = bbox(viewer, d);
+    if (!b0) return {x: 1, y: 1};
+    viewer.translate(10, 10);
+    viewer.render();
+    var b1 = bbox(viewer, d);
+    viewer.translate(-10, -10);
+    var gx = (c(b1)[0] - c(b0)[0]) / 10, gy = (c(b1)[1] - c(b0)[1]) / 10;
+    return {x: Math.abs(gx) > 0.05 ? gx : 1, y: Math.abs(gy) > 0.05 ? gy : 1};
+  }
+
   /* Frame everything registered for `viewer`: pan the centre of its screen bounding box to
      the panel centre and zoom so it fills the panel minus the margin (a few passes, since
      perspective makes the zoom slightly non-linear). */
@@ -57,24 +73,17 @@
     if (!d) return;
     var sz = size(viewer);
     if (sz.w < 10 || sz.h < 10) return;
-    var m = MARGIN * Math.min(sz.w, sz.h), gx = 1, gy = 1;
+    // the top margin also holds the value readout line
+    var m = MARGIN * Math.min(sz.w, sz.h), mt = Math.max(m, READOUT_PX), g = translateGain(viewer, d);
     for (var pass = 0; pass < 6; pass++) {
       viewer.render();
       var b = bbox(viewer, d);
       if (!b) return;
       var bw = Math.max(b.x1 - b.x0, 1), bh = Math.max(b.y1 - b.y0, 1);
-      var f = Math.min((sz.w - 2 * m) / bw, (sz.h - 2 * m) / bh);
+      var f = Math.min((sz.w - 2 * m) / bw, (sz.h - m - mt) / bh);
       if (Math.abs(f - 1) > 0.01) { viewer.zoom(f); viewer.render(); b = bbox(viewer, d); }
-      var dx = sz.w / 2 - (b.x0 + b.x1) / 2, dy = sz.h / 2 - (b.y0 + b.y1) / 2;
-      if (Math.abs(dx) > 0.5 || Math.abs(dy) > 0.5) {
-        // translate() works in whole-canvas units: measure its gain in this panel and correct
-        var cx = (b.x0 + b.x1) / 2, cy = (b.y0 + b.y1) / 2;
-        viewer.translate(dx / gx, dy / gy);
-        viewer.render();
-        var b2 = bbox(viewer, d), mx = (b2.x0 + b2.x1) / 2 - cx, my = (b2.y0 + b2.y1) / 2 - cy;
-        if (Math.abs(dx) > 2 && Math.abs(mx) > 0.5) gx = Math.min(4, Math.max(0.25, gx * mx / dx));
-        if (Math.abs(dy) > 2 && Math.abs(my) > 0.5) gy = Math.min(4, Math.max(0.25, gy * my / dy));
-      }
+      var dx = sz.w / 2 - (b.x0 + b.x1) / 2, dy = mt + (sz.h - m - mt) / 2 - (b.y0 + b.y1) / 2;
+      if (Math.abs(dx) > 0.5 || Math.abs(dy) > 0.5) viewer.translate(dx / g.x, dy / g.y);
       if (Math.abs(f - 1) < 0.02 && Math.abs(dx) < 1 && Math.abs(dy) < 1) break;
     }
     viewer.render();
@@ -138,8 +147,8 @@
     if (!d || !d.values || !host || viewer.__mepvizBox) return;
     var box = document.createElement("div");
     box.className = "mepviz-readout";
-    box.style.cssText = "position:absolute;left:4px;bottom:4px;z-index:10;pointer-events:none;" +
-      "font:12px sans-serif;background:rgba(255,255,255,0.85);color:#111;padding:2px 6px;" +
+    box.style.cssText = "position:absolute;left:4px;top:2px;z-index:10;pointer-events:none;" +
+      "font:12px sans-serif;background:rgba(255,255,255,0.8);color:#111;padding:1px 4px;" +
       "border-radius:3px;white-space:nowrap;max-width:calc(100% - 8px);overflow:hidden;";
     box.textContent = "Hover over the surface to read the potential";
     box.style.left = (4 + viewer.col * size(viewer).w) + "px";   // its own cell of a viewer grid
