@@ -142,8 +142,6 @@ if got is not None:
             }, index=["|μ| (D)", "μx (D)", "μy (D)", "μz (D)", "Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"])
             st.dataframe(tab.round(3), width="stretch")
             widgets.statistics_table({"ML": mep.statistics, "DFT": ref_stats}, unit)
-    with st.expander("DFT surface extrema, Murray–Politzer indices and area histogram"):
-        widgets.surface_analysis(mol, surf, v_ref, unit, label="DFT reference", key="dft")
     else:
         c1, c2 = st.columns([3, 2])
         with c1:
@@ -152,3 +150,5 @@ if got is not None:
         with c2:
             widgets.multipole_panel(ref.dipole_com, ref.quadrupole, title="DFT moments")
             widgets.statistics_table({"DFT": ref_stats}, unit)
+    with st.expander("DFT surface extrema, Murray–Politzer indices and area histogram"):
+        widgets.surface_analysis(mol, surf, v_ref, unit, label="DFT reference", key="dft")

@@ -35,8 +35,8 @@ def test_link_restores_the_view_and_the_view_is_framed_with_a_readout(page, serv
     wait_idle(page)
     page.wait_for_timeout(500)
     # the settings of the link are applied
-    side = page.locator("[data-testid='stSidebar']")
-    assert "Dipole model" in side.inner_text() and "vdW × 1.4" in side.inner_text()
+    heading = page.locator("[data-testid='stMain'] h3").filter(has_text="model").first.inner_text()
+    assert "Dipole model" in heading and "vdW × 1.4" in heading, heading
     assert "(V)" in frame.locator(".mepviz-colorbar").inner_text()
     # the whole surface is inside the panel
     img = canvas_pixels(frame, "views_explore_aspirin_link")
@@ -55,7 +55,8 @@ def test_link_restores_the_view_and_the_view_is_framed_with_a_readout(page, serv
     assert params.get("surface") == ["vdw1.4"] and params.get("smiles")
     page.reload()
     _live_frame(page, "C9H8O4")
-    assert "Dipole model" in page.locator("[data-testid='stSidebar']").inner_text()
+    heading = page.locator("[data-testid='stMain'] h3").filter(has_text="model").first.inner_text()
+    assert "Dipole model" in heading and "vdW × 1.4" in heading, heading
 
 
 def test_new_molecule_is_framed_again(page, server):
