@@ -105,7 +105,7 @@ def test_switch_model_unit_surface_and_labels(app_env):
     at.slider(key="w_opacity").set_value(0.5).run()
     assert live_views(at)[0]["opacity"] == 0.5
     # settings persist across a page switch
-    at.switch_page("app.py").run()
+    at.switch_page("pages/0_Home.py").run()
     at.switch_page(EXPLORE).run()
     assert at.selectbox(key="w_model").value == "dipole"
     assert mu_q  # quadrupole value was shown first

@@ -116,3 +116,13 @@ def test_job_over_budget_is_refused_with_a_reason(app_env, monkeypatch):
     no_exceptions(at)
     assert any("more than the time budget" in w.value for w in at.warning)
     assert not jm.active_jobs()
+
+
+def test_landing_shows_a_live_example_mep_at_once(app_env):
+    """First visit, nothing loaded: the landing page already shows an MEP (of the example)."""
+    from tests.apptest_support import live_views
+    at = new_app()
+    no_exceptions(at)
+    views = live_views(at)
+    assert views and views[0]["mesh"] is not None and views[0]["formula"] == "C5H5N"
+    assert at.session_state["mepviz_molecule"] is None          # nothing was loaded for the user
