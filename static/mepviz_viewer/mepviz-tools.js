@@ -13,7 +13,8 @@
   var T = {registry: []};
   var MARGIN = 0.06;        // fraction of the shorter panel side kept free on each edge
   var PICK_PX = 10;
-  var READOUT_PX = 22;      // height kept free at the top of the panel for the readout line         // a vertex counts as "under the cursor" within this many pixels
+  var READOUT_PX = 22;
+  var PNG_SCALE = 3;        // PNG export: 3x the on-screen size      // height kept free at the top of the panel for the readout line         // a vertex counts as "under the cursor" within this many pixels
 
   /* The viewer's panel in page coordinates, as modelToScreen() reports positions: the
      canvas offset plus, in a viewer grid, the offset of this viewer's cell. */
@@ -172,6 +173,49 @@
     });
   }
 
+  // -- PNG at print resolution --------------------------------------------------------------
+  /* The view as a PNG `scale` times its size on screen (3 ≈ 300 dpi for a 10 cm figure):
+     the viewer's container is enlarged, rendered, read back and restored. Returns a data URI. */
+  T.png = function (viewer, scale) {
+    scale = scale || PNG_SCALE;
+    var canvas = viewer.getCanvas(), host = canvas.parentElement;
+    var w = host.style.width, h = host.style.height, r = host.getBoundingClientRect();
+    var viewers = T.registry.filter(function (v) { return v.getCanvas() === canvas; });
+    host.style.width = (r.width * scale) + "px";
+    host.style.height = (r.height * scale) + "px";
+    var uri;
+    try {
+      viewers.forEach(function (v) { v.resize(); v.render(); });
+      uri = viewer.pngURI();
+    } finally {
+      host.style.width = w; host.style.height = h;
+      viewers.forEach(function (v) { v.resize(); v.render(); });
+    }
+    return uri;
+  };
+
+  function addPngButton(viewer) {
+    var canvas = viewer.getCanvas(), host = canvas.parentElement;
+    if (!host || host.__mepvizPng) return;
+    host.__mepvizPng = true;            // one button per canvas (a grid shares one)
+    var btn = document.createElement("button");
+    btn.className = "mepviz-png";
+    btn.textContent = "PNG";
+    btn.title = "Download this view as a PNG at " + PNG_SCALE + "\u00d7 screen resolution";
+    btn.style.cssText = "position:absolute;right:4px;top:2px;z-index:11;font:11px sans-serif;" +
+      "padding:1px 6px;border:1px solid #999;border-radius:3px;background:rgba(255,255,255,0.85);cursor:pointer;";
+    btn.addEventListener("click", function () {
+      var a = document.createElement("a");
+      a.href = T.png(viewer);
+      a.download = (document.title && document.title !== "MEPviz 3D viewer" ? document.title : "mepviz-view")
+        .replace(/[^A-Za-z0-9._-]+/g, "_") + ".png";
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    });
+    host.appendChild(btn);
+  }
+
   T.register = function (viewer, data) {
     viewer.__mepviz = data;
     if (T.registry.indexOf(viewer) < 0) T.registry.push(viewer);
@@ -183,6 +227,7 @@
       try {
         if (fit !== false) T.fit(v);
         attachReadout(v);
+        addPngButton(v);
       } catch (e) { console.warn("MEPviz view tools:", e); }
     });
   };

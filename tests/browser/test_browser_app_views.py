@@ -89,3 +89,17 @@ def test_compare_views_are_framed(page, server):
         assert _border_dirty(img) == 0, k
     from PIL import Image
     assert Image.open(io.BytesIO(frames[0].locator("canvas").first.screenshot())).size[0] > 100
+
+
+def test_png_download_from_the_app_views(page, server):
+    """The PNG button works inside the app's (sandboxed) view frames: the live view and an
+    iframe view (Learn)."""
+    from PIL import Image
+    page.goto(f"{server}/Explore?smiles=c1ccncc1")
+    frame = _live_frame(page, "C5H5N")
+    wait_idle(page)
+    bb = frame.locator("canvas").first.bounding_box()
+    with page.expect_download() as dl:
+        frame.locator(".mepviz-png").first.click()
+    img = Image.open(dl.value.path())
+    assert img.size[0] >= 3 * bb["width"] - 2

@@ -141,3 +141,20 @@ def test_readout_in_each_panel_of_a_grid(view_page):
     # the second panel shows −V: its readout is the negated value at its own vertex
     v1 = float(t1.split("V = ")[1].split(" ")[0].replace("\u2212", "-"))
     assert v1 == pytest.approx(-mep.values[i1], abs=0.051)
+
+
+@pytest.mark.parametrize("grid", [False, True], ids=["single", "grid"])
+def test_png_export_at_print_resolution(view_page, grid):
+    from PIL import Image
+    mol, mep, html = _view(MOLECULES["aspirin"], grid=grid, height=340)
+    canvas = _render(view_page, html)
+    bb = canvas.bounding_box()
+    with view_page.expect_download() as dl:
+        view_page.locator(".mepviz-png").first.click()
+    img = Image.open(dl.value.path()).convert("RGB")
+    assert img.size[0] >= 3 * bb["width"] - 2 and img.size[1] >= 3 * bb["height"] - 2
+    a = np.asarray(img).astype(int)
+    assert ((a.max(axis=2) - a.min(axis=2)) > 25).sum() > 9 * 1000     # the coloured surface
+    # the view on screen is back to its size and still framed
+    assert canvas.bounding_box()["width"] == pytest.approx(bb["width"])
+    assert _border_dirty(canvas.screenshot()) == 0
