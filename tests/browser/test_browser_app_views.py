@@ -92,8 +92,7 @@ def test_compare_views_are_framed(page, server):
 
 
 def test_png_download_from_the_app_views(page, server):
-    """The PNG button works inside the app's (sandboxed) view frames: the live view and an
-    iframe view (Learn)."""
+    """The PNG button works inside the app's (sandboxed) live view frame."""
     from PIL import Image
     page.goto(f"{server}/Explore?smiles=c1ccncc1")
     frame = _live_frame(page, "C5H5N")
