@@ -55,9 +55,30 @@ if mep is not None:
             f"V_s,max {views.format_potential(s['v_max'], unit)} · "
             f"colour range ±{vmax * ufac:.{views.UNIT_DECIMALS.get(unit, 2)}f} {unit}. "
             "Drag to rotate, scroll to zoom.")
-        viewer.download_view_button(mol, mep.surface, mep.values,
-                                    f"{(mol.formula or 'molecule')}_{model}_mep.html",
-                                    key="dl_view", **view_kw)
+        with st.expander("Downloads: view, structure, cubes, surface"):
+            stem = f"{(mol.formula or 'molecule')}_{model}"
+            from mepviz import view_exports as vx
+            d1, d2, d3 = st.columns(3)
+            viewer.download_view_button(mol, mep.surface, mep.values, f"{stem}_mep.html",
+                                        key="dl_view", container=d1, **view_kw)
+            d2.download_button("Structure (SDF, 3D, charges)",
+                               lambda: vx.sdf_3d(mol, charges=pred.charges), f"{stem}.sdf",
+                               "chemical/x-mdl-sdfile", key="dl_sdf")
+            d3.download_button("Surface (PLY, coloured)",
+                               lambda: vx.surface_ply(mep.surface, mep.values, vmax, unit), f"{stem}_surface.ply",
+                               "application/octet-stream", key="dl_ply")
+            e1, e2, e3 = st.columns(3)
+            e1.download_button("Surface points + MEP (CSV)",
+                               lambda: vx.surface_csv(mep.surface, mep.values, unit), f"{stem}_surface.csv",
+                               "text/csv", key="dl_surface_csv")
+            cubes = lambda: vx.mep_and_density_cubes(pred)          # noqa: E731
+            e2.download_button("MEP cube", lambda: cubes()[0], f"{stem}_mep.cube", "chemical/x-cube",
+                               key="dl_mep_cube")
+            e3.download_button("Density cube (promolecular)", lambda: cubes()[1], f"{stem}_density.cube",
+                               "chemical/x-cube", key="dl_density_cube")
+            st.caption("PNG: the button in the corner of each 3D view (3× screen resolution). Cubes: "
+                       "hartree/e and e/bohr³ on one grid (bohr); MEP values are clipped near the nuclei, "
+                       "where point multipoles diverge — map the MEP onto the density's 0.001 isosurface.")
     with num_col:
         st.subheader("Numbers")
         t_mom, t_q, t_s, t_x = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics",

@@ -126,3 +126,28 @@ def test_landing_shows_a_live_example_mep_at_once(app_env):
     views = live_views(at)
     assert views and views[0]["mesh"] is not None and views[0]["formula"] == "C5H5N"
     assert at.session_state["mepviz_molecule"] is None          # nothing was loaded for the user
+
+
+def test_explore_extrema_indices_and_downloads(app_env):
+    """Explore lists every local surface extremum of the library, the Politzer indices and
+    offers the round-trip exports."""
+    from tests.apptest_support import load_gallery
+    at = new_app(EXPLORE)
+    load_gallery(at, "pyridine")
+    no_exceptions(at)
+    from appkit import gallery
+    from mepviz.extrema import local_extrema, politzer_indices
+    from mepviz.predict import predict_mep_map
+    mol = gallery.load("pyridine")
+    mp = predict_mep_map(mol, "quadrupole", "isodensity")
+    ext = local_extrema(mp.surface.vertices, mp.values, positions=mol.positions)
+    tables = [d.value for d in at.dataframe]
+    table = [t for t in tables if "nearest atom" in t.columns][0]
+    assert len(table) == len(ext)
+    assert table.iloc[0, 1] == pytest.approx(ext[0].value, abs=1e-3)
+    assert table.iloc[0, 2] == f"{mol.symbols[ext[0].atom]}{ext[0].atom + 1}"
+    pol = [t for t in tables if "index" in t.columns][0]
+    nu = politzer_indices(mp.values, mp.surface.vertex_areas)["nu"]
+    assert pol.set_index("index").loc["ν (balance, 0–0.25)", "value"] == pytest.approx(nu, abs=1e-4)
+    keys = {b.key for b in at.get("download_button")} if at.get("download_button") else set()
+    assert {"dl_view", "dl_sdf", "dl_ply", "dl_surface_csv", "dl_mep_cube", "dl_density_cube"} <= keys, keys
