@@ -50,19 +50,42 @@ def iter_records(path: str | Path) -> Iterator[Record]:
     ext = path.suffix.lower().lstrip(".")
     if not path.is_file():
         raise MoleculeInputError(f"{path}: no such file")
+    reader = _reader(path.name)
+    yield from reader(_lines(path))
+
+
+def _reader(filename: str):
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if ext in SMILES_EXTENSIONS:
-        yield from _smiles_records(path)
-    elif ext in ("sdf", "sd", "mol"):
-        yield from _sdf_records(path)
-    elif ext == "xyz":
-        yield from _xyz_records(path)
-    else:
-        raise MoleculeInputError(f"{path.name}: unsupported file type '.{ext}' (use .smi, .sdf or .xyz)")
+        return _smiles_records
+    if ext in ("sdf", "sd", "mol"):
+        return _sdf_records
+    if ext == "xyz":
+        return _xyz_records
+    raise MoleculeInputError(f"{filename}: unsupported file type '.{ext}' (use .smi, .sdf or .xyz)")
 
 
-def _smiles_records(path: Path) -> Iterator[Record]:
+def records_from_text(text: str, filename: str) -> list[Record]:
+    """The records of an uploaded file's text (format from the file name)."""
+    return list(_reader(filename)(ln.rstrip("\r") for ln in text.split("\n")))
+
+
+def smiles_as_sdf(record: Record) -> Record:
+    """A SMILES record as an SDF record (3D conformer from mepviz.inputs.from_smiles, formal
+    charges kept), for readers that take XYZ/SDF; a bad SMILES becomes an error record."""
+    if record.fmt != "smi":
+        return record
+    from .view_exports import sdf_3d
+    try:
+        mol = _molecule(record)
+    except MoleculeInputError as exc:
+        return Record(record.number, record.label, record.text, "sdf", error=str(exc))
+    return Record(record.number, record.label, sdf_3d(mol), "sdf")
+
+
+def _smiles_records(lines) -> Iterator[Record]:
     n = 0
-    for line in _lines(path):
+    for line in lines:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
@@ -73,9 +96,9 @@ def _smiles_records(path: Path) -> Iterator[Record]:
         yield Record(n, parts[1].strip() if len(parts) > 1 else parts[0], parts[0], "smi")
 
 
-def _sdf_records(path: Path) -> Iterator[Record]:
+def _sdf_records(lines) -> Iterator[Record]:
     n, cur = 0, []
-    for line in _lines(path):
+    for line in lines:
         if line.strip() == "$$$$":
             if any(x.strip() for x in cur):
                 n += 1
@@ -88,8 +111,8 @@ def _sdf_records(path: Path) -> Iterator[Record]:
         yield Record(n, cur[0].strip() or f"record {n}", "\n".join(cur) + "\n$$$$\n", "sdf")
 
 
-def _xyz_records(path: Path) -> Iterator[Record]:
-    it = _lines(path)
+def _xyz_records(lines) -> Iterator[Record]:
+    it = iter(lines)
     n = 0
     for line in it:
         if not line.strip():

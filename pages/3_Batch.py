@@ -26,6 +26,7 @@ def _predictors() -> dict:
 
 def _column_config():
     cfg = {"record": st.column_config.NumberColumn("#", help="record number in the file"),
+           "structure": st.column_config.ImageColumn("structure", width="small"),
            "n_atoms": st.column_config.NumberColumn("atoms"),
            "charge": st.column_config.NumberColumn("charge (e)")}
     labels = {"mu_x_D": "μx (D)", "mu_y_D": "μy (D)", "mu_z_D": "μz (D)", "mu_abs_D": "|μ| (D)",
@@ -36,6 +37,21 @@ def _column_config():
             cfg[f"{col}_{m}"] = st.column_config.NumberColumn(
                 f"{lab} · {m}", format="%.2f", help=reports.COLUMN_HELP.get(col, lab) + f" — {m} model")
     return cfg
+
+
+def _records(data: bytes, filename: str) -> list:
+    """Records of the upload: SMILES lists become 3D SDF records (same conformers as the
+    sidebar's SMILES box); XYZ/SDF as the library splits them."""
+    from mepviz.batch import SMILES_EXTENSIONS, records_from_text, smiles_as_sdf
+    if filename.rsplit(".", 1)[-1].lower() not in SMILES_EXTENSIONS:
+        return reports.split_records(data, filename)
+    recs = records_from_text(reports.decode_text(data, filename), filename)
+    if not recs:
+        raise MoleculeInputError(f"'{filename}' holds no SMILES.")
+    if len(recs) > reports.MAX_BATCH_MOLECULES:
+        raise MoleculeInputError(f"'{filename}' holds {len(recs)} molecules; the batch limit is "
+                                 f"{reports.MAX_BATCH_MOLECULES} (use `python -m mepviz batch` for more).")
+    return [smiles_as_sdf(r) for r in recs]
 
 
 # ------------------------------------------------------------------ page
@@ -51,7 +67,8 @@ st.markdown(
     "|μ|, the principal values of the quadrupole Θ (about the centre of mass) and the extreme "
     "surface potentials V_s,min / V_s,max, with downloads.")
 st.info(
-    f"**Limits:** one multi-molecule **.xyz** or **.sdf** file, at most "
+    f"**Limits:** one **.smi** (one SMILES per line, optional name after it), multi-molecule "
+    f"**.xyz** or **.sdf** file, at most "
     f"**{reports.MAX_BATCH_MOLECULES} molecules** and **{reports.MAX_BATCH_ATOMS} atoms per "
     f"molecule**, {reports.MAX_BATCH_BYTES / 1e6:.0f} MB; elements {model_element_names()} "
     "(what the models were trained on). Records that cannot be read are listed and skipped; "
@@ -60,7 +77,8 @@ st.info(
 c1, c2 = st.columns([2, 1])
 with c1:
     # no `type=` filter: a wrong file type gets the library's specific message instead
-    upload = st.file_uploader("Multi-molecule XYZ or SDF file (.xyz, .sdf)", key="batch_upload")
+    upload = st.file_uploader("SMILES list, multi-molecule XYZ or SDF file (.smi, .xyz, .sdf)",
+                              key="batch_upload")
 with c2:
     surface = st.selectbox("Surface for V_s,min / V_s,max", list(SURFACES),
                            format_func=SURFACES.get, key="batch_surface")
@@ -87,7 +105,7 @@ key = (hashlib.sha256(data).hexdigest(), filename, surface)
 state = st.session_state.get(STATE)
 if state is None or state.get("key") != key:
     try:
-        records = reports.split_records(data, filename)
+        records = _records(data, filename)
     except MoleculeInputError as exc:
         st.session_state.pop(STATE, None)
         st.error(f"Cannot process this file: {exc}", icon="🚫")
@@ -127,6 +145,9 @@ if not n_ok:
     st.stop()
 
 df = result.dataframe()
+from appkit.thumbs import thumbnail
+
+df.insert(1, "structure", [thumbnail(m) for m in result.molecules])
 st.subheader("Results")
 st.caption(f"Surface: {SURFACES[result.surface]}. μ in debye (D); Θ eigenvalues in D·Å (ascending, "
            "traceless: they sum to zero); potentials in kcal/mol/e.")

@@ -180,3 +180,21 @@ def test_oversize_molecule_and_all_records_bad(at_loaded):
     problems = at.dataframe[0].value["error"].iloc[0]
     assert "200" in problems and "atoms" in problems
     assert not at.download_button
+
+
+def test_smiles_list_upload_with_thumbnails(at_loaded):
+    """A .smi list is accepted like the sidebar: one 3D conformer per SMILES (the same one the
+    sidebar makes), bad SMILES listed as errors, a 2D picture per molecule."""
+    from mepviz.inputs import from_smiles
+    from mepviz.predict import get_predictor
+    text = "smiles name\nO water\nc1ccncc1 pyridine\nnot-a-smiles((\nCC(=O)[O-] acetate\n"
+    at = upload(at_loaded, "lib.smi", text.encode())
+    no_exception(at)
+    assert not at.error
+    table = dataframe_with(at, "mu_abs_D_quadrupole")
+    assert list(table["name"]) == ["water", "pyridine", "acetate"]
+    assert list(table["charge"]) == [0, 0, -1]
+    assert all(str(u).startswith("data:image/svg+xml;base64,") for u in table["structure"])
+    assert "Invalid SMILES" in at.dataframe[0].value["error"].iloc[0]
+    mu = get_predictor("quadrupole").predict(from_smiles("c1ccncc1")).dipole_magnitude_debye
+    assert table["mu_abs_D_quadrupole"].iloc[1] == pytest.approx(mu, abs=1e-4)
