@@ -95,14 +95,16 @@ class JobStatus:
 
     @property
     def remaining_s(self) -> float | None:
-        """Seconds left: the estimate minus the time spent until the progress fraction
-        says more (a busy machine runs slower than the estimate assumes)."""
+        """Seconds left, or None when unknown (past the estimate before the progress says
+        enough). Early on: the estimate minus the time spent, so the ETA moves during the
+        setup; once the progress fraction is informative, extrapolated from it (a busy
+        machine runs slower than the estimate assumes)."""
         if self.state != "running":
             return None
         el, f = self.elapsed_s, self.fraction
         by_progress = el * (1.0 - f) / f if f >= 0.15 else None
-        if self.estimate_s is None:
-            return by_progress
+        if self.estimate_s is None or el >= self.estimate_s:
+            return None if by_progress is None else max(1.0, by_progress)
         by_estimate = self.estimate_s - el
         if by_progress is not None and (by_estimate <= 0.2 * self.estimate_s or el > 0.5 * self.estimate_s):
             return max(1.0, by_progress)

@@ -214,9 +214,15 @@ def _progress_fragment(jid: str, sid: str, poll_s: float, key: str):
                                   f"(estimate {_fmt_s(s.estimate_s)} once it starts)")
         else:
             eta = s.remaining_s
-            st.progress(min(max(s.fraction, 0.0), 1.0), text=(
-                f"DFT reference running: {s.message} — {_fmt_s(s.elapsed_s)} elapsed"
-                + (f", about {_fmt_s(eta)} left (estimate {_fmt_s(s.estimate_s)})" if eta is not None else "")))
+            if eta is not None:
+                left = f", about {_fmt_s(eta)} left (estimate {_fmt_s(s.estimate_s)})"
+            elif s.estimate_s is not None:
+                left = (f", longer than the estimate of {_fmt_s(s.estimate_s)} (stops at the "
+                        f"budget of {_fmt_s(jm.budget_s)})")
+            else:
+                left = ""
+            st.progress(min(max(s.fraction, 0.0), 1.0),
+                        text=f"DFT reference running: {s.message} — {_fmt_s(s.elapsed_s)} elapsed{left}")
         if sid in s.owners and st.button("Cancel", key=f"{key}_cancel"):
             jm.cancel(jid, sid)
             _withdrawn().add(jid)

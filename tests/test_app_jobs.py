@@ -126,3 +126,16 @@ def test_finished_job_gives_the_reference_mep_on_the_surface(app_env):
     np.testing.assert_allclose(vals[idx], ref.mep(surf.vertices[idx]), rtol=1e-10, atol=1e-8)
     recs = timing.load(compute.reference_engine().cache_dir)
     assert any("scf_s" in r for r in recs) and any("mep_s" in r for r in recs)
+
+
+def test_eta_moves_during_setup_and_never_claims_one_second_when_late():
+    from appkit.jobs import JobStatus
+    now = time.time()
+    s = JobStatus("x", state="running", fraction=0.02, estimate_s=100.0, started=now - 10)
+    a = s.remaining_s
+    s.started = now - 40
+    assert a == pytest.approx(90, abs=1) and s.remaining_s == pytest.approx(60, abs=1)  # moves in setup
+    s.started = now - 300                     # far past the estimate, progress uninformative
+    assert s.remaining_s is None
+    s.fraction = 0.5                          # informative progress: extrapolate
+    assert s.remaining_s == pytest.approx(300, rel=0.02)
