@@ -185,19 +185,30 @@ d1.download_button("Table (CSV)", lambda r=result: reports.batch_csv(r), f"{stem
                    key="dl_csv")
 d2.download_button("Everything (JSON)", lambda r=result: reports.batch_json(r), f"{stem}_mepviz.json",
                    "application/json", key="dl_json")
-d3.download_button("Charges (SDF)",
-                   lambda r=result, m=charge_model: reports.charges_sdf(r.molecules, r.predictions, m),
+from mepviz import view_exports as vx
+
+
+def _sdf(r, m) -> str:
+    """3D SDF (bonds and formal charges perceived by RDKit) with the model's atomic charges."""
+    return "".join(vx.sdf_3d(mol, charges=reports.rounded_charges(p[m].charges, mol.charge))
+                   for mol, p in zip(r.molecules, r.predictions))
+
+
+d3.download_button("Charges (SDF)", lambda r=result, m=charge_model: _sdf(r, m),
                    f"{stem}_charges_{charge_model}.sdf", "chemical/x-mdl-sdfile", key="dl_sdf")
 d4.download_button("Charges (PQR)",
                    lambda r=result, m=charge_model: reports.charges_pqr(r.molecules, r.predictions, m),
                    f"{stem}_charges_{charge_model}.pqr", "chemical/x-pqr", key="dl_pqr")
 st.caption("CSV: the table above (all columns). JSON: per molecule the full μ and Θ tensors, "
            "atomic charges and surface statistics of both models, plus the list of failed records. "
-           "SDF/PQR: coordinates with the atomic charges of the chosen model (PQR radii: Bondi); "
+           "SDF: 3D coordinates, bonds and formal charges, the chosen model's atomic charges as the "
+           "property MEPviz_atomic_charges; PQR: coordinates with those charges (radii: Bondi); "
            "charges are rounded so that they add up exactly to each molecule's total charge.")
 
-st.markdown("**One molecule**: the MEP on a grid as a Gaussian cube file "
-            "(hartree/e, lengths in bohr; opens in VMD, Jmol, Avogadro, ChimeraX).")
+st.markdown("**One molecule**: the MEP and the (promolecular) electron density on one grid as "
+            "Gaussian cube files (hartree/e and e/bohr³, lengths in bohr; open both in VMD, Jmol, "
+            "Avogadro, ChimeraX or GaussView and map the MEP onto the density's 0.001 isosurface; "
+            "MEP values are clipped near the nuclei, where point multipoles diverge).")
 labels = [f"{r['record']}: {r['name']} ({r['formula']})" for r in result.rows]
 s1, s2 = st.columns([2, 1])
 with s1:
@@ -207,9 +218,11 @@ with s2:
 mol = result.molecules[sel]
 pred = result.predictions[sel][cube_model]
 safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (result.rows[sel]["name"] or "mol"))[:40]
-e1, e2 = st.columns(2)
-e1.download_button("MEP cube file", lambda p=pred: reports.cube_text(p), f"{safe}_{cube_model}.cube",
+e1, e3, e2 = st.columns(3)
+e1.download_button("MEP cube file", lambda p=pred: vx.mep_and_density_cubes(p)[0], f"{safe}_{cube_model}.cube",
                    "chemical/x-cube", key="dl_cube")
+e3.download_button("Density cube file", lambda p=pred: vx.mep_and_density_cubes(p)[1], f"{safe}_density.cube",
+                   "chemical/x-cube", key="dl_density_cube")
 e2.download_button("Charges of this molecule (PQR)",
                    reports.charges_pqr([mol], [result.predictions[sel]], cube_model),
                    f"{safe}_{cube_model}.pqr", "chemical/x-pqr", key="dl_pqr_one")

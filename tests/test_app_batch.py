@@ -105,7 +105,7 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
                                pred.dipole_debye, atol=1e-6)
     labels = [b.label for b in at.download_button]
     assert labels == ["Table (CSV)", "Everything (JSON)", "Charges (SDF)", "Charges (PQR)",
-                      "MEP cube file", "Charges of this molecule (PQR)"]
+                      "MEP cube file", "Density cube file", "Charges of this molecule (PQR)"]
     # the downloads' contents (same functions the buttons call) parse back
     result = at.session_state["batch_page"]["result"]
     csv = pd.read_csv(io.StringIO(reports.batch_csv(result)))
@@ -114,6 +114,16 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
     assert [round(p["charges"].sum(), 6) for p in pqr] == [0.0] * 4
     cube = reports.cube_text(result.predictions[0]["quadrupole"])
     assert len(cube.splitlines()) > 10
+    # the SDF: RDKit reads back every molecule in 3D with the model's charges summing to Q
+    from rdkit import Chem
+    from mepviz import view_exports as vx
+    text = "".join(vx.sdf_3d(m, charges=reports.rounded_charges(p["quadrupole"].charges, m.charge))
+                   for m, p in zip(result.molecules, result.predictions))
+    sup = Chem.SDMolSupplier()
+    sup.SetData(text, removeHs=False)
+    mols = list(sup)
+    assert len(mols) == 4 and all(m.GetConformer().Is3D() for m in mols)
+    assert [round(sum(map(float, m.GetProp("MEPviz_atomic_charges").split())), 4) for m in mols] == [0.0] * 4
 
 
 def test_sdf_upload_and_surface_choice(at_loaded, molecules):
