@@ -294,3 +294,38 @@ def surface_analysis(mol, surface, values, unit: str, *, label: str, key: str,
     fig.update_layout(xaxis_title=f"MEP ({unit})", yaxis_title="surface area (Å²)", height=260,
                       margin=dict(l=10, r=10, t=10, b=10))
     c.plotly_chart(fig, key=f"{key}_hist")
+
+
+def slice_panel(mol, prediction, vmax: float, unit: str, *, key: str = "slice", container=None):
+    """A 2D contour map of the ML MEP in a plane through the centre of mass (plotly), with the
+    ρ = 0.001 e/bohr³ outline and the atoms near the plane; on the colour scale ±`vmax`
+    (kcal/mol/e) of the 3D views."""
+    import plotly.graph_objects as go
+
+    from mepviz.slices import PLANES, mep_slice
+    c = container if container is not None else st
+    labels = {"molecular": "molecular plane (two largest principal axes)", "xy": "xy", "xz": "xz", "yz": "yz"}
+    plane = c.selectbox("Plane through the centre of mass", PLANES, format_func=labels.get, key=f"{key}_plane")
+    sl = mep_slice(mol, prediction.mep, plane)
+    f = POTENTIAL_UNITS[unit]
+    r = vmax * f
+    z = np.clip(np.nan_to_num(sl.values * f, nan=0.0, posinf=r * 10, neginf=-r * 10), -2 * r, 2 * r)
+    fig = go.Figure()
+    fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=z, colorscale=PLOTLY_COLORSCALE, zmin=-r, zmax=r,
+                             contours=dict(start=-r, end=r, size=r / 8), line=dict(width=0.5),
+                             colorbar=dict(title=dict(text=unit, side="right")), name="MEP",
+                             hovertemplate=f"%{{z:.2f}} {unit}<extra></extra>"))
+    fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=sl.density, showscale=False, hoverinfo="skip",
+                             contours=dict(start=0.001, end=0.001, size=1, coloring="lines"),
+                             line=dict(color="black", width=2), name="ρ = 0.001"))
+    if sl.atoms:
+        fig.add_trace(go.Scatter(x=[t[1] for t in sl.atoms], y=[t[2] for t in sl.atoms], mode="markers+text",
+                                 text=[t[0] for t in sl.atoms], textposition="top center",
+                                 marker=dict(color="black", size=6), name="atoms", hoverinfo="text"))
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
+                      xaxis_title="in-plane axis 1 (Å)", yaxis_title="in-plane axis 2 (Å)")
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    c.plotly_chart(fig, key=f"{key}_fig")
+    c.caption(f"Contours every {r / 8:.{3 if unit in ('V', 'hartree/e') else 1}f} {unit}; black line: the "
+              "ρ = 0.001 e/bohr³ (promolecular) surface in this plane; labelled atoms lie within 1 Å of it. "
+              "Inside the surface the point-multipole potential grows steeply towards the nuclei (clipped).")

@@ -55,6 +55,8 @@ if mep is not None:
             f"V_s,max {views.format_potential(s['v_max'], unit)} · "
             f"colour range ±{vmax * ufac:.{views.UNIT_DECIMALS.get(unit, 2)}f} {unit}. "
             "Drag to rotate, scroll to zoom.")
+        with st.expander("2D contour slice through a plane"):
+            widgets.slice_panel(mol, pred, vmax, unit, key="explore_slice")
         with st.expander("Downloads: view, structure, cubes, surface"):
             stem = f"{(mol.formula or 'molecule')}_{model}"
             from mepviz import view_exports as vx

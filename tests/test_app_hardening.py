@@ -151,3 +151,7 @@ def test_explore_extrema_indices_and_downloads(app_env):
     assert pol.set_index("index").loc["ν (balance, 0–0.25)", "value"] == pytest.approx(nu, abs=1e-4)
     keys = {b.key for b in at.get("download_button")} if at.get("download_button") else set()
     assert {"dl_view", "dl_sdf", "dl_ply", "dl_surface_csv", "dl_mep_cube", "dl_density_cube"} <= keys, keys
+    charts = {c.key for c in at.get("plotly_chart")}
+    assert {"ml_hist", "explore_slice_fig"} <= charts, charts              # histogram, 2D slice
+    at.selectbox(key="explore_slice_plane").select("xz").run()
+    no_exceptions(at)
