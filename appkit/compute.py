@@ -95,8 +95,20 @@ def model_card(name: str) -> dict:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _surface(key: str, kind: str, _mol: Molecule):
-    from mepviz.predict import make_surface
-    return make_surface(_mol, kind)
+    from .surfacekinds import make
+    return make(_mol, kind)
+
+
+def current_kind() -> str:
+    """The surface the pages show: the shared "surface" setting at the shared isodensity value."""
+    from . import state
+    from .surfacekinds import kind_for
+    return kind_for(state.get_setting("surface"), state.get_setting("isovalue"))
+
+
+def surface_label(kind: str) -> str:
+    from .surfacekinds import label
+    return label(kind)
 
 
 def surface(mol: Molecule, kind: str = "isodensity"):

@@ -27,6 +27,7 @@ K_HISTORY = "mepviz_molecule_counter"
 DEFAULTS: dict[str, Any] = {
     "model": "quadrupole",          # mepviz.predict.AVAILABLE_MODELS
     "surface": "isodensity",        # mepviz.predict.SURFACE_KINDS
+    "isovalue": 0.001,              # e/bohr³, for the isodensity surface (appkit.surfacekinds)
     "unit": "kcal/mol/e",           # mepviz.units.POTENTIAL_UNITS
     "opacity": 0.85,
     "show_charges": False,

@@ -39,6 +39,8 @@ def display_controls(container=None, *, model: bool = True, surface: bool = True
     if surface:
         state.setting_widget(st.selectbox, "Surface", "surface", container=c, options=list(compute.surface_kinds()),
                              format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
+        if state.get_setting("surface") == "isodensity":
+            isovalue_control(c)
     if unit:
         state.setting_widget(st.selectbox, "Potential unit", "unit", container=c,
                              options=["kcal/mol/e", "kJ/mol/e", "V"])
@@ -56,6 +58,34 @@ def display_controls(container=None, *, model: bool = True, surface: bool = True
         state.setting_widget(st.checkbox, "Label atoms with charges", "show_charges", container=c)
         state.setting_widget(st.checkbox, "Mark V_s,min / V_s,max", "show_markers", container=c)
     return {k: state.get_setting(k) for k in state.DEFAULTS}
+
+
+def isovalue_control(container=None) -> None:
+    """The isodensity value: 0.001 e/bohr³ (default), 0.002, or a custom value (keys
+    w_isovalue, w_isovalue_custom)."""
+    from .surfacekinds import ISOVALUE_RANGE, PRESET_ISOVALUES
+    c = container if container is not None else st
+    current = float(state.get_setting("isovalue"))
+    ss = st.session_state
+    if "w_isovalue" not in ss:
+        ss["w_isovalue"] = current if current in PRESET_ISOVALUES else "custom"
+
+    def _pick():
+        if ss["w_isovalue"] != "custom":
+            state.set_setting("isovalue", float(ss["w_isovalue"]))
+
+    c.selectbox("Isodensity value (e/bohr³)", [*PRESET_ISOVALUES, "custom"], key="w_isovalue",
+                on_change=_pick, format_func=lambda v: v if v == "custom" else f"{v:g}",
+                help="0.001 e/bohr³ is the usual MEP surface (Bader); 0.002 lies closer to the nuclei.")
+    if ss["w_isovalue"] == "custom":
+        if "w_isovalue_custom" not in ss:
+            ss["w_isovalue_custom"] = current
+
+        def _custom():
+            state.set_setting("isovalue", float(ss["w_isovalue_custom"]))
+
+        c.number_input("Custom value (e/bohr³)", min_value=ISOVALUE_RANGE[0], max_value=ISOVALUE_RANGE[1],
+                       step=0.0005, format="%.4f", key="w_isovalue_custom", on_change=_custom)
 
 
 def _fmt(x: float, d: int = 3) -> str:

@@ -21,7 +21,7 @@ if mol is None:
 
 st.sidebar.header("Display")
 opts = widgets.display_controls(st.sidebar)
-model, kind, unit = opts["model"], opts["surface"], opts["unit"]
+model, kind, unit = opts["model"], compute.current_kind(), opts["unit"]
 ufac = POTENTIAL_UNITS[unit]
 
 # -- ML prediction ---------------------------------------------------------------------------
@@ -42,7 +42,7 @@ if mep is not None:
     pred = mep.prediction
     vmax = compute.map_range(mol, kind, opts["range_mode"], opts["range_fixed"])
     with view_col:
-        st.subheader(f"{compute.MODEL_LABELS.get(model, model)} · {compute.SURFACE_LABELS.get(kind, kind)}")
+        st.subheader(f"{compute.MODEL_LABELS.get(model, model)} · {compute.surface_label(kind)}")
         view_kw = dict(vmax=vmax, unit=unit, opacity=opts["opacity"],
                        charges=pred.charges if opts["show_charges"] else None,
                        statistics=mep.statistics, markers=opts["show_markers"],

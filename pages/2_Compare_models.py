@@ -45,7 +45,9 @@ def _settings(container):
     if state.get_setting("range_mode") == "fixed":
         state.setting_widget(st.number_input, "Half-width of the range (kcal/mol/e)", "range_fixed",
                              container=c3, min_value=1.0, max_value=500.0, step=5.0)
-    return state.get_setting("surface"), state.get_setting("unit"), state.get_setting("range_mode")
+    if state.get_setting("surface") == "isodensity":
+        widgets.isovalue_control(c1)
+    return compute.current_kind(), state.get_setting("unit"), state.get_setting("range_mode")
 
 
 def _parity_figure(maps, ref_values, unit, max_points=2500):
@@ -103,7 +105,7 @@ def molecule_section(container):
     ref = compute.reference_result(mol) if ref_values is not None else None
 
     vmax = compute.map_range(mol, kind, range_mode, state.get_setting("range_fixed"))
-    container.caption(f"{compute.SURFACE_LABELS.get(kind, kind)} · {surf.n_vertices} vertices · "
+    container.caption(f"{compute.surface_label(kind)} · {surf.n_vertices} vertices · "
                       f"all panels share one colour scale: ±{views.format_potential(vmax, unit, signed=False)}")
 
     cols = container.columns(3 if ref_values is not None else 2)

@@ -83,7 +83,7 @@ model = c1.radio("Model", reports.MODEL_NAMES, index=1, horizontal=True, key="le
 state.setting_widget(st.selectbox, "Surface", "surface", container=c2, options=list(compute.surface_kinds()),
                      format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
 state.setting_widget(st.selectbox, "Potential unit", "unit", container=c3, options=list(POTENTIAL_UNITS))
-kind, unit = state.get_setting("surface"), state.get_setting("unit")
+kind, unit = compute.current_kind(), state.get_setting("unit")
 
 try:
     maps = {order: compute.mep_map(mol, model, kind, order=order) for order in (0, 1, 2)}

@@ -155,3 +155,24 @@ def test_explore_extrema_indices_and_downloads(app_env):
     assert {"ml_hist", "explore_slice_fig"} <= charts, charts              # histogram, 2D slice
     at.selectbox(key="explore_slice_plane").select("xz").run()
     no_exceptions(at)
+
+
+def test_isodensity_value_choice(app_env):
+    """0.001 (default), 0.002 and a custom isodensity value: the view shows that surface."""
+    from tests.apptest_support import live_views, load_gallery
+    at = new_app(EXPLORE)
+    load_gallery(at, "water")
+    from appkit import gallery
+    from mepviz.surfaces import isodensity_surface
+    mol = gallery.load("water")
+    n1 = len(live_views(at)[0]["mesh"]["V"]) // 3
+    assert n1 == isodensity_surface(mol, 0.001).n_vertices
+    at.selectbox(key="w_isovalue").select(0.002).run()
+    no_exceptions(at)
+    n2 = len(live_views(at)[0]["mesh"]["V"]) // 3
+    assert n2 == isodensity_surface(mol, 0.002).n_vertices and n2 < n1       # closer to the nuclei
+    assert any("0.002 e/bohr³" in h.value for h in at.subheader)
+    at.selectbox(key="w_isovalue").select("custom").run()
+    at.number_input(key="w_isovalue_custom").set_value(0.0005).run()
+    no_exceptions(at)
+    assert len(live_views(at)[0]["mesh"]["V"]) // 3 == isodensity_surface(mol, 0.0005).n_vertices
