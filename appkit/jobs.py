@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOG = logging.getLogger("mepviz.jobs")
 #: seconds past the budget after which a worker is killed
 KILL_GRACE_S = 15.0
+#: finished jobs are forgotten after this many seconds (their results stay in the cache)
+FORGET_AFTER_S = 3600.0
 FINISHED_STATES = ("done", "error", "timeout", "cancelled")
 
 
@@ -290,9 +292,14 @@ class DFTJobManager:
                 LOG.exception("DFT job reaper")
 
     def _reap(self) -> None:
-        """Drop sessions that ended; kill workers past their budget."""
+        """Drop sessions that ended; kill workers past their budget; forget old finished jobs."""
         now = time.time()
         with self._lock:
+            for j in [j for j, s in self._jobs.items()
+                      if not s.active and s.finished and now - s.finished > FORGET_AFTER_S]:
+                self._jobs.pop(j, None)
+                self._mols.pop(j, None)
+                self._owners.pop(j, None)
             owners = {s for j in self._active_ids() for s in self._owners.get(j, ())}
             overdue = [j for j, s in self._jobs.items() if s.state == "running" and s.started
                        and now - s.started > self.budget_s + KILL_GRACE_S]

@@ -205,7 +205,7 @@ def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: 
         try:
             jm.submit(mol, kind, sid, estimate_s=est)
         except JobRefused as exc:
-            st.session_state[f"{key}_refused"] = str(exc)
+            st.session_state[f"{key}_refused"] = (jid, str(exc))
         else:
             st.session_state.pop(f"{key}_refused", None)
 
@@ -213,8 +213,9 @@ def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: 
         _start()                          # only the potential on this surface is missing
         if jm.status(jid) is not None:
             st.rerun()
-    if st.session_state.get(f"{key}_refused"):
-        c.warning(st.session_state[f"{key}_refused"], icon="⏳")
+    refused = st.session_state.get(f"{key}_refused")
+    if refused and refused[0] == jid:            # (for this molecule and surface only)
+        c.warning(refused[1], icon="⏳")
     elif mine or (status is not None and status.state == "cancelled"):
         c.info("The DFT reference was cancelled.", icon="⏹️")
     elif status is not None and status.state == "timeout":
