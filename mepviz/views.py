@@ -12,8 +12,13 @@ The HTML is generated with :class:`py3Dmol.view` (3Dmol.js 2.5.5, the version py
 ``app/static/3dmol/3Dmol-min.js``) or leave it ``None`` to inline the vendored
 ``static/3dmol/3Dmol-min.js`` (≈ 540 kB) for a fully standalone file.
 
+Every view also loads ``static/mepviz_viewer/mepviz-tools.js`` (inlined in standalone files):
+it frames the whole surface and the V_s,min/V_s,max labels inside the panel on load, shows
+the MEP and the nearest atom under the cursor (values sent per vertex in the displayed unit,
+:func:`readout_data`), and offers a PNG at 3× screen resolution.
+
 All potentials passed in are kcal/mol/e (the library's unit); ``unit`` only changes what
-is *displayed* (colour bar, marker labels).
+is *displayed* (colour bar, marker labels, readout).
 """
 from __future__ import annotations
 
