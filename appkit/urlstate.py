@@ -1,4 +1,5 @@
-"""The view in the URL: ``?smiles=…`` (or ``?gallery=…``) ``&model=…&surface=…&unit=…``.
+"""The view in the URL: ``?smiles=…`` (or ``?gallery=…``) ``&model=…&surface=…&unit=…``
+(and ``&isovalue=…`` when the isodensity value is not the default 0.001 e/bohr³).
 
 :func:`restore` (once per browser session, before the inputs render) loads the molecule and
 settings named in the URL; :func:`publish` (every run) writes the current ones back, so a
@@ -33,6 +34,9 @@ def restore() -> None:
         value = qp.get(name)
         if value is not None and value in _allowed(name):
             state.set_setting(name, value)
+    iso = _isovalue(qp.get("isovalue"))
+    if iso is not None:
+        state.set_setting("isovalue", iso)
     if state.get_molecule() is not None:
         return
     gid, smiles = qp.get("gallery"), qp.get("smiles")
@@ -45,6 +49,15 @@ def restore() -> None:
             state.set_input_error(f"The link names an unknown gallery molecule ({gid[:40]!r}).")
     elif smiles:
         _load_smiles(smiles[:500], source="link: SMILES")
+
+
+def _isovalue(text) -> float | None:
+    from .surfacekinds import ISOVALUE_RANGE
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return v if ISOVALUE_RANGE[0] <= v <= ISOVALUE_RANGE[1] else None
 
 
 def current_params() -> dict:
@@ -60,6 +73,10 @@ def current_params() -> dict:
             out["smiles"] = mol.smiles
     for name in SETTINGS:
         out[name] = str(state.get_setting(name))
+    from .surfacekinds import DEFAULT_ISOVALUE
+    iso = float(state.get_setting("isovalue"))
+    if abs(iso - DEFAULT_ISOVALUE) > 1e-12:
+        out["isovalue"] = f"{iso:g}"
     return out
 
 

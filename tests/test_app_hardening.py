@@ -68,9 +68,11 @@ def test_url_restores_molecule_and_settings(app_env):
 
     from tests.apptest_support import APP
     at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update({"smiles": "c1ccncc1", "model": "dipole", "surface": "vdw1.6", "unit": "V"})
+    at.query_params.update({"smiles": "c1ccncc1", "model": "dipole", "surface": "vdw1.6", "unit": "V",
+                            "isovalue": "0.002"})
     at.run()
     no_exceptions(at)
+    assert at.session_state["mepviz_setting_isovalue"] == 0.002
     assert at.session_state["mepviz_setting_model"] == "dipole"
     assert at.session_state["mepviz_setting_surface"] == "vdw1.6"
     assert at.session_state["mepviz_setting_unit"] == "V"
