@@ -112,7 +112,7 @@ def molecule_section(container):
     for col, m in zip(cols, MODELS):
         col.markdown(f"**{SHORT[m]}** — fitted to {'μ' if m == 'dipole' else 'μ and Θ'}")
         viewer.show_mep(mol, surf, maps[m].values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), statistics=maps[m].statistics,
-                        height=VIEW_HEIGHT, container=col, element_id=f"compare-{m}")
+                        marker_labels="short", height=VIEW_HEIGHT, container=col, element_id=f"compare-{m}")
     ref_stats = None
     if ref_values is not None:
         from mepviz.electrostatics import surface_statistics
@@ -120,7 +120,7 @@ def molecule_section(container):
         cols[2].markdown(f"**DFT reference** — {getattr(ref, 'method', 'b3lyp').upper()}/"
                          f"{getattr(ref, 'basis', '6-31g(2df,p)')}")
         viewer.show_mep(mol, surf, ref_values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), statistics=ref_stats,
-                        height=VIEW_HEIGHT, container=cols[2], element_id="compare-dft")
+                        marker_labels="short", height=VIEW_HEIGHT, container=cols[2], element_id="compare-dft")
 
     # -- numbers
     container.subheader("Moments and surface statistics")

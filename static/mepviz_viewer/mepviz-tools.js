@@ -44,7 +44,7 @@
     (d.labels || []).forEach(function (l) {
       var p = viewer.modelToScreen({x: l[0], y: l[1], z: l[2]});
       p = {x: p.x - pn.left, y: p.y - pn.top};
-      var fs = l[4] || 12, w = 0.62 * fs * String(l[3]).length + 12, h = fs + 10;
+      var fs = l[4] || 12, w = 0.52 * fs * String(l[3]).length + 14, h = fs + 10;
       b.x0 = Math.min(b.x0, p.x); b.x1 = Math.max(b.x1, p.x + w);
       b.y0 = Math.min(b.y0, p.y); b.y1 = Math.max(b.y1, p.y + h);
     });
