@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "opacity": 0.85,
     "show_charges": False,
     "show_markers": True,
+    "show_extrema": False,          # all local surface extrema as small spheres (Explore)
     "range_mode": "auto",           # "auto" (max |V|), "p98", or "fixed"
     "range_fixed": 40.0,            # kcal/mol/e half-width when range_mode == "fixed"
 }

@@ -57,6 +57,9 @@ def display_controls(container=None, *, model: bool = True, surface: bool = True
     if labels:
         state.setting_widget(st.checkbox, "Label atoms with charges", "show_charges", container=c)
         state.setting_widget(st.checkbox, "Mark V_s,min / V_s,max", "show_markers", container=c)
+        state.setting_widget(st.checkbox, "Mark all local extrema", "show_extrema", container=c,
+                             help="Every local minimum (dark red) and maximum (dark blue) of the "
+                                  "potential on the surface, as listed under Extrema & indices.")
     return {k: state.get_setting(k) for k in state.DEFAULTS}
 
 

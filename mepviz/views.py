@@ -351,11 +351,13 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
                   unit: str = "kcal/mol/e", opacity: float = 0.85, charges=None,
                   statistics: dict | None = None, markers: bool = True, marker_labels: str = "full",
                   height: int = 420, colorbar: bool = True, title: str = "MEP",
-                  decimals: int = 3) -> dict:
+                  decimals: int = 3, extrema=None) -> dict:
     """The same view as :func:`mep_view_html`, as plain JSON-able data for a persistent
     viewer (the app's live 3Dmol.js component, static/mepviz_viewer/index.html): molecule
     (XYZ text), mesh (flat vertex/normal/face lists and one 0xRRGGBB colour per vertex),
-    labels, marker spheres, colour bar HTML. ``geom`` identifies the geometry (the viewer
+    labels, marker spheres, colour bar HTML. `extrema`: local surface extrema
+    (mepviz.extrema.Extremum) marked by small spheres (dark red minima, dark blue maxima).
+    ``geom`` identifies the geometry (the viewer
     keeps its camera while it is unchanged); ``sig`` the whole spec."""
     if unit not in POTENTIAL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
@@ -393,6 +395,9 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
             if label is not None:
                 spec["labels"].append(label)
         boxes = marker_labels_for(statistics, unit, marker_labels)
+    for e in (extrema or []) if have_surface else []:
+        spec["spheres"].append({"center": dict(zip("xyz", map(float, e.position))), "radius": 0.13,
+                                "color": MARKER_COLORS["v_min" if e.kind == "min" else "v_max"]})
     spec["tools"] = readout_data(mol, vals if have_surface else None, unit, boxes)
     spec["geom"] = hashlib.sha1(spec["xyz"].encode()).hexdigest()[:16]
     spec["sig"] = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]

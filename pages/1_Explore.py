@@ -47,7 +47,11 @@ if mep is not None:
                        charges=pred.charges if opts["show_charges"] else None,
                        statistics=mep.statistics, markers=opts["show_markers"],
                        title=f"ML MEP ({model} model)")
-        viewer.show_mep_live(mol, mep.surface, mep.values, key="explore_main", **view_kw)
+        extrema = None
+        if opts["show_extrema"]:
+            from mepviz.extrema import local_extrema
+            extrema = local_extrema(mep.surface.vertices, mep.values, positions=mol.positions)
+        viewer.show_mep_live(mol, mep.surface, mep.values, key="explore_main", extrema=extrema, **view_kw)
         s = mep.statistics
         st.caption(
             f"{mep.surface.n_vertices} vertices, area {mep.surface.area:.1f} Å² · "

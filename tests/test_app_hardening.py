@@ -178,3 +178,19 @@ def test_isodensity_value_choice(app_env):
     at.number_input(key="w_isovalue_custom").set_value(0.0005).run()
     no_exceptions(at)
     assert len(live_views(at)[0]["mesh"]["V"]) // 3 == isodensity_surface(mol, 0.0005).n_vertices
+
+
+def test_all_local_extrema_marked_in_the_view(app_env):
+    from tests.apptest_support import live_views, load_gallery
+    at = new_app(EXPLORE)
+    load_gallery(at, "pyridine")
+    n0 = len(live_views(at)[0]["spheres"])
+    at.checkbox(key="w_show_extrema").check().run()
+    no_exceptions(at)
+    from appkit import gallery
+    from mepviz.extrema import local_extrema
+    from mepviz.predict import predict_mep_map
+    mol = gallery.load("pyridine")
+    mp = predict_mep_map(mol, "quadrupole", "isodensity")
+    n_ext = len(local_extrema(mp.surface.vertices, mp.values, positions=mol.positions))
+    assert len(live_views(at)[0]["spheres"]) == n0 + n_ext
