@@ -14,18 +14,25 @@ A page looks like::
         maps = {m: compute.mep_map(mol, m, "isodensity") for m in compute.model_names()}
     except appkit.MoleculeInputError as exc:        # e.g. S for the QM9-trained models
         st.error(str(exc)); st.stop()
-    R = viewer.color_range(*(m.values for m in maps.values()))
+    R = compute.map_range(mol, "isodensity")        # THE colour-range rule of every page
     viewer.show_mep(mol, maps["dipole"].surface, maps["dipole"].values, vmax=R, unit=unit)
-    ref = widgets.reference_panel(mol)              # button + progress; ReferenceResult or None
+    got = widgets.reference_panel(mol, "isodensity")    # (ReferenceResult, values) or None
 
 Modules:
 - ``appkit.state``    session-state keys: current molecule, input errors, shared settings
 - ``appkit.molinput`` sidebar molecule input (gallery, SMILES, upload, frames, charge), Ketcher editor
 - ``appkit.compute``  cached predictors (st.cache_resource) and computations (st.cache_data)
 - ``appkit.viewer``   py3Dmol/3Dmol.js views in the page (vendored 3Dmol.js, offline)
-- ``appkit.jobs``     background DFT reference jobs (worker process, progress, shared)
-- ``appkit.widgets``  display controls, number panels, the DFT reference panel
+- ``appkit.jobs``     DFT reference jobs: worker processes (SCF + surface MEP), bounded queue,
+                      per-session cap, owner-only cancel, dropped with their session, budget
+- ``appkit.dft_worker`` the worker process itself (no Streamlit)
+- ``appkit.widgets``  display controls, number panels, the DFT reference panel, surface
+                      extrema/indices, 2D slice
 - ``appkit.gallery``  example molecules with shipped DFT references
+- ``appkit.applicability`` notes/refusals of mepviz.applicability next to every result
+- ``appkit.urlstate`` molecule, model, surface and unit in the URL (shareable, reload-proof)
+- ``appkit.surfacekinds`` surface names incl. a chosen isodensity value ("isodensity@0.002")
+- ``appkit.text``     user strings as plain text in Markdown;  ``appkit.thumbs`` 2D pictures
 """
 from __future__ import annotations
 
@@ -44,13 +51,16 @@ def page_setup(title: str, icon: str = "⚡", layout: str = "wide", show_charge:
                intro: str | None = None) -> Molecule | None:
     """Configure the page, render the shared sidebar molecule input and any pending input
     error, write the title; return the current molecule (None before the first input)."""
+    from . import urlstate
     from .molinput import molecule_sidebar, show_input_error
     try:
         st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout=layout)
     except Exception:   # already configured (e.g. called twice)
         pass
     state.init()
+    urlstate.restore()
     mol = molecule_sidebar(show_charge=show_charge)
+    urlstate.publish()
     st.title(title)
     if intro:
         st.caption(intro)

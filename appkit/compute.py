@@ -79,8 +79,20 @@ def model_card(name: str) -> dict:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _surface(key: str, kind: str, _mol: Molecule):
-    from mepviz.predict import make_surface
-    return make_surface(_mol, kind)
+    from .surfacekinds import make
+    return make(_mol, kind)
+
+
+def current_kind() -> str:
+    """The surface the pages show: the shared "surface" setting at the shared isodensity value."""
+    from . import state
+    from .surfacekinds import kind_for
+    return kind_for(state.get_setting("surface"), state.get_setting("isovalue"))
+
+
+def surface_label(kind: str) -> str:
+    from .surfacekinds import label
+    return label(kind)
 
 
 def surface(mol: Molecule, kind: str = registry.DEFAULT_SURFACE):
@@ -123,15 +135,15 @@ def reference_engine():
     return ReferenceEngine()
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def _estimate(key: str, _mol: Molecule) -> float:
-    return float(reference_engine().estimate_seconds(_mol))
-
-
-def estimate_reference_seconds(mol: Molecule) -> float:
-    """The engine's wall-time estimate (s) for the DFT reference of `mol` (cached).
+def estimate_reference_seconds(mol: Molecule, kind: str = "isodensity") -> tuple[float, bool]:
+    """Wall-time estimate (s) of the DFT job for `mol` on surface `kind` (SCF unless a
+    reference already exists, plus the MEP on the surface vertices), from this machine's
+    finished runs when there are enough; returns (seconds, calibrated).
     Raises MoleculeInputError when the reference cannot be set up (e.g. no basis)."""
-    return _estimate(mol.key(), mol)
+    from mepviz import timing
+    n_points = surface(mol, kind).n_vertices
+    return timing.estimate_seconds(reference_engine(), mol, n_points,
+                                   scf_needed=reference_result(mol) is None)
 
 
 def reference_result(mol: Molecule):
@@ -144,22 +156,44 @@ def reference_result(mol: Molecule):
     return reference_engine().cached(mol)      # never computes
 
 
-@st.cache_data(max_entries=64, show_spinner="Evaluating the DFT potential on the surface…")
-def _reference_values(key: str, kind: str, _mol: Molecule):
+def reference_values(mol: Molecule, kind: str = "isodensity"):
+    """DFT reference MEP (kcal/mol/e) on the vertices of ``surface(mol, kind)`` when it has
+    been evaluated (shipped with the gallery, or written by a DFT job's worker process),
+    else None. Never evaluates the potential in the web process."""
     from . import gallery
-    surf = surface(_mol, kind)
-    pre = gallery.precomputed_values(_mol, kind, surf)
+    from .dft_worker import load_values, values_path
+    surf = surface(mol, kind)
+    pre = gallery.precomputed_values(mol, kind, surf)
     if pre is not None:
         return pre
-    ref = reference_result(_mol)
-    if ref is None:
+    engine = reference_engine()
+    if engine.cache_dir is None:
         return None
-    return np.asarray(ref.mep(surf.vertices), float)
+    return load_values(values_path(engine.cache_dir, engine.cache_key(mol), kind), surf.vertices)
 
 
-def reference_values(mol: Molecule, kind: str = "isodensity"):
-    """DFT reference MEP (kcal/mol/e) on the vertices of ``surface(mol, kind)``, or None
-    when no finished reference exists yet."""
-    if reference_result(mol) is None:
-        return None
-    return _reference_values(mol.key(), kind, mol)
+def map_range(mol: Molecule, kind: str, mode: str = "auto", fixed: float = 40.0) -> float:
+    """THE colour-range rule of every MEP panel of the app (Explore, Compare, Learn): half-width
+    (kcal/mol/e) by `mode` over the MEPs of both paper models (those whose weights load) and
+    the DFT reference when it has been evaluated, on surface `kind` — so one molecule gets
+    the same scale on every page. Difference maps use :func:`difference_range` instead."""
+    from mepviz.registry import PAPER_PAIR
+    from mepviz.views import symmetric_range
+    if mode == "fixed":
+        return float(fixed)
+    arrays = []
+    for m in PAPER_PAIR:
+        try:
+            arrays.append(mep_map(mol, m, kind).values)
+        except (MoleculeInputError, ModelUnavailable):
+            pass
+    ref = reference_values(mol, kind)
+    if ref is not None:
+        arrays.append(ref)
+    return symmetric_range(*arrays, percentile=98.0 if mode == "p98" else 100.0)
+
+
+def difference_range(*diffs, mode: str = "auto") -> float:
+    """Symmetric half-width (kcal/mol/e) for difference maps: their own scale, never the MEP's."""
+    from mepviz.views import symmetric_range
+    return symmetric_range(*diffs, percentile=98.0 if mode == "p98" else 100.0)

@@ -24,10 +24,13 @@ import streamlit as st
 from mepviz import Molecule, MoleculeInputError
 
 from . import gallery, state
+from .text import plain
 
 SMILES_KEY = "smiles_input"
 UPLOAD_KEY = "mol_upload"
 FRAMES_KEY = "mepviz_upload_frames"
+SYNCED_KEY = "mepviz_inputs_synced"
+GALLERY_ID_KEY = "mepviz_gallery_id"
 UPLOAD_SEEN_KEY = "mepviz_upload_seen"
 
 
@@ -59,6 +62,7 @@ def _on_gallery():
         state.set_input_error(f"Could not load the gallery molecule {gid!r}: {exc}")
         return
     state.set_molecule(mol, f"gallery: {gallery.entry(gid)['label']}")
+    st.session_state[GALLERY_ID_KEY] = gid
 
 
 def _file_id(uploaded) -> str:
@@ -131,23 +135,50 @@ def _charge_key() -> str:
 
 
 def molecule_summary(mol: Molecule) -> str:
-    """One line: name, formula, atoms, charge, multiplicity."""
+    """One line of Markdown: name (as plain text), formula, atoms, charge, multiplicity."""
     name = mol.name or mol.smiles or mol.formula
     extra = f", multiplicity {mol.multiplicity}" if mol.multiplicity != 1 else ""
-    return f"**{name}** — {mol.formula}, {mol.n_atoms} atoms, charge {mol.charge:+d}{extra}"
+    return f"**{plain(name)}** — {mol.formula}, {mol.n_atoms} atoms, charge {mol.charge:+d}{extra}"
+
+
+def charge_bounds(charge: int) -> tuple[int, int]:
+    """Range of the total-charge widget: −4…+4, widened to include the molecule's own charge
+    (a −6 anion must not break the widget; the applicability check says what is wrong)."""
+    return min(-4, int(charge)), max(4, int(charge))
+
+
+def _sync_inputs() -> None:
+    """Before the input widgets render: once per newly loaded molecule, put its SMILES in the
+    SMILES box and its gallery id in the gallery picker, so the inputs show what is loaded."""
+    ss = st.session_state
+    version = state.molecule_version()
+    if ss.get(SYNCED_KEY) == version:
+        return
+    ss[SYNCED_KEY] = version
+    mol = state.get_molecule()
+    if mol is None:
+        return
+    ss[SMILES_KEY] = mol.smiles or ""
+    if not state.get_source().startswith("gallery:"):
+        ss[GALLERY_ID_KEY] = None
+    ss["gallery_pick"] = ss.get(GALLERY_ID_KEY)
 
 
 def molecule_sidebar(show_charge: bool = True) -> Molecule | None:
     """Render the shared molecule input in the sidebar; returns the current molecule."""
     state.init()
+    _sync_inputs()
     sb = st.sidebar
     sb.header("Molecule")
     ents = gallery.entries()
     if ents:
         ids = [e["id"] for e in ents]
         labels = {e["id"]: e["label"] for e in ents}
+        if "gallery_pick" not in st.session_state:
+            st.session_state["gallery_pick"] = st.session_state.get(GALLERY_ID_KEY)
         with sb.form("gallery_form", border=False):
-            st.selectbox("Gallery", ids, format_func=lambda i: labels.get(i, i), key="gallery_pick")
+            st.selectbox("Gallery", ids, format_func=lambda i: labels.get(i, i), key="gallery_pick",
+                         placeholder="Choose an example")
             st.form_submit_button("Load example", on_click=_on_gallery, key="gallery_load")
     sb.text_input("SMILES", key=SMILES_KEY, on_change=_on_smiles,
                   placeholder="e.g. c1ccncc1 — press Enter",
@@ -162,7 +193,7 @@ def molecule_sidebar(show_charge: bool = True) -> Molecule | None:
     else:
         st.session_state[UPLOAD_SEEN_KEY] = None
     frames = st.session_state.get(FRAMES_KEY)
-    if uploaded is not None and frames:
+    if uploaded is not None and frames and state.get_source().startswith(f"file {frames[0]}"):
         name, mols = frames
         sb.number_input(f"Frame (1–{len(mols)})", min_value=1, max_value=len(mols), step=1,
                         key="frame_pick", on_change=_on_frame)
@@ -170,9 +201,10 @@ def molecule_sidebar(show_charge: bool = True) -> Molecule | None:
     if mol is not None:
         sb.markdown(molecule_summary(mol))
         if state.get_source():
-            sb.caption(f"from {state.get_source()}")
+            sb.caption(f"from {plain(state.get_source())}")
         if show_charge:
-            sb.number_input("Total charge (e)", min_value=-4, max_value=4, step=1, value=int(mol.charge),
+            lo, hi = charge_bounds(mol.charge)
+            sb.number_input("Total charge (e)", min_value=lo, max_value=hi, step=1, value=int(mol.charge),
                             key=_charge_key(),
                             on_change=_on_charge,
                             help="The models and the DFT reference use this total charge; "

@@ -26,10 +26,12 @@ K_HISTORY = "mepviz_molecule_counter"
 DEFAULTS: dict[str, Any] = {
     "model": registry.DEFAULT_MODEL,
     "surface": registry.DEFAULT_SURFACE,
+    "isovalue": 0.001,              # e/bohr³, for the isodensity surface (appkit.surfacekinds)
     "unit": registry.DEFAULT_POTENTIAL_UNIT,
     "opacity": 0.85,
     "show_charges": False,
     "show_markers": True,
+    "show_extrema": False,          # all local surface extrema as small spheres (Explore)
     "range_mode": "auto",           # "auto" (max |V|), "p98", or "fixed"
     "range_fixed": 40.0,            # kcal/mol/e half-width when range_mode == "fixed"
 }

@@ -9,14 +9,13 @@
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mepviz import registry
+from mepviz import MoleculeInputError, registry
 from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
+from mepviz.views import PLOTLY_COLORSCALE
 
 from . import compute, state
 
@@ -40,6 +39,8 @@ def display_controls(container=None, *, model: bool = True, surface: bool = True
     if surface:
         state.setting_widget(st.selectbox, "Surface", "surface", container=c, options=list(compute.surface_kinds()),
                              format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
+        if state.get_setting("surface") == "isodensity":
+            isovalue_control(c)
     if unit:
         state.setting_widget(st.selectbox, "Potential unit", "unit", container=c,
                              options=list(registry.POTENTIAL_UNIT_NAMES))
@@ -56,7 +57,38 @@ def display_controls(container=None, *, model: bool = True, surface: bool = True
     if labels:
         state.setting_widget(st.checkbox, "Label atoms with charges", "show_charges", container=c)
         state.setting_widget(st.checkbox, "Mark V_s,min / V_s,max", "show_markers", container=c)
+        state.setting_widget(st.checkbox, "Mark all local extrema", "show_extrema", container=c,
+                             help="Every local minimum (dark red) and maximum (dark blue) of the "
+                                  "potential on the surface, as listed under Extrema & indices.")
     return {k: state.get_setting(k) for k in state.DEFAULTS}
+
+
+def isovalue_control(container=None) -> None:
+    """The isodensity value: 0.001 e/bohr³ (default), 0.002, or a custom value (keys
+    w_isovalue, w_isovalue_custom)."""
+    from .surfacekinds import ISOVALUE_RANGE, PRESET_ISOVALUES
+    c = container if container is not None else st
+    current = float(state.get_setting("isovalue"))
+    ss = st.session_state
+    if "w_isovalue" not in ss:
+        ss["w_isovalue"] = current if current in PRESET_ISOVALUES else "custom"
+
+    def _pick():
+        if ss["w_isovalue"] != "custom":
+            state.set_setting("isovalue", float(ss["w_isovalue"]))
+
+    c.selectbox("Isodensity value (e/bohr³)", [*PRESET_ISOVALUES, "custom"], key="w_isovalue",
+                on_change=_pick, format_func=lambda v: v if v == "custom" else f"{v:g}",
+                help="0.001 e/bohr³ is the usual MEP surface (Bader); 0.002 lies closer to the nuclei.")
+    if ss["w_isovalue"] == "custom":
+        if "w_isovalue_custom" not in ss:
+            ss["w_isovalue_custom"] = current
+
+        def _custom():
+            state.set_setting("isovalue", float(ss["w_isovalue_custom"]))
+
+        c.number_input("Custom value (e/bohr³)", min_value=ISOVALUE_RANGE[0], max_value=ISOVALUE_RANGE[1],
+                       step=0.0005, format="%.4f", key="w_isovalue_custom", on_change=_custom)
 
 
 def _fmt(x: float, d: int = 3) -> str:
@@ -120,58 +152,214 @@ def _fmt_s(s: float | None) -> str:
     return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
 
 
-def reference_panel(mol, *, key: str = "dft", poll_s: float = 1.0, container=None):
-    """The "Compute DFT reference" action with progress; returns the ReferenceResult when
-    one is available (gallery, disk cache, or a finished job), else None.
-
-    The job runs in a background worker process (appkit.jobs); while it runs, a fragment
-    re-runs every `poll_s` seconds to show progress and reruns the whole page when done.
-    """
+def queue_caption(container=None) -> None:
+    """One line: the server's DFT queue (running / waiting / limits)."""
     from .jobs import job_manager
+    q = job_manager().queue_state()
+    (container if container is not None else st).caption(
+        f"DFT queue on this server: {q['running']} running, {q['queued']} waiting "
+        f"(at most {q['max_queue']} waiting, {q['per_session']} per browser session, "
+        f"time budget {_fmt_s(q['budget_s'])} per job).")
+
+
+def _withdrawn() -> set:
+    return st.session_state.setdefault("mepviz_dft_withdrawn", set())
+
+
+def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: float = 1.0,
+                    container=None):
+    """The DFT reference of `mol` and its MEP on surface `kind`: returns (ReferenceResult,
+    values kcal/mol/e) when both are available (gallery, disk cache, a finished job), else
+    None after showing the "Compute DFT reference" action, the job's progress or its outcome.
+
+    Everything runs in a worker process (appkit.jobs); while a job runs, a fragment re-runs
+    every `poll_s` seconds and reruns the whole page when it ends. When the reference exists
+    but not yet on this surface, the MEP job starts by itself.
+    """
+    from . import applicability
+    from .jobs import JobRefused, current_session_id, job_manager
     c = container if container is not None else st
     ref = compute.reference_result(mol)
-    if ref is not None:
-        return ref
-    jm = job_manager()
-    status = jm.status_for(mol)
-    if status is None or status.state in ("error", "timeout"):
-        if status is not None:
-            c.error(f"DFT reference failed: {status.error}")
-        try:
-            est = compute.estimate_reference_seconds(mol)
-            est_txt = f" (estimated {_fmt_s(est)} on this machine)"
-        except Exception as exc:   # noqa: BLE001 — e.g. no basis for an element
-            est_txt = ""
-            c.warning(f"The DFT reference cannot be set up: {exc}")
-        c.caption("B3LYP/6-31G(2df,p) with density fitting (PySCF), QM9's level of theory; "
-                  "runs in the background, the page stays usable" + est_txt + ".")
-        if c.button("Compute DFT reference", key=f"{key}_start", type="primary"):
-            jm.submit(mol)
-            st.rerun()
+    values = compute.reference_values(mol, kind)
+    if ref is not None and values is not None:
+        return ref, values
+    refusal = applicability.dft_refusal(mol)
+    if refusal:
+        c.error(f"No DFT reference for this molecule: {refusal}", icon="🚫")
         return None
-    if status.state == "done":
-        return jm.result(status.job_id)
-    _progress_fragment(mol, poll_s, key)
+    jm = job_manager()
+    sid = current_session_id()
+    jid = jm.job_id(mol, kind)
+    status = jm.status(jid)
+    mine = jid in _withdrawn()
+    if status is not None and status.active and not mine:
+        if sid not in status.owners:
+            jm.submit(mol, kind, sid)     # watching a job started elsewhere: join it
+        _progress_fragment(jid, sid, poll_s, key)
+        return None
+    try:
+        est, calibrated = compute.estimate_reference_seconds(mol, kind)
+    except MoleculeInputError as exc:
+        c.warning(f"The DFT reference cannot be set up: {exc}")
+        return None
+
+    def _start():
+        _withdrawn().discard(jid)
+        try:
+            jm.submit(mol, kind, sid, estimate_s=est)
+        except JobRefused as exc:
+            st.session_state[f"{key}_refused"] = (jid, str(exc))
+        else:
+            st.session_state.pop(f"{key}_refused", None)
+
+    if status is None and ref is not None and not mine:
+        _start()                          # only the potential on this surface is missing
+        if jm.status(jid) is not None:
+            st.rerun()
+    refused = st.session_state.get(f"{key}_refused")
+    if refused and refused[0] == jid:            # (for this molecule and surface only)
+        c.warning(refused[1], icon="⏳")
+    elif mine or (status is not None and status.state == "cancelled"):
+        c.info("The DFT reference was cancelled.", icon="⏹️")
+    elif status is not None and status.state == "timeout":
+        c.warning(f"The DFT reference was stopped: {status.error}", icon="⏱️")
+    elif status is not None and status.state == "error":
+        c.error(f"The DFT reference failed: {status.error}")
+    what = ("the reference potential on this surface" if ref is not None else
+            "B3LYP/6-31G(2df,p) with density fitting (PySCF), QM9's level of theory")
+    c.caption(f"{what}; runs in a background worker, the page stays usable. Estimated "
+              f"{_fmt_s(est)} on this server ({'from its finished jobs' if calibrated else 'rough'}).")
+    c.button("Compute DFT reference", key=f"{key}_start", type="primary", on_click=_start)
+    queue_caption(c)
     return None
 
 
-def _progress_fragment(mol, poll_s: float, key: str):
+def _progress_fragment(jid: str, sid: str, poll_s: float, key: str):
     from .jobs import job_manager
 
     @st.fragment(run_every=poll_s)
     def _poll():
         jm = job_manager()
-        s = jm.status_for(mol)
-        if s is None:
-            return
-        if s.state == "done" or s.state in ("error", "timeout"):
+        s = jm.status(jid)
+        if s is None or not s.active:
             st.rerun(scope="app")
-        eta = s.remaining_s
-        txt = (f"DFT reference {s.state}: {s.message} — {_fmt_s(s.elapsed_s)} elapsed"
-               + (f", about {_fmt_s(eta)} left (estimate {_fmt_s(s.estimate_s)})" if eta is not None else ""))
-        st.progress(min(max(s.fraction, 0.0), 1.0), text=txt)
-        if st.button("Cancel", key=f"{key}_cancel"):
-            jm.cancel(s.job_id)
+        if s.state == "queued":
+            st.progress(0.0, text=f"DFT reference waiting in the queue: position {s.position} "
+                                  f"(estimate {_fmt_s(s.estimate_s)} once it starts)")
+        else:
+            eta = s.remaining_s
+            if eta is not None:
+                left = f", about {_fmt_s(eta)} left (estimate {_fmt_s(s.estimate_s)})"
+            elif s.estimate_s is not None:
+                left = (f", longer than the estimate of {_fmt_s(s.estimate_s)} (stops at the "
+                        f"budget of {_fmt_s(jm.budget_s)})")
+            else:
+                left = ""
+            st.progress(min(max(s.fraction, 0.0), 1.0),
+                        text=f"DFT reference running: {s.message} — {_fmt_s(s.elapsed_s)} elapsed{left}")
+        if sid in s.owners and st.button("Cancel", key=f"{key}_cancel"):
+            jm.cancel(jid, sid)
+            _withdrawn().add(jid)
             st.rerun(scope="app")
+        if len(s.owners) > 1:
+            st.caption(f"{len(s.owners)} browser sessions are waiting for this job; it stops when "
+                       "none of them wants it any more.")
+        queue_caption()
 
     _poll()
+
+
+def extrema_error(model: str) -> dict:
+    """Typical test-set errors (kcal/mol/e) of the model's surface extrema, from
+    weights/evaluation.json (``models/<model>/extrema``: v_min_mae, v_max_mae) when the
+    evaluation wrote them; {} otherwise."""
+    try:
+        from mepviz.metrics import load_evaluation
+        doc = load_evaluation() or {}
+    except (ValueError, OSError):
+        return {}
+    ext = ((doc.get("models") or {}).get(model) or {}).get("extrema") or {}
+    return {k: float(ext[k]) for k in ("v_min_mae", "v_max_mae") if isinstance(ext.get(k), (int, float))}
+
+
+def surface_analysis(mol, surface, values, unit: str, *, label: str, key: str,
+                     model: str | None = None, container=None) -> None:
+    """Local surface extrema (V_s,min / V_s,max with nearest atoms), Murray–Politzer indices
+    and the area-vs-potential histogram of `values` (kcal/mol/e) on `surface`."""
+    import plotly.graph_objects as go
+
+    from mepviz.extrema import area_histogram, local_extrema, politzer_indices
+    c = container if container is not None else st
+    f = POTENTIAL_UNITS[unit]
+    ext = local_extrema(surface.vertices, values, positions=mol.positions)
+    err = extrema_error(model) if model else {}
+    rows = []
+    for e in ext:
+        row = {"": "V_s,min" if e.kind == "min" else "V_s,max", f"V ({unit})": e.value * f,
+               "nearest atom": f"{mol.symbols[e.atom]}{e.atom + 1}", "distance (Å)": e.atom_distance}
+        if err:
+            typ = err.get(f"v_{e.kind}_mae")
+            row[f"typical error ({unit})"] = None if typ is None else typ * f
+        rows.append(row)
+    c.markdown(f"**Local surface extrema — {label}** ({sum(e.kind == 'min' for e in ext)} minima, "
+               f"{sum(e.kind == 'max' for e in ext)} maxima)")
+    c.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch", key=f"{key}_extrema",
+                height=min(35 * (len(rows) + 1) + 3, 300))
+    if model and err:
+        c.caption("Typical error: mean absolute error of this model's V_s,min / V_s,max against "
+                  "DFT on the test set (weights/evaluation.json).")
+    elif model:
+        c.caption("ML extrema: read them with the model's MEP error in mind (Compare page, "
+                  "test-set results); each is the lowest/highest value within 1 Å on the surface.")
+    p = politzer_indices(values, getattr(surface, "vertex_areas", None))
+    c.markdown("**Murray–Politzer indices**")
+    c.dataframe(pd.DataFrame({"index": [
+        f"V̄s ({unit})", f"V̄s⁺ ({unit})", f"V̄s⁻ ({unit})", f"σ²₊ ({unit}²)", f"σ²₋ ({unit}²)",
+        f"σ²tot ({unit}²)", "ν (balance, 0–0.25)", f"Π ({unit})", "positive area (Å²)", "negative area (Å²)"],
+        "value": [p["mean"] * f, p["mean_positive"] * f, p["mean_negative"] * f,
+                  p["sigma2_positive"] * f * f, p["sigma2_negative"] * f * f, p["sigma2_total"] * f * f,
+                  p["nu"], p["pi"] * f, p["positive_area"], p["negative_area"]]}).round(4),
+        hide_index=True, width="stretch", key=f"{key}_politzer")
+    edges, hist = area_histogram(np.asarray(values) * f, surface.vertex_areas)
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    fig = go.Figure(go.Bar(x=centers, y=hist, width=np.diff(edges),
+                           marker=dict(color=centers, colorscale=PLOTLY_COLORSCALE,
+                                       cmin=-np.abs(centers).max(), cmax=np.abs(centers).max())))
+    fig.update_layout(xaxis_title=f"MEP ({unit})", yaxis_title="surface area (Å²)", height=260,
+                      margin=dict(l=10, r=10, t=10, b=10))
+    c.plotly_chart(fig, key=f"{key}_hist")
+
+
+def slice_panel(mol, prediction, vmax: float, unit: str, *, key: str = "slice", container=None):
+    """A 2D contour map of the ML MEP in a plane through the centre of mass (plotly), with the
+    ρ = 0.001 e/bohr³ outline and the atoms near the plane; on the colour scale ±`vmax`
+    (kcal/mol/e) of the 3D views."""
+    import plotly.graph_objects as go
+
+    from mepviz.slices import PLANES, mep_slice
+    c = container if container is not None else st
+    labels = {"molecular": "molecular plane (two largest principal axes)", "xy": "xy", "xz": "xz", "yz": "yz"}
+    plane = c.selectbox("Plane through the centre of mass", PLANES, format_func=labels.get, key=f"{key}_plane")
+    sl = mep_slice(mol, prediction.mep, plane)
+    f = POTENTIAL_UNITS[unit]
+    r = vmax * f
+    z = np.clip(np.nan_to_num(sl.values * f, nan=0.0, posinf=r * 10, neginf=-r * 10), -2 * r, 2 * r)
+    fig = go.Figure()
+    fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=z, colorscale=PLOTLY_COLORSCALE, zmin=-r, zmax=r,
+                             contours=dict(start=-r, end=r, size=r / 8), line=dict(width=0.5),
+                             colorbar=dict(title=dict(text=unit, side="right")), name="MEP",
+                             hovertemplate=f"%{{z:.2f}} {unit}<extra></extra>"))
+    fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=sl.density, showscale=False, hoverinfo="skip",
+                             contours=dict(start=0.001, end=0.001, size=1, coloring="lines"),
+                             line=dict(color="black", width=2), name="ρ = 0.001"))
+    if sl.atoms:
+        fig.add_trace(go.Scatter(x=[t[1] for t in sl.atoms], y=[t[2] for t in sl.atoms], mode="markers+text",
+                                 text=[t[0] for t in sl.atoms], textposition="top center",
+                                 marker=dict(color="black", size=6), name="atoms", hoverinfo="text"))
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
+                      xaxis_title="in-plane axis 1 (Å)", yaxis_title="in-plane axis 2 (Å)")
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    c.plotly_chart(fig, key=f"{key}_fig")
+    c.caption(f"Contours every {r / 8:.{3 if unit in ('V', 'hartree/e') else 1}f} {unit}; black line: the "
+              "ρ = 0.001 e/bohr³ (promolecular) surface in this plane; labelled atoms lie within 1 Å of it. "
+              "Inside the surface the point-multipole potential grows steeply towards the nuclei (clipped).")

@@ -295,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="multipole order of the MEP: 0 charges, 1 + atomic dipoles, 2 + atomic quadrupoles (default)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output here instead of stdout")
     sub.add_parser("models", help="list the available models and their test metrics")
+    from .batch import add_parser as add_batch_parser
+    add_batch_parser(sub)
     return parser
 
 
@@ -327,6 +329,9 @@ def main(argv=None) -> int:
         if args.command == "models":
             sys.stdout.write(_cmd_models())
             return 0
+        if args.command == "batch":
+            from .batch import main as batch_main
+            return batch_main(args)
         if args.spacing is not None and not (0.02 <= args.spacing <= 1.0):
             raise UsageError(f"--spacing {args.spacing} Å is outside [0.02, 1.0] Å")
         points = load_points(args.points) if args.points else None

@@ -964,7 +964,9 @@ def _sniff(text: str) -> str:
     return "smi"
 
 
-def _from_smiles_text(text: str, charge, multiplicity, seed, max_atoms) -> list[Molecule]:
+def _smiles_entries(text: str) -> list[tuple[int, str, str]]:
+    """(line number, SMILES, name) of a SMILES list: one SMILES per line, an optional name after
+    it, blank lines, '#' comments and a 'smiles' header row ignored."""
     entries = []
     for ln, line in enumerate(text.splitlines(), 1):
         s = line.strip()
@@ -974,6 +976,11 @@ def _from_smiles_text(text: str, charge, multiplicity, seed, max_atoms) -> list[
         if not entries and parts[0].lower() in ("smiles", "smi"):
             continue  # header row
         entries.append((ln, parts[0], parts[1].strip() if len(parts) > 1 else ""))
+    return entries
+
+
+def _from_smiles_text(text: str, charge, multiplicity, seed, max_atoms) -> list[Molecule]:
+    entries = _smiles_entries(text)
     if not entries:
         raise _err("The SMILES input contains no SMILES.")
     limits.check_frames(len(entries), "The SMILES file")
@@ -1078,7 +1085,7 @@ def _read_file(path_or_bytes, filename: str | None = None, **kw) -> list[Molecul
 # batch uploads: one record per molecule, each parsed on its own
 # ---------------------------------------------------------------------------------------------
 #: file extension -> record format of :func:`split_records`
-BATCH_FORMATS = {".xyz": "xyz", ".sdf": "sdf", ".sd": "sdf", ".mol": "sdf"}
+BATCH_FORMATS = {".xyz": "xyz", ".sdf": "sdf", ".sd": "sdf", ".mol": "sdf", ".smi": "smi", ".smiles": "smi"}
 _COUNT_LINE = re.compile(r"\s*\d+\s*")
 
 
@@ -1149,11 +1156,13 @@ def split_records(data: bytes, filename: str) -> list[Record]:
     ext = os.path.splitext(filename.lower())[1]
     if ext not in BATCH_FORMATS:
         raise _err(f"'{filename}': unsupported file type '{ext or '(none)'}'. Upload a "
-                   f"multi-molecule .xyz or .sdf file.")
+                   f"multi-molecule .xyz or .sdf file or a .smi SMILES list.")
     fmt = BATCH_FORMATS[ext]
     text = _check_text(_decode(bytes(data), f"'{filename}'"), f"'{filename}'")
     if fmt == "xyz":
         records = _xyz_records(text)
+    elif fmt == "smi":
+        records = [Record(k, name or smi, smi, "smi") for k, (_, smi, name) in enumerate(_smiles_entries(text), 1)]
     else:
         records = [Record(k, (block.split("\n", 1)[0].strip() or f"record {k}"), block + "\n$$$$\n", "sdf")
                    for k, block in enumerate(_sdf_records(text), 1)]
@@ -1170,5 +1179,7 @@ def parse_record(record: Record) -> Molecule:
     """One record -> Molecule (named after the record when the file gives no name)."""
     if record.error:
         raise _err(record.error)
+    if record.fmt == "smi":
+        return from_smiles(record.text, name=record.label)
     mol = (from_xyz(record.text) if record.fmt == "xyz" else from_sdf(record.text))[0]
     return mol if mol.name else _attach(dataclasses.replace(mol, name=record.label), list(input_warnings(mol)))

@@ -12,8 +12,13 @@ The HTML is generated with :class:`py3Dmol.view` (3Dmol.js 2.5.5, the version py
 ``app/static/3dmol/3Dmol-min.js``) or leave it ``None`` to inline the vendored
 ``static/3dmol/3Dmol-min.js`` (≈ 540 kB) for a fully standalone file.
 
+Every view also loads ``static/mepviz_viewer/mepviz-tools.js`` (inlined in standalone files):
+it frames the whole surface and the V_s,min/V_s,max labels inside the panel on load, shows
+the MEP and the nearest atom under the cursor (values sent per vertex in the displayed unit,
+:func:`readout_data`), and offers a PNG at 3× screen resolution.
+
 All potentials passed in are kcal/mol/e (the library's unit); ``unit`` only changes what
-is *displayed* (colour bar, marker labels).
+is *displayed* (colour bar, marker labels, readout).
 """
 from __future__ import annotations
 
@@ -32,6 +37,9 @@ THREEDMOL_PATH = STATIC_DIR / "3dmol" / "3Dmol-min.js"
 #: URL of the vendored copy when served by Streamlit static serving (relative: works
 #: from any page and under a base URL path)
 THREEDMOL_APP_URL = "app/static/3dmol/3Dmol-min.js"
+#: framing + value readout for every view (static/mepviz_viewer/mepviz-tools.js)
+TOOLS_PATH = STATIC_DIR / "mepviz_viewer" / "mepviz-tools.js"
+TOOLS_APP_URL = "app/static/mepviz_viewer/mepviz-tools.js"
 
 #: diverging stops (position in [-1, 1], RGB 0–255): red (negative) – white (0) – blue (positive)
 COLOR_STOPS = (
@@ -140,6 +148,7 @@ class _View:
         # after the first render, record it (browser tests time "surface on screen" with it)
         end = self.v.endjs.replace(
             "});\n</script>",
+            "if (window.MEPvizTools) MEPvizTools.finish();\n"
             "window.mepvizRendered = Date.now();\n"
             "var _mv = document.getElementById('3dmolviewer_UNIQUEID');\n"
             "if (_mv && _mv.parentElement) _mv.parentElement.setAttribute('data-rendered', '1');\n"
@@ -149,7 +158,9 @@ class _View:
         # every frame, so there it renders at 1x (antialiasing stays on)
         start = self.v.startjs.replace('{backgroundColor:"white"}',
                                        '{backgroundColor:"white", upscale: mepvizUpscale()}')
-        body = _UPSCALE_JS + start + end
+        tools = (f"<script>{TOOLS_PATH.read_text(encoding='utf-8')}</script>\n" if inline_js is not None
+                 else f'<script src="{TOOLS_APP_URL}"></script>\n')
+        body = _UPSCALE_JS + tools + start + end
         uid = hashlib.sha1(body.encode()).hexdigest()[:16]
         out = body.replace("UNIQUEID", uid)
         if inline_js is not None:
@@ -184,7 +195,7 @@ def _model_xyz(mol) -> str:
 
 _MESH_JS = """
 (function(){
-  var V=%(V)s, N=%(N)s, F=%(F)s, CS=%(CS)s, targets=%(targets)s;
+  var V=%(V)s, N=%(N)s, F=%(F)s, CS=%(CS)s, targets=%(targets)s, TOOLS=%(tools)s;
   var va=new Array(V.length/3), na=new Array(N.length/3);
   for (var i=0;i<va.length;i++) va[i]={x:V[3*i],y:V[3*i+1],z:V[3*i+2]};
   for (var i=0;i<na.length;i++) na[i]={x:N[3*i],y:N[3*i+1],z:N[3*i+2]};
@@ -196,12 +207,31 @@ _MESH_JS = """
     // recolouring in GLShape.globj; colorArr is what addCustomGeo reads
     vw.addCustom({vertexArr:va, normalArr:na, faceArr:F, colorArr:ca, color:ca,
                   opacity:%(opacity)s, clickable:false});
+    if (window.MEPvizTools) MEPvizTools.register(vw, Object.assign({V: V, N: N}, TOOLS[k]));
   }
 })();
 """
 
+_REGISTER_JS = "if (window.MEPvizTools) MEPvizTools.register(viewer_UNIQUEID, %s);"
 
-def _mesh_js(surface, value_sets, vmax, opacity, decimals, targets) -> str:
+
+def atom_labels(mol) -> list:
+    """[[label, x, y, z], ...] with labels like "O1" (1-based, as in the charges table)."""
+    return [[f"{s}{i + 1}", *np.round(p, 4).tolist()] for i, (s, p) in enumerate(zip(mol.symbols, mol.positions))]
+
+
+def readout_data(mol, values=None, unit: str = "kcal/mol/e", labels=None) -> dict:
+    """What the view tools need besides the mesh: values in the displayed `unit` (for the
+    readout under the cursor), the atoms (nearest-atom readout, framing) and the label
+    boxes to keep inside the panel ([x, y, z, text, font size])."""
+    d = UNIT_DECIMALS.get(unit, 2)
+    out = {"unit": unit, "decimals": d, "atoms": atom_labels(mol), "labels": list(labels or [])}
+    if values is not None:
+        out["values"] = np.round(np.asarray(convert_potential(np.asarray(values, float), unit)), d + 1).tolist()
+    return out
+
+
+def _mesh_js(surface, value_sets, vmax, opacity, decimals, targets, tools=None) -> str:
     verts = np.asarray(surface.vertices, float)
     faces = np.asarray(surface.faces, np.int64)
     normals = getattr(surface, "normals", None)
@@ -215,27 +245,50 @@ def _mesh_js(surface, value_sets, vmax, opacity, decimals, targets) -> str:
         "F": json.dumps(faces.ravel().tolist()),
         "CS": json.dumps([colors_to_hex_ints(mep_colors(v, vmax)).tolist() for v in value_sets]),
         "targets": json.dumps(targets),
+        "tools": json.dumps(tools if tools is not None else [{} for _ in value_sets]),
         "opacity": json.dumps(float(np.clip(opacity, 0.05, 1.0))),
     }
 
 
-def _add_markers(v, statistics, unit, marker_labels, **where):
-    for key, color in (("v_min", "#7b0000"), ("v_max", "#002a6b")):
+def marker_labels_for(statistics, unit: str, marker_labels: str = "full") -> list:
+    """The V_s,min / V_s,max label boxes [x, y, z, text, font size] (for framing)."""
+    out = []
+    for key in ("v_min", "v_max"):
+        pos = statistics.get(f"{key}_position") if statistics else None
+        if pos is None or marker_labels == "none":
+            continue
+        label = format_potential(statistics[key], unit)
+        label = label.split(" ")[0] if marker_labels == "short" else \
+            ("Vs,min " if key == "v_min" else "Vs,max ") + label
+        out.append([float(pos[0]), float(pos[1]), float(pos[2]), label, 12 if marker_labels == "full" else 10])
+    return out
+
+
+MARKER_COLORS = {"v_min": "#7b0000", "v_max": "#002a6b"}
+
+
+def _marker_items(statistics, unit, marker_labels):
+    """(sphere, label or None) for V_s,min and V_s,max, as 3Dmol.js specs."""
+    boxes = {(b[0], b[1], b[2]): b for b in marker_labels_for(statistics, unit, marker_labels)}
+    out = []
+    for key, color in MARKER_COLORS.items():
         pos = statistics.get(f"{key}_position")
         if pos is None:
             continue
         c = {"x": float(pos[0]), "y": float(pos[1]), "z": float(pos[2])}
-        v.addSphere({"center": c, "radius": 0.22, "color": color}, **where)
-        if marker_labels == "none":
-            continue
-        label = format_potential(statistics[key], unit)
-        if marker_labels == "short":
-            label = label.split(" ")[0]
-        else:
-            label = ("Vs,min " if key == "v_min" else "Vs,max ") + label
-        v.addLabel(label, {"position": c, "fontSize": 12 if marker_labels == "full" else 10,
-                           "fontColor": "white", "backgroundColor": color,
-                           "backgroundOpacity": 0.85, "inFront": True}, **where)
+        box = boxes.get((c["x"], c["y"], c["z"]))
+        label = None if box is None else {"text": box[3], "style": {
+            "position": c, "fontSize": box[4], "fontColor": "white", "backgroundColor": color,
+            "backgroundOpacity": 0.85, "inFront": True}}
+        out.append(({"center": c, "radius": 0.22, "color": color}, label))
+    return out
+
+
+def _add_markers(v, statistics, unit, marker_labels, **where):
+    for sphere, label in _marker_items(statistics, unit, marker_labels):
+        v.addSphere(sphere, **where)
+        if label is not None:
+            v.addLabel(label["text"], label["style"], **where)
 
 
 def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
@@ -271,7 +324,11 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
         vals = np.asarray(values, float).ravel()
         if vmax is None:
             vmax = symmetric_range(vals)
-        view.raw(_mesh_js(surface, [vals], vmax, opacity, decimals, [None]))
+        boxes = marker_labels_for(statistics, unit, marker_labels) if markers else []
+        view.raw(_mesh_js(surface, [vals], vmax, opacity, decimals, [None],
+                          [readout_data(mol, vals, unit, boxes)]))
+    else:
+        view.raw(_REGISTER_JS % json.dumps(readout_data(mol)))
     if charges is not None:
         q = np.asarray(charges, float).ravel()
         for i, (qi, p) in enumerate(zip(q, mol.positions)):
@@ -294,11 +351,13 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
                   unit: str = "kcal/mol/e", opacity: float = 0.85, charges=None,
                   statistics: dict | None = None, markers: bool = True, marker_labels: str = "full",
                   height: int = 420, colorbar: bool = True, title: str = "MEP",
-                  decimals: int = 3) -> dict:
+                  decimals: int = 3, extrema=None) -> dict:
     """The same view as :func:`mep_view_html`, as plain JSON-able data for a persistent
     viewer (the app's live 3Dmol.js component, static/mepviz_viewer/index.html): molecule
     (XYZ text), mesh (flat vertex/normal/face lists and one 0xRRGGBB colour per vertex),
-    labels, marker spheres, colour bar HTML. ``geom`` identifies the geometry (the viewer
+    labels, marker spheres, colour bar HTML. `extrema`: local surface extrema
+    (mepviz.extrema.Extremum) marked by small spheres (dark red minima, dark blue maxima).
+    ``geom`` identifies the geometry (the viewer
     keeps its camera while it is unchanged); ``sig`` the whole spec."""
     if unit not in POTENTIAL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
@@ -329,22 +388,17 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
                 "fontSize": 11, "fontColor": "black", "backgroundColor": "white",
                 "backgroundOpacity": 0.7, "borderThickness": 0, "inFront": True,
                 "alignment": "center"}})
+    boxes = []
     if markers and statistics and have_surface:
-        for key, color in (("v_min", "#7b0000"), ("v_max", "#002a6b")):
-            pos = statistics.get(f"{key}_position")
-            if pos is None:
-                continue
-            c = {"x": float(pos[0]), "y": float(pos[1]), "z": float(pos[2])}
-            spec["spheres"].append({"center": c, "radius": 0.22, "color": color})
-            if marker_labels == "none":
-                continue
-            label = format_potential(statistics[key], unit)
-            label = label.split(" ")[0] if marker_labels == "short" else \
-                ("Vs,min " if key == "v_min" else "Vs,max ") + label
-            spec["labels"].append({"text": label, "style": {
-                "position": c, "fontSize": 12 if marker_labels == "full" else 10,
-                "fontColor": "white", "backgroundColor": color, "backgroundOpacity": 0.85,
-                "inFront": True}})
+        for sphere, label in _marker_items(statistics, unit, marker_labels):
+            spec["spheres"].append(sphere)
+            if label is not None:
+                spec["labels"].append(label)
+        boxes = marker_labels_for(statistics, unit, marker_labels)
+    for e in (extrema or []) if have_surface else []:
+        spec["spheres"].append({"center": dict(zip("xyz", map(float, e.position))), "radius": 0.13,
+                                "color": MARKER_COLORS["v_min" if e.kind == "min" else "v_max"]})
+    spec["tools"] = readout_data(mol, vals if have_surface else None, unit, boxes)
     spec["geom"] = hashlib.sha1(spec["xyz"].encode()).hexdigest()[:16]
     spec["sig"] = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     return spec
@@ -378,8 +432,10 @@ def mep_grid_html(mol, surface, value_sets, *, titles=None, vmax: float | None =
         v.addModel(xyz, "xyz", viewer=(0, c))
     v.setStyle({}, {"stick": {"radius": 0.14, "colorscheme": "Jmol"},
                     "sphere": {"scale": 0.18, "colorscheme": "Jmol"}})
-    view.raw(_mesh_js(surface, sets, vmax, opacity, decimals, [[0, c] for c in range(n)]))
     stats = list(statistics) if statistics is not None else [None] * n
+    tools = [readout_data(mol, vals, unit, marker_labels_for(st, unit, marker_labels) if markers else [])
+             for vals, st in zip(sets, stats)]
+    view.raw(_mesh_js(surface, sets, vmax, opacity, decimals, [[0, c] for c in range(n)], tools))
     if markers:
         for c, st in enumerate(stats):
             if st:

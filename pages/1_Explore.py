@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import appkit
-from appkit import compute, state, viewer, widgets
+from appkit import applicability, compute, viewer, widgets
 from mepviz import MoleculeInputError, views
 from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS
 
@@ -21,31 +21,37 @@ if mol is None:
 
 st.sidebar.header("Display")
 opts = widgets.display_controls(st.sidebar)
-model, kind, unit = opts["model"], opts["surface"], opts["unit"]
+model, kind, unit = opts["model"], compute.current_kind(), opts["unit"]
 ufac = POTENTIAL_UNITS[unit]
 
 # -- ML prediction ---------------------------------------------------------------------------
 mep = None
 ml_error = None
+view_col, num_col = st.columns([3, 2], gap="medium")
+with view_col:
+    refused = applicability.show(mol, model)
 try:
-    mep = compute.mep_map(mol, model, kind)
+    if not refused:
+        mep = compute.mep_map(mol, model, kind)
 except MoleculeInputError as exc:
     ml_error = str(exc)
 except compute.ModelUnavailable as exc:
     ml_error = str(exc)
 
-view_col, num_col = st.columns([3, 2], gap="medium")
-
 if mep is not None:
     pred = mep.prediction
-    vmax = viewer.color_range(mep.values, mode=opts["range_mode"], fixed=opts["range_fixed"])
+    vmax = compute.map_range(mol, kind, opts["range_mode"], opts["range_fixed"])
     with view_col:
-        st.subheader(f"{compute.MODEL_LABELS.get(model, model)} · {compute.SURFACE_LABELS.get(kind, kind)}")
+        st.subheader(f"{compute.MODEL_LABELS.get(model, model)} · {compute.surface_label(kind)}")
         view_kw = dict(vmax=vmax, unit=unit, opacity=opts["opacity"],
                        charges=pred.charges if opts["show_charges"] else None,
                        statistics=mep.statistics, markers=opts["show_markers"],
                        title=f"ML MEP ({model} model)")
-        viewer.show_mep_live(mol, mep.surface, mep.values, key="explore_main", **view_kw)
+        extrema = None
+        if opts["show_extrema"]:
+            from mepviz.extrema import local_extrema
+            extrema = local_extrema(mep.surface.vertices, mep.values, positions=mol.positions)
+        viewer.show_mep_live(mol, mep.surface, mep.values, key="explore_main", extrema=extrema, **view_kw)
         s = mep.statistics
         st.caption(
             f"{mep.surface.n_vertices} vertices, area {mep.surface.area:.1f} Å² · "
@@ -53,12 +59,36 @@ if mep is not None:
             f"V_s,max {views.format_potential(s['v_max'], unit)} · "
             f"colour range ±{vmax * ufac:.{views.UNIT_DECIMALS.get(unit, 2)}f} {unit}. "
             "Drag to rotate, scroll to zoom.")
-        viewer.download_view_button(mol, mep.surface, mep.values,
-                                    f"{(mol.formula or 'molecule')}_{model}_mep.html",
-                                    key="dl_view", **view_kw)
+        with st.expander("2D contour slice through a plane"):
+            widgets.slice_panel(mol, pred, vmax, unit, key="explore_slice")
+        with st.expander("Downloads: view, structure, cubes, surface"):
+            stem = f"{(mol.formula or 'molecule')}_{model}"
+            from mepviz import export as vx
+            d1, d2, d3 = st.columns(3)
+            viewer.download_view_button(mol, mep.surface, mep.values, f"{stem}_mep.html",
+                                        key="dl_view", container=d1, **view_kw)
+            d2.download_button("Structure (SDF, 3D, charges)",
+                               lambda: vx.sdf_3d(mol, charges=pred.charges), f"{stem}.sdf",
+                               "chemical/x-mdl-sdfile", key="dl_sdf")
+            d3.download_button("Surface (PLY, coloured)",
+                               lambda: vx.surface_ply(mep.surface, mep.values, vmax, unit), f"{stem}_surface.ply",
+                               "application/octet-stream", key="dl_ply")
+            e1, e2, e3 = st.columns(3)
+            e1.download_button("Surface points + MEP (CSV)",
+                               lambda: vx.surface_csv(mep.surface, mep.values, unit), f"{stem}_surface.csv",
+                               "text/csv", key="dl_surface_csv")
+            cubes = lambda: vx.mep_and_density_cubes(pred)          # noqa: E731
+            e2.download_button("MEP cube", lambda: cubes()[0], f"{stem}_mep.cube", "chemical/x-cube",
+                               key="dl_mep_cube")
+            e3.download_button("Density cube (promolecular)", lambda: cubes()[1], f"{stem}_density.cube",
+                               "chemical/x-cube", key="dl_density_cube")
+            st.caption("PNG: the button in the corner of each 3D view (3× screen resolution). Cubes: "
+                       "hartree/e and e/bohr³ on one grid (bohr); MEP values are clipped near the nuclei, "
+                       "where point multipoles diverge — map the MEP onto the density's 0.001 isosurface.")
     with num_col:
         st.subheader("Numbers")
-        t_mom, t_q, t_s = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics"])
+        t_mom, t_q, t_s, t_x = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics",
+                                        "Extrema & indices"])
         with t_mom:
             widgets.multipole_panel(pred.dipole, pred.quadrupole)
         with t_q:
@@ -67,23 +97,24 @@ if mep is not None:
             st.caption(f"Sum of charges: {pred.charges.sum():+.4f} e (total charge {mol.charge:+d}).")
         with t_s:
             widgets.statistics_table({"ML": mep.statistics}, unit)
+        with t_x:
+            widgets.surface_analysis(mol, mep.surface, mep.values, unit, label=f"{model} model",
+                                     key="ml", model=model)
 else:
     with view_col:
-        st.error(ml_error, icon="🚫")
-        st.caption("The DFT reference below still works for this molecule.")
+        if ml_error:
+            st.error(ml_error, icon="🚫")
+        st.caption("The DFT reference below may still work for this molecule.")
         viewer.show_molecule(mol)
 
 # -- DFT reference -----------------------------------------------------------------------------
 st.divider()
 st.header("DFT reference")
-ref = widgets.reference_panel(mol)
-if ref is not None:
-    try:
-        v_ref = compute.reference_values(mol, kind)
-        surf = compute.surface(mol, kind)
-    except Exception as exc:   # noqa: BLE001
-        st.error(f"Could not evaluate the reference potential: {exc}")
-        st.stop()
+got = widgets.reference_panel(mol, kind)
+if got is not None:
+    ref, v_ref = got
+    surf = compute.surface(mol, kind)
+    applicability.show(mol, None)
     from appkit import gallery
     origin = ("shipped with the gallery" if gallery.reference_for(mol) is not None
               else f"computed in {ref.wall_time:.0f} s" if ref.wall_time else "from the disk cache")
@@ -91,24 +122,28 @@ if ref is not None:
                f"E = {ref.energy:.6f} Eh, {origin}.")
     from mepviz.electrostatics import surface_statistics
     ref_stats = surface_statistics(surf.vertices, v_ref, surf.vertex_areas)
+    R = compute.map_range(mol, kind, opts["range_mode"], opts["range_fixed"])
     if mep is not None:
         diff = mep.values - v_ref
-        R = viewer.color_range(mep.values, v_ref, mode=opts["range_mode"], fixed=opts["range_fixed"])
+        D = compute.difference_range(diff, mode=opts["range_mode"])
         met = compute.error_metrics(mep.values, v_ref)
         m1, m2, m3, m4 = st.columns(4)
         m1.metric(f"MAE ({unit})", f"{met['mae'] * ufac:.3g}")
         m2.metric(f"RMSE ({unit})", f"{met['rmse'] * ufac:.3g}")
         m3.metric(f"max |error| ({unit})", f"{met['max_abs'] * ufac:.3g}")
         m4.metric("Pearson r", f"{met['r']:.4f}")
-        st.markdown(f"**Predicted ({model}) | DFT reference | Difference (predicted − reference)** "
-                    "— one colour scale; the three views rotate together.")
-        viewer.show_mep_grid(mol, surf, [mep.values, v_ref, diff],
-                             titles=[f"Predicted ({model} model)", "DFT reference",
-                                     "Difference (predicted − reference)"],
+        g1, g2 = st.columns([2, 1])
+        g1.markdown(f"**Predicted ({model}) | DFT reference** — the same colour scale as above; "
+                    "the two views rotate together.")
+        viewer.show_mep_grid(mol, surf, [mep.values, v_ref],
+                             titles=[f"Predicted ({model} model)", "DFT reference"],
                              vmax=R, unit=unit, opacity=opts["opacity"],
-                             statistics=[mep.statistics, ref_stats, None],
+                             statistics=[mep.statistics, ref_stats],
                              markers=opts["show_markers"], marker_labels="short",
-                             title="MEP and difference")
+                             title="MEP", container=g1, element_id="explore-grid")
+        g2.markdown("**Difference (predicted − reference)** — on its own scale")
+        viewer.show_mep(mol, surf, diff, vmax=D, unit=unit, opacity=opts["opacity"], markers=False,
+                        height=340, container=g2, title="ML − DFT", element_id="explore-diff")
         pc, mc = st.columns([3, 2])
         with pc:
             x, y = v_ref * ufac, mep.values * ufac
@@ -135,7 +170,6 @@ if ref is not None:
             st.dataframe(tab.round(3), width="stretch")
             widgets.statistics_table({"ML": mep.statistics, "DFT": ref_stats}, unit)
     else:
-        R = viewer.color_range(v_ref, mode=opts["range_mode"], fixed=opts["range_fixed"])
         c1, c2 = st.columns([3, 2])
         with c1:
             viewer.show_mep(mol, surf, v_ref, vmax=R, unit=unit, opacity=opts["opacity"],
@@ -143,3 +177,5 @@ if ref is not None:
         with c2:
             widgets.multipole_panel(ref.dipole_com, ref.quadrupole, title="DFT moments")
             widgets.statistics_table({"DFT": ref_stats}, unit)
+    with st.expander("DFT surface extrema, Murray–Politzer indices and area histogram"):
+        widgets.surface_analysis(mol, surf, v_ref, unit, label="DFT reference", key="dft")

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import appkit
-from appkit import compute, state, viewer, widgets
+from appkit import applicability, compute, state, viewer, widgets
 from mepviz import MoleculeInputError, metrics, registry, views
 from mepviz.units import POTENTIAL_UNITS, convert_potential
 
@@ -44,7 +44,9 @@ def _settings(container):
     if state.get_setting("range_mode") == "fixed":
         state.setting_widget(st.number_input, "Half-width of the range (kcal/mol/e)", "range_fixed",
                              container=c3, min_value=1.0, max_value=500.0, step=5.0)
-    return state.get_setting("surface"), state.get_setting("unit"), state.get_setting("range_mode")
+    if state.get_setting("surface") == "isodensity":
+        widgets.isovalue_control(c1)
+    return compute.current_kind(), state.get_setting("unit"), state.get_setting("range_mode")
 
 
 def _parity_figure(maps, ref_values, unit, max_points=2500):
@@ -69,7 +71,7 @@ def _disagreement(container, surf, maps, unit):
     """Without a reference: where the two models disagree (quadrupole − dipole model)."""
     container.subheader("Where the two models disagree")
     diff = maps["quadrupole"].values - maps["dipole"].values
-    dmax = viewer.color_range(diff)
+    dmax = compute.difference_range(diff)
     c1, c2 = container.columns([3, 2])
     viewer.show_mep(mol, surf, diff, vmax=dmax, unit=unit, opacity=state.get_setting("opacity"), height=VIEW_HEIGHT, container=c1,
                     title="Quadrupole model − dipole model", markers=False, element_id="compare-models-diff")
@@ -87,6 +89,8 @@ def molecule_section(container):
                        "the models on a molecule.")
         return
     kind, unit, range_mode = _settings(container)
+    if applicability.show(mol, MODELS[-1], container):
+        return
     try:
         maps = {m: compute.mep_map(mol, m, kind) for m in MODELS}
     except MoleculeInputError as exc:
@@ -99,16 +103,15 @@ def molecule_section(container):
     ref_values = compute.reference_values(mol, kind)
     ref = compute.reference_result(mol) if ref_values is not None else None
 
-    arrays = [maps[m].values for m in MODELS] + ([ref_values] if ref_values is not None else [])
-    vmax = viewer.color_range(*arrays, mode=range_mode, fixed=state.get_setting("range_fixed"))
-    container.caption(f"{compute.SURFACE_LABELS.get(kind, kind)} · {surf.n_vertices} vertices · "
+    vmax = compute.map_range(mol, kind, range_mode, state.get_setting("range_fixed"))
+    container.caption(f"{compute.surface_label(kind)} · {surf.n_vertices} vertices · "
                       f"all panels share one colour scale: ±{views.format_potential(vmax, unit, signed=False)}")
 
     cols = container.columns(3 if ref_values is not None else 2)
     for col, m in zip(cols, MODELS):
         col.markdown(f"**{SHORT[m]}** — fitted to {'μ' if m == 'dipole' else 'μ and Θ'}")
         viewer.show_mep(mol, surf, maps[m].values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), statistics=maps[m].statistics,
-                        height=VIEW_HEIGHT, container=col, element_id=f"compare-{m}")
+                        marker_labels="short", height=VIEW_HEIGHT, container=col, element_id=f"compare-{m}")
     ref_stats = None
     if ref_values is not None:
         from mepviz.electrostatics import surface_statistics
@@ -116,7 +119,7 @@ def molecule_section(container):
         cols[2].markdown(f"**DFT reference** — {getattr(ref, 'method', 'b3lyp').upper()}/"
                          f"{getattr(ref, 'basis', '6-31g(2df,p)')}")
         viewer.show_mep(mol, surf, ref_values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), statistics=ref_stats,
-                        height=VIEW_HEIGHT, container=cols[2], element_id="compare-dft")
+                        marker_labels="short", height=VIEW_HEIGHT, container=cols[2], element_id="compare-dft")
 
     # -- numbers
     container.subheader("Moments and surface statistics")
@@ -135,7 +138,7 @@ def molecule_section(container):
             "No DFT reference for this molecule yet. Gallery molecules ship one; for any other "
             "molecule, compute it here or on the Explore page (it runs in the background, the "
             "page stays usable) — the error maps appear as soon as it is done.", icon="ℹ️")
-        if widgets.reference_panel(mol, key="compare_dft", container=container) is not None:
+        if widgets.reference_panel(mol, kind, key="compare_dft", container=container) is not None:
             # a job has just finished: rerun once so the panels above include the reference
             guard = f"compare_ref_rerun_{mol.key()}_{kind}"
             if not st.session_state.get(guard):
@@ -144,7 +147,7 @@ def molecule_section(container):
         _disagreement(container, surf, maps, unit)
         return
     diffs = {m: maps[m].values - ref_values for m in MODELS}
-    dmax = viewer.color_range(*diffs.values(), mode="p98" if range_mode == "p98" else "auto")
+    dmax = compute.difference_range(*diffs.values(), mode=range_mode)
     errs = metrics.error_table({SHORT[m]: convert_potential(maps[m].values, unit) for m in MODELS},
                                convert_potential(ref_values, unit))
     container.dataframe(errs.style.format("{:.3f}"), width="stretch", key="compare_errors")

@@ -25,6 +25,7 @@ def _predictors() -> dict:
 
 def _column_config():
     cfg = {"record": st.column_config.NumberColumn("#", help="record number in the file"),
+           "structure": st.column_config.ImageColumn("structure", width="small"),
            "n_atoms": st.column_config.NumberColumn("atoms"),
            "charge": st.column_config.NumberColumn("charge (e)")}
     labels = {"mu_x_D": "μx (D)", "mu_y_D": "μy (D)", "mu_z_D": "μz (D)", "mu_abs_D": "|μ| (D)",
@@ -50,7 +51,8 @@ st.markdown(
     "|μ|, the principal values of the quadrupole Θ (about the centre of mass) and the extreme "
     "surface potentials V_s,min / V_s,max, with downloads.")
 st.info(
-    f"**Limits:** one multi-molecule **.xyz** or **.sdf** file, at most "
+    f"**Limits:** one **.smi** (one SMILES per line, optional name after it), multi-molecule "
+    f"**.xyz** or **.sdf** file, at most "
     f"**{limits.MAX_FRAMES} molecules** and **{limits.MAX_ATOMS} atoms per "
     f"molecule**, {limits.MAX_FILE_BYTES / 1e6:.0f} MB; elements {model_element_names()} "
     "(what the models were trained on). Records that cannot be read are listed and skipped; "
@@ -59,7 +61,8 @@ st.info(
 c1, c2 = st.columns([2, 1])
 with c1:
     # no `type=` filter: a wrong file type gets the library's specific message instead
-    upload = st.file_uploader("Multi-molecule XYZ or SDF file (.xyz, .sdf)", key="batch_upload")
+    upload = st.file_uploader("SMILES list, multi-molecule XYZ or SDF file (.smi, .xyz, .sdf)",
+                              key="batch_upload")
 with c2:
     surface = st.selectbox("Surface for V_s,min / V_s,max", list(SURFACES),
                            format_func=SURFACES.get, key="batch_surface")
@@ -126,6 +129,9 @@ if not n_ok:
     st.stop()
 
 df = result.dataframe()
+from appkit.thumbs import thumbnail
+
+df.insert(1, "structure", [thumbnail(m) for m in result.molecules])
 st.subheader("Results")
 st.caption(f"Surface: {SURFACES[result.surface]}. μ in debye (D); Θ eigenvalues in D·Å (ascending, "
            "traceless: they sum to zero); potentials in kcal/mol/e.")
@@ -171,11 +177,14 @@ d4.download_button("Charges (PQR)",
                    f"{stem}_charges_{charge_model}.pqr", "chemical/x-pqr", key="dl_pqr")
 st.caption("CSV: the table above (all columns). JSON: per molecule the full μ and Θ tensors, "
            "atomic charges and surface statistics of both models, plus the list of failed records. "
-           "SDF/PQR: coordinates with the atomic charges of the chosen model (PQR radii: Bondi); "
+           "SDF: 3D coordinates, bonds and formal charges, the chosen model's atomic charges as the "
+           "property MEPviz_atomic_charges; PQR: coordinates with those charges (radii: Bondi); "
            "charges are rounded so that they add up exactly to each molecule's total charge.")
 
-st.markdown("**One molecule**: the MEP on a grid as a Gaussian cube file "
-            "(hartree/e, lengths in bohr; opens in VMD, Jmol, Avogadro, ChimeraX).")
+st.markdown("**One molecule**: the MEP and the (promolecular) electron density on one grid as "
+            "Gaussian cube files (hartree/e and e/bohr³, lengths in bohr; open both in VMD, Jmol, "
+            "Avogadro, ChimeraX or GaussView and map the MEP onto the density's 0.001 isosurface; "
+            "MEP values are clipped near the nuclei, where point multipoles diverge).")
 labels = [f"{r['record']}: {r['name']} ({r['formula']})" for r in result.rows]
 s1, s2 = st.columns([2, 1])
 with s1:
@@ -185,9 +194,11 @@ with s2:
 mol = result.molecules[sel]
 pred = result.predictions[sel][cube_model]
 safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (result.rows[sel]["name"] or "mol"))[:40]
-e1, e2 = st.columns(2)
-e1.download_button("MEP cube file", lambda p=pred: export.mep_cube(p), f"{safe}_{cube_model}.cube",
+e1, e3, e2 = st.columns(3)
+e1.download_button("MEP cube file", lambda p=pred: export.mep_and_density_cubes(p)[0], f"{safe}_{cube_model}.cube",
                    "chemical/x-cube", key="dl_cube")
+e3.download_button("Density cube file", lambda p=pred: export.mep_and_density_cubes(p)[1], f"{safe}_density.cube",
+                   "chemical/x-cube", key="dl_density_cube")
 e2.download_button("Charges of this molecule (PQR)",
                    export.charges_pqr([mol], [result.predictions[sel]], cube_model),
                    f"{safe}_{cube_model}.pqr", "chemical/x-pqr", key="dl_pqr_one")

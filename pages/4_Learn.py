@@ -83,7 +83,7 @@ model = c1.radio("Model", registry.PAPER_PAIR, index=1, horizontal=True, key="le
 state.setting_widget(st.selectbox, "Surface", "surface", container=c2, options=list(compute.surface_kinds()),
                      format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
 state.setting_widget(st.selectbox, "Potential unit", "unit", container=c3, options=list(POTENTIAL_UNITS))
-kind, unit = state.get_setting("surface"), state.get_setting("unit")
+kind, unit = compute.current_kind(), state.get_setting("unit")
 
 try:
     maps = {order: compute.mep_map(mol, model, kind, order=order) for order in (0, 1, 2)}
@@ -148,7 +148,17 @@ loglog = d3.checkbox("log–log axes", value=True, key="learn_loglog",
 if r_hi <= r_lo:
     st.warning("Choose a range whose end is beyond its start.")
     st.stop()
-prof = learn.line_profile(mol, pred, direction, r_min=float(r_lo), r_max=float(r_hi), n=240)
+from mepviz.learn import offset_line_profile
+
+CLEARANCE = 0.5    # Å: the line never passes closer than this to a nucleus
+prof = offset_line_profile(mol, pred, direction, r_min=float(r_lo), r_max=float(r_hi), n=240,
+                           clearance=CLEARANCE)
+shift = float(np.linalg.norm(prof.attrs["offset"]))
+if shift > 0:
+    st.caption(f"The straight line from the centre of mass would pass through (or within {CLEARANCE} Å "
+               f"of) a nucleus, where the potential of a point multipole diverges; it is shifted "
+               f"sideways by {shift:.1f} Å so that it stays at least {prof.attrs['clearance']:.2f} Å "
+               "from every nucleus. r is the distance from the centre of mass.")
 shown = ["atomic q+p+θ", "atomic q", "atomic q+p", "monopole", "dipole", "quadrupole", "multipole sum"]
 if mol.charge == 0:
     shown.remove("monopole")
@@ -188,6 +198,22 @@ note = (f"This molecule has total charge {mol.charge:+d}, so far away its potent
 st.info(note + " Slopes are measured beyond 10 Å (or the range start); dips on the log–log plot "
         "are places where the potential changes sign.", icon="💡")
 
+full_slope = slopes.get("atomic q+p+θ", float("nan"))
+if mol.charge == 0 and mu_d > 0.05 and np.isfinite(full_slope):
+    far = offset_line_profile(mol, pred, direction, r_min=200.0, r_max=2000.0, n=60, clearance=CLEARANCE)
+    far_slope = learn.decay_slopes(far, ["atomic q+p+θ"], r_from=200.0)["atomic q+p+θ"]
+    sum_slope = learn.decay_slopes(prof, ["multipole sum"], r_from=max(float(r_lo), 10.0))["multipole sum"]
+    with st.expander(f"Why is the measured slope {full_slope:.2f} and not exactly −2?"):
+        st.markdown(
+            "The slope is measured over a finite range, where the dipole term a/r² is not yet alone: "
+            "the quadrupole adds b/r³ (and higher terms add less). For V = a/r² + b/r³ the local "
+            "slope is d ln|V|/d ln r = −2 − (b/a)/(r + b/a): it approaches −2 only as r grows, "
+            "from above or below depending on the sign of b/a along this line.\n\n"
+            f"- the dipole + quadrupole sum measured over the same range: slope **{sum_slope:.2f}**\n"
+            f"- the full model between 200 and 2000 Å: slope **{far_slope:.3f}** → −2\n\n"
+            "So the full model is not wrong about the far field; the range 10–50 Å is just not yet "
+            "\"far\" compared with the ratio of the quadrupole to the dipole of this molecule.")
+
 with st.expander("The formulas"):
     st.markdown(
         "With k = 332.06 kcal·Å/(mol·e²), and sᵢ = R − rᵢ the vector from atom i to the point R:\n\n"
@@ -198,3 +224,48 @@ with st.expander("The formulas"):
         f"For this molecule ({model} model): Q = {mol.charge:+d} e, |μ| = {mu_d:.3f} D, "
         "Θ eigenvalues = " + ", ".join(f"{v:.3f}" for v in pred.quadrupole_eigenvalues() * 4.80320)
         + " D·Å.")
+
+# ------------------------------------------------------------------ 3. what a quadrupole is
+st.header("3 · What is a quadrupole? Benzene and CO₂")
+st.markdown(
+    "Put a charge +q at each end of a line and −2q in its middle: the total charge is zero and, "
+    "by symmetry, so is the dipole — yet the arrangement still has an electric field. Its leading "
+    "term is the **quadrupole** Θ = ½ Σ q (3 r rᵀ − r² I), and its potential falls off as 1/r³. "
+    "Carbon dioxide (O=C=O) is such a molecule with the signs reversed: its negative oxygens sit "
+    "at the ends and the positive carbon in the middle, so Θ along the axis is **negative**. "
+    "Benzene is the other classic: the π electrons make clouds of negative charge above and below "
+    "the ring, the hydrogens a positive rim — again Θ along the axis (the ring normal) is negative. "
+    "Neither molecule has a dipole; what you see on their surfaces is (mostly) their quadrupole.")
+QUAD_EXAMPLES = {"carbon dioxide": ("O=C=O", -4.3), "benzene": ("c1ccccc1", -8.7)}
+
+
+@st.cache_data(show_spinner=False)
+def _quad_example(smiles: str):
+    from mepviz.inputs import from_smiles
+    return from_smiles(smiles)
+
+
+qcols = st.columns(2)
+qmaps = {}
+for (name, (smi, _)) in QUAD_EXAMPLES.items():
+    try:
+        m = _quad_example(smi)
+        qmaps[name] = (m, compute.mep_map(m, model, "isodensity"))
+    except (MoleculeInputError, compute.ModelUnavailable) as exc:
+        st.warning(f"{name}: {exc}")
+if qmaps:
+    qv = viewer.color_range(*(mp.values for _, mp in qmaps.values()))
+    for col, (name, (m, mp)) in zip(qcols, qmaps.items()):
+        w, v = np.linalg.eigh(mp.prediction.quadrupole)
+        k = int(np.argmax(np.abs(w)))
+        axis_theta = float(w[k] * 4.80320)
+        col.markdown(f"**{name.capitalize()}** — |μ| = {mp.prediction.dipole_magnitude_debye:.2f} D, "
+                     f"Θ along its axis = **{axis_theta:+.2f} D·Å** ({model} model; measured in the gas "
+                     f"phase: about {QUAD_EXAMPLES[name][1]:+.1f} D·Å)")
+        viewer.show_mep(m, mp.surface, mp.values, vmax=qv, unit=unit, statistics=mp.statistics,
+                        height=VIEW_HEIGHT, container=col, element_id=f"learn-quad-{name.split()[0]}",
+                        title=f"{name} MEP")
+    st.caption("Both on one colour scale. Red (negative) at the ends of CO₂ and on the faces of "
+               "benzene, blue (positive) around CO₂'s carbon and benzene's hydrogen rim: the "
+               "signature of a negative axial quadrupole. Cations bind to benzene's face (cation–π); "
+               "CO₂ approaches a partner side-on through its carbon.")

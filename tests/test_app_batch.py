@@ -105,7 +105,7 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
                                pred.dipole_debye, atol=1e-6)
     labels = [b.label for b in at.download_button]
     assert labels == ["Table (CSV)", "Everything (JSON)", "Charges (SDF)", "Charges (PQR)",
-                      "MEP cube file", "Charges of this molecule (PQR)"]
+                      "MEP cube file", "Density cube file", "Charges of this molecule (PQR)"]
     # the downloads' contents (same functions the buttons call) parse back
     result = at.session_state["batch_page"]["result"]
     csv = pd.read_csv(io.StringIO(export.batch_csv(result)))
@@ -114,6 +114,16 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
     assert [round(p["charges"].sum(), 6) for p in pqr] == [0.0] * 4
     cube = export.mep_cube(result.predictions[0]["quadrupole"])
     assert len(cube.splitlines()) > 10
+    # the SDF: RDKit reads back every molecule in 3D with the model's charges summing to Q
+    from rdkit import Chem
+    from mepviz import export as vx
+    text = "".join(vx.sdf_3d(m, charges=vx.rounded_charges(p["quadrupole"].charges, m.charge))
+                   for m, p in zip(result.molecules, result.predictions))
+    sup = Chem.SDMolSupplier()
+    sup.SetData(text, removeHs=False)
+    mols = list(sup)
+    assert len(mols) == 4 and all(m.GetConformer().Is3D() for m in mols)
+    assert [round(sum(map(float, m.GetProp("MEPviz_atomic_charges").split())), 4) for m in mols] == [0.0] * 4
 
 
 def test_sdf_upload_and_surface_choice(at_loaded, molecules):
@@ -180,3 +190,21 @@ def test_oversize_molecule_and_all_records_bad(at_loaded):
     problems = at.dataframe[0].value["error"].iloc[0]
     assert "200" in problems and "atoms" in problems
     assert not at.download_button
+
+
+def test_smiles_list_upload_with_thumbnails(at_loaded):
+    """A .smi list is accepted like the sidebar: one 3D conformer per SMILES (the same one the
+    sidebar makes), bad SMILES listed as errors, a 2D picture per molecule."""
+    from mepviz.inputs import from_smiles
+    from mepviz.predict import get_predictor
+    text = "smiles name\nO water\nc1ccncc1 pyridine\nnot-a-smiles((\nCC(=O)[O-] acetate\n"
+    at = upload(at_loaded, "lib.smi", text.encode())
+    no_exception(at)
+    assert not at.error
+    table = dataframe_with(at, "mu_abs_D_quadrupole")
+    assert list(table["name"]) == ["water", "pyridine", "acetate"]
+    assert list(table["charge"]) == [0, 0, -1]
+    assert all(str(u).startswith("data:image/svg+xml;base64,") for u in table["structure"])
+    assert "Invalid SMILES" in at.dataframe[0].value["error"].iloc[0]
+    mu = get_predictor("quadrupole").predict(from_smiles("c1ccncc1")).dipole_magnitude_debye
+    assert table["mu_abs_D_quadrupole"].iloc[1] == pytest.approx(mu, abs=1e-4)

@@ -24,6 +24,13 @@ def _library_map(gid: str, model: str = "quadrupole", kind: str = "isodensity"):
     return predict_mep_map(gallery.load(gid), model, kind)
 
 
+def _bar_limit(html: str) -> float:
+    """The upper limit printed on the (first) colour bar of a view."""
+    import re
+    bar = html[html.index("mepviz-colorbar"):]
+    return float(re.findall(r"<span>\+([0-9.]+)</span>", bar)[0])
+
+
 def test_explore_without_molecule(app_env):
     at = new_app(EXPLORE)
     no_exceptions(at)
@@ -53,16 +60,25 @@ def test_gallery_molecule_view_numbers_and_shipped_reference(app_env):
     charges = at.dataframe[1].value
     assert list(charges["element"]) == ["O", "H", "H"]
     np.testing.assert_allclose(charges["charge (e)"], np.round(lib.prediction.charges, 4), atol=1e-4)
-    # shipped DFT reference: predicted | reference | difference + metrics + parity plot
-    assert len(iframes(at)) == 1
-    grid = iframe_html(iframes(at)[0])
+    # shipped DFT reference: predicted | reference (one scale: the app's range rule), the
+    # difference on its own symmetric scale, metrics, parity plot
+    assert len(iframes(at)) == 2
+    grid, diff = (iframe_html(f) for f in iframes(at))
     assert "app/static/3dmol/3Dmol-min.js" in grid and "https://" not in grid
-    assert "createViewerGrid" in grid and "cols: 3" in grid and grid.count("mepviz-colorbar") == 1
+    assert "createViewerGrid" in grid and "cols: 2" in grid and grid.count("mepviz-colorbar") == 1
     mae = float(metric_value(at, "MAE"))
     from appkit import gallery
+    from mepviz.predict import predict_mep_map
     from mepviz.reference import ReferenceResult  # noqa: F401
     ref = gallery.reference_for(gallery.load("water"))
     v_ref = ref.mep(lib.surface.vertices)
+    dip = predict_mep_map(gallery.load("water"), "dipole", "isodensity").values
+    r_maps = max(np.abs(lib.values).max(), np.abs(v_ref).max(), np.abs(dip).max())
+    r_diff = np.abs(lib.values - v_ref).max()
+    assert _bar_limit(grid) == pytest.approx(r_maps, abs=0.051)
+    assert _bar_limit(spec["colorbar"]) == pytest.approx(r_maps, abs=0.051)   # main view: same rule
+    assert _bar_limit(diff) == pytest.approx(r_diff, abs=0.051)
+    assert r_diff < 0.8 * r_maps
     assert mae == pytest.approx(np.abs(lib.values - v_ref).mean(), rel=2e-3)
     assert at.get("plotly_chart")
     assert not [b for b in at.button if b.label == "Compute DFT reference"]
@@ -89,7 +105,7 @@ def test_switch_model_unit_surface_and_labels(app_env):
     at.slider(key="w_opacity").set_value(0.5).run()
     assert live_views(at)[0]["opacity"] == 0.5
     # settings persist across a page switch
-    at.switch_page("app.py").run()
+    at.switch_page("pages/0_Home.py").run()
     at.switch_page(EXPLORE).run()
     assert at.selectbox(key="w_model").value == "dipole"
     assert mu_q  # quadrupole value was shown first
@@ -127,6 +143,10 @@ def test_bad_inputs_on_explore_keep_the_page_working(app_env):
 def test_background_dft_reference_for_a_new_molecule(app_env):
     """HF is not in the gallery: the button starts a background job; the page is usable
     meanwhile; when it finishes the comparison appears."""
+    from appkit.jobs import job_manager
+    t0 = time.time()          # AppTest sessions share one id: let earlier tests' jobs finish
+    while job_manager().active_jobs() and time.time() - t0 < 240:
+        time.sleep(0.5)
     at = new_app(EXPLORE)
     enter_smiles(at, "F")
     no_exceptions(at)
@@ -134,7 +154,7 @@ def test_background_dft_reference_for_a_new_molecule(app_env):
     assert start
     start[0].click().run()
     no_exceptions(at)
-    from appkit.jobs import job_manager
+    from appkit import compute
     from mepviz.inputs import from_smiles
     jm = job_manager()
     mol = from_smiles("F")
@@ -148,10 +168,11 @@ def test_background_dft_reference_for_a_new_molecule(app_env):
         time.sleep(0.5)
     s = jm.status_for(mol)
     assert s.state == "done", s
+    assert compute.reference_values(mol, "isodensity") is not None     # written by the worker
     at.run()
     no_exceptions(at)
     assert float(metric_value(at, "MAE")) >= 0
-    assert len(iframes(at)) == 1 and "createViewerGrid" in iframe_html(iframes(at)[0])
+    assert len(iframes(at)) == 2 and "createViewerGrid" in iframe_html(iframes(at)[0])
 
 
 def test_gallery_reference_reproduces_the_reference_data():

@@ -21,6 +21,11 @@ def fresh():
     return at
 
 
+def _orders(at):
+    """The three build-up views (charges | + dipoles | + quadrupoles)."""
+    return [f for f in iframes(at) if 'id="learn-order-' in f.proto.srcdoc]
+
+
 def test_empty_page_offers_examples(weights):
     at = fresh()
     assert any("Pick an example" in s for s in texts(at.info))
@@ -35,7 +40,7 @@ def test_acetate_orders_and_decay(weights):
     at.button(key="learn_ex_acetate").click().run()
     no_exception(at)
     assert not at.error
-    assert len(iframes(at)) == 3                       # charges | + dipoles | + quadrupoles
+    assert len(_orders(at)) == 3                       # charges | + dipoles | + quadrupoles
     orders = dataframe_with(at, "terms")
     assert list(orders["terms"]) == ["charges only", "charges + atomic dipoles",
                                      "charges + atomic dipoles + atomic quadrupoles"]
@@ -45,13 +50,15 @@ def test_acetate_orders_and_decay(weights):
         assert orders["V_s,min (kcal/mol/e)"].iloc[k] == pytest.approx(st["v_min"], abs=1e-6)
     assert orders.iloc[2, 3] == 0.0                   # full vs full
     # all three views on one colour scale
-    bars = [f.proto.srcdoc[f.proto.srcdoc.index("mepviz-colorbar"):] for f in iframes(at)]
+    bars = [f.proto.srcdoc[f.proto.srcdoc.index("mepviz-colorbar"):] for f in _orders(at)]
     assert bars[0] == bars[1] == bars[2]
     slopes = dataframe_with(at, "measured log–log slope")
     s = dict(zip(slopes["expected"], slopes["measured log–log slope"]))
     assert s["−1"] == pytest.approx(-1, abs=1e-6)      # monopole of an anion: 1/r
-    assert s["−2"] == pytest.approx(-2, abs=1e-6)
-    assert s["−3"] == pytest.approx(-3, abs=1e-6)
+    # the line may be shifted off the nuclei (≤ a few Å), so the angle to μ and Θ changes a
+    # little along it: the slopes are then −2 and −3 to within that geometry
+    assert s["−2"] == pytest.approx(-2, abs=0.01)
+    assert s["−3"] == pytest.approx(-3, abs=0.03)
     assert len(plotly_charts(at)) == 1
     assert [b.key for b in at.download_button] == ["learn_csv"]
     assert any("total charge -1" in t for t in texts(at.info))
@@ -86,7 +93,7 @@ def test_unsupported_element_then_recovery(weights):
     assert any(e.startswith("Input problem") for e in texts(at.error))
     at.button(key="learn_ex_carbon dioxide").click().run()
     no_exception(at)
-    assert not at.error and len(iframes(at)) == 3
+    assert not at.error and len(_orders(at)) == 3
 
 
 def test_junk_upload_in_sidebar_keeps_page_working(weights):
@@ -96,4 +103,32 @@ def test_junk_upload_in_sidebar_keeps_page_working(weights):
     no_exception(at)
     errs = texts(at.error)
     assert errs and errs[0].startswith("Input problem") and "junk.sdf" in errs[0]
-    assert len(iframes(at)) == 3 and len(plotly_charts(at)) == 1
+    assert len(_orders(at)) == 3 and len(plotly_charts(at)) == 1
+
+
+def test_co2_line_avoids_the_nuclei_and_quadrupole_section(weights):
+    """CO₂ along its axis: the line is shifted off the O nuclei (no 10⁸ spike); section 3
+    shows CO₂ and benzene with the axial Θ the library computes."""
+    import numpy as np
+
+    from mepviz.inputs import from_smiles
+    from mepviz.predict import predict_mep_map
+    at = fresh()
+    at.button(key="learn_ex_carbon dioxide").click().run()
+    assert not at.error and not at.exception
+    assert any("shifted sideways" in c.value for c in at.caption)
+    chart = plotly_charts(at)[0]
+    import base64
+    import json
+    fig = json.loads(chart.proto.spec)
+    full = [t for t in fig["data"] if t["name"].startswith("full model")][0]["y"]
+    y = (np.frombuffer(base64.b64decode(full["bdata"]), dtype=full["dtype"]) if isinstance(full, dict)
+         else np.asarray(full, float))
+    assert np.nanmax(np.abs(y)) < 1e3
+    quad = [f for f in iframes(at) if 'id="learn-quad-' in f.proto.srcdoc]
+    assert len(quad) == 2
+    for smi, label in (("O=C=O", "Carbon dioxide"), ("c1ccccc1", "Benzene")):
+        w = np.linalg.eigvalsh(predict_mep_map(from_smiles(smi), "quadrupole").prediction.quadrupole)
+        axis = float(w[int(np.argmax(np.abs(w)))] * 4.80320)
+        text = [m.value for m in at.markdown if m.value.startswith(f"**{label}**")][0]
+        assert f"{axis:+.2f} D·Å" in text

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import time
+from urllib.parse import urlparse
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,8 @@ def goto_page(page, name: str, timeout_s: float = 30):
         wait_idle(page)
         page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=name, exact=True).first.click()
         for _ in range(30):
-            if page.url.rstrip("/").endswith("/" + slug):
+            # the path only: the query string carries the view (?smiles=…&model=…)
+            if urlparse(page.url).path.rstrip("/").endswith("/" + slug):
                 return
             time.sleep(0.1)
     raise AssertionError(f"could not navigate to {name}; url {page.url}")
