@@ -17,10 +17,9 @@ SETTINGS = ("model", "surface", "unit")
 
 
 def _allowed(name: str) -> tuple:
-    from mepviz.predict import AVAILABLE_MODELS, SURFACE_KINDS
-    from mepviz.units import POTENTIAL_UNITS
-    return {"model": tuple(AVAILABLE_MODELS), "surface": tuple(SURFACE_KINDS),
-            "unit": tuple(POTENTIAL_UNITS)}[name]
+    from mepviz import registry
+    return {"model": registry.MODEL_NAMES, "surface": registry.SURFACE_KINDS,
+            "unit": registry.POTENTIAL_UNIT_NAMES}[name]
 
 
 def restore() -> None:

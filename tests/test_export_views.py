@@ -34,7 +34,7 @@ def test_sdf_keeps_formal_charges_and_3d(smiles, charge):
 
 
 def test_mep_and_density_cubes_share_a_grid_and_read_back():
-    from mepviz.cube import read_cube
+    from mepviz.export import read_cube
     from mepviz.surfaces import promolecular_density
     mol = from_smiles("C=O")
     pred = get_predictor("quadrupole").predict(mol)
