@@ -308,3 +308,21 @@ def model_card_table(cards: dict):
             "trained": fmt(get(card, "training", "date")),
         }
     return pd.DataFrame(rows)
+
+
+MOMENT_ROWS = ("|μ| (D)", "μx (D)", "μy (D)", "μz (D)", "Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)")
+
+
+def moment_row(dipole, quadrupole) -> list[float]:
+    """|μ|, μx, μy, μz (D) and the principal values of Θ (D·Å, ascending) of a dipole (e·Å)
+    and a traceless quadrupole (e·Å²), in the order of MOMENT_ROWS."""
+    d = DEBYE_PER_E_ANGSTROM
+    mu = np.asarray(dipole, float)
+    return [float(np.linalg.norm(mu) * d), *(mu * d).tolist(), *(principal_values(quadrupole) * d).tolist()]
+
+
+def largest_principal_value(quadrupole) -> float:
+    """The principal value of Θ with the largest magnitude (e·Å²): Θ along the molecule's
+    symmetry axis for a linear or symmetric-top molecule (CO₂, benzene)."""
+    w = principal_values(quadrupole)
+    return float(w[int(np.argmax(np.abs(w)))])

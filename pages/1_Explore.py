@@ -8,7 +8,7 @@ import streamlit as st
 
 import appkit
 from appkit import applicability, compute, viewer, widgets
-from mepviz import MoleculeInputError, views
+from mepviz import MoleculeInputError, metrics, views
 from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS
 
 mol = appkit.page_setup("Explore", icon="🔬",
@@ -160,13 +160,9 @@ if got is not None:
             st.plotly_chart(fig, key="parity")
         with mc:
             st.markdown("**Moments: ML vs DFT**")
-            d = DEBYE_PER_E_ANGSTROM
-            ev_ml = np.linalg.eigvalsh(pred.quadrupole) * d
-            ev_ref = np.linalg.eigvalsh(ref.quadrupole) * d
-            tab = pd.DataFrame({
-                "ML": [np.linalg.norm(pred.dipole) * d, *(pred.dipole * d), *ev_ml],
-                "DFT": [np.linalg.norm(ref.dipole_com) * d, *(ref.dipole_com * d), *ev_ref],
-            }, index=["|μ| (D)", "μx (D)", "μy (D)", "μz (D)", "Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"])
+            tab = pd.DataFrame({"ML": metrics.moment_row(pred.dipole, pred.quadrupole),
+                                "DFT": metrics.moment_row(ref.dipole_com, ref.quadrupole)},
+                               index=metrics.MOMENT_ROWS)
             st.dataframe(tab.round(3), width="stretch")
             widgets.statistics_table({"ML": mep.statistics, "DFT": ref_stats}, unit)
     else:

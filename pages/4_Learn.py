@@ -9,8 +9,8 @@ import streamlit as st
 
 import appkit
 from appkit import compute, state, viewer
-from mepviz import MoleculeInputError, learn, registry, views
-from mepviz.units import POTENTIAL_UNITS, convert_potential
+from mepviz import MoleculeInputError, learn, metrics, registry, views
+from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
 
 VIEW_HEIGHT = 340
 EXAMPLES = {"water": ("O", "water"), "acetate (anion)": ("CC(=O)[O-]", "acetate"),
@@ -189,7 +189,7 @@ st.dataframe(pd.DataFrame([{"term": LINE_NAMES[c], "measured log–log slope": s
                            for c, s in slopes.items()]),
              hide_index=True, width="stretch", key="learn_slopes",
              column_config={"measured log–log slope": st.column_config.NumberColumn(format="%.2f")})
-mu_d = float(np.linalg.norm(pred.dipole) * 4.80320)
+mu_d = pred.dipole_magnitude_debye
 note = (f"This molecule has total charge {mol.charge:+d}, so far away its potential approaches the "
         f"point-charge law k·Q/r." if mol.charge else
         "This molecule is neutral: there is no 1/r term. " +
@@ -222,7 +222,7 @@ with st.expander("The formulas"):
         "V ≈ k [ Q/r + μ·r/r³ + Σ_αβ Θ_αβ r_α r_β / r⁵ ]\n\n"
         "Θ is the traceless (Buckingham) quadrupole Θ = ½ Σ q (3 r rᵀ − r² I). "
         f"For this molecule ({model} model): Q = {mol.charge:+d} e, |μ| = {mu_d:.3f} D, "
-        "Θ eigenvalues = " + ", ".join(f"{v:.3f}" for v in pred.quadrupole_eigenvalues() * 4.80320)
+        "Θ eigenvalues = " + ", ".join(f"{v:.3f}" for v in pred.quadrupole_eigenvalues(debye=True))
         + " D·Å.")
 
 # ------------------------------------------------------------------ 3. what a quadrupole is
@@ -256,9 +256,7 @@ for (name, (smi, _)) in QUAD_EXAMPLES.items():
 if qmaps:
     qv = viewer.color_range(*(mp.values for _, mp in qmaps.values()))
     for col, (name, (m, mp)) in zip(qcols, qmaps.items()):
-        w, v = np.linalg.eigh(mp.prediction.quadrupole)
-        k = int(np.argmax(np.abs(w)))
-        axis_theta = float(w[k] * 4.80320)
+        axis_theta = metrics.largest_principal_value(mp.prediction.quadrupole) * DEBYE_PER_E_ANGSTROM
         col.markdown(f"**{name.capitalize()}** — |μ| = {mp.prediction.dipole_magnitude_debye:.2f} D, "
                      f"Θ along its axis = **{axis_theta:+.2f} D·Å** ({model} model; measured in the gas "
                      f"phase: about {QUAD_EXAMPLES[name][1]:+.1f} D·Å)")
