@@ -1,6 +1,6 @@
 """Colour mapping and interactive 3D views (3Dmol.js HTML) of MEP surfaces. No Streamlit here.
 
-- :func:`symmetric_range`, :func:`mep_colors`: the red–white–blue map of DESIGN.md
+- :func:`symmetric_range`, :func:`mep_colors`: the red–white–blue map of docs/physics.md
   (red = negative, white = 0, blue = positive), symmetric about 0.
 - :func:`colorbar_html`: a legend for that map in any potential unit of ``mepviz.units``.
 - :func:`mep_view_html`: a self-contained HTML snippet with a 3Dmol.js viewer showing the
@@ -29,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import paths
 from .units import POTENTIAL_UNITS, convert_potential
 
 #: the vendored 3Dmol.js (npm package 3dmol@2.5.5, BSD-3-Clause, see LICENSE.txt beside it)
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = paths.static_dir()
 THREEDMOL_PATH = STATIC_DIR / "3dmol" / "3Dmol-min.js"
 #: URL of the vendored copy when served by Streamlit static serving (relative: works
 #: from any page and under a base URL path)

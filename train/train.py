@@ -5,7 +5,7 @@
         --save weights/quadrupole
     python -m train.train --name quad1 --resume          # continue an interrupted run
 
-Variants (DESIGN.md "The model"): ``dipole`` — loss on μ only, atomic q and p (θᵢ ≡ 0);
+Variants (docs/physics.md, mepviz/registry.py): ``dipole`` — loss on μ only, atomic q and p (θᵢ ≡ 0);
 ``quadrupole`` — loss on μ + w·Θ (Θ traceless, about the centre of mass), atomic q, p, θ.
 Loss = mean squared error per Cartesian component in e·Å (μ) and e·Å² (Θ).
 
