@@ -43,6 +43,10 @@ from mepviz import paths, registry  # noqa: E402
 #: a ~50-atom drug-like molecule with only H, C, N, O (oseltamivir, C16H28N2O4, 50 atoms)
 LARGE_SMILES = "CCOC(=O)C1=C[C@@H](OC(CC)CC)[C@H](NC(C)=O)[C@@H](N)C1"
 LARGE_NAME = "oseltamivir"
+#: a 50-heavy-atom drug (C38H52N6O7, 103 atoms): issue 9's "50-heavy-atom molecule ≤ 150 ms"
+HUGE_SMILES = ("COC(=O)N[C@H](C(=O)N[C@@H](Cc1ccccc1)[C@@H](O)CN(Cc1ccc(-c2ccccn2)cc1)"
+               "NC(=O)[C@@H](NC(=O)OC)C(C)(C)C)C(C)(C)C")
+HUGE_NAME = "atazanavir"
 
 
 def timeit(fn, repeats: int, warmup: int = 1):
@@ -87,13 +91,13 @@ class Bench:
         print(f"  {quantity:<58} {value:>16}  {note}", flush=True)
 
     # ------------------------------------------------------------------ ML inference
-    def inference(self, small, large):
+    def inference(self, small, large, huge):
         from mepviz import inputs
         from mepviz.predict import get_predictor, predict_mep_map
 
         a = self.args
         pred = get_predictor(a.model)
-        for label, mol in (("QM9-size", small), ("~50-atom", large)):
+        for label, mol in (("QM9-size", small), ("~50-atom", large), ("50-heavy-atom", huge)):
             tag = f"{label} ({mol.formula}, {mol.n_atoms} atoms)"
             med, cpu = timeit(lambda: pred._forward([mol]), a.repeats)
             self.raw[f"forward_{label}"] = med
@@ -291,9 +295,10 @@ def main(argv=None) -> int:
     b = Bench(args)
     small = qm9_size_molecule()
     large = inputs.from_smiles(LARGE_SMILES, name=LARGE_NAME)
+    huge = inputs.from_smiles(HUGE_SMILES, name=HUGE_NAME)
     print(f"QM9-size molecule: {small.name} {small.smiles} ({small.n_atoms} atoms); "
           f"~50-atom: {LARGE_NAME} ({large.n_atoms} atoms)", flush=True)
-    b.inference(small, large)
+    b.inference(small, large, huge)
     b.add("peak RSS after loading the model and the end-to-end runs", f"{peak_rss_mb():.0f} MiB",
           "resource.getrusage ru_maxrss (includes torch, RDKit, PySCF imports)")
     b.throughput()
