@@ -113,12 +113,27 @@ def file_sha256(path) -> str:
 
 
 # ------------------------------------------------------------------------ multipoles
-def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS):
-    """[(charges, atomic dipoles, atomic quadrupoles)] of ML model `name` for every molecule."""
-    from mepviz.predict import Predictor
-    pr = Predictor(name, weights_dir)
-    preds = pr.predict_many([t.mol for t in test_set], batch_size=16)
-    return [(p.charges, p.atomic_dipoles, p.atomic_quadrupoles) for p in preds], [None] * len(preds)
+def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, batch_size: int = 16):
+    """[(charges, atomic dipoles, atomic quadrupoles)] of the model weights_dir/<name>.pt for
+    every molecule (float32 forward passes of `batch_size` molecules, as the app's predictor)."""
+    import torch
+
+    from mepviz.model import load_model
+    net = load_model(Path(weights_dir) / name, dtype=torch.float32)
+    out = []
+    for start in range(0, len(test_set), batch_size):
+        mols = [t.mol for t in test_set[start:start + batch_size]]
+        counts = [m.n_atoms for m in mols]
+        with torch.inference_mode():
+            r = net(torch.from_numpy(np.concatenate([m.numbers for m in mols]).astype(np.int64)),
+                    torch.from_numpy(np.concatenate([m.positions for m in mols])).float(),
+                    torch.from_numpy(np.repeat(np.arange(len(mols)), counts)),
+                    torch.tensor([float(m.charge) for m in mols]))
+        r = {k: r[k].double().numpy() for k in ("charges", "atomic_dipoles", "atomic_quadrupoles")}
+        ends = np.cumsum(counts)
+        for a, b in zip(ends - counts, ends):
+            out.append((r["charges"][a:b], r["atomic_dipoles"][a:b], r["atomic_quadrupoles"][a:b]))
+    return out, [None] * len(out)
 
 
 def baseline_multipoles(name: str, test_set):
@@ -379,6 +394,38 @@ def _clean(x):
     return x
 
 
+def model_test_metrics(name: str, wdir, test_path=DEFAULT_TEST, test_set=None, result=None,
+                       generated: str | None = None) -> dict:
+    """The "test_metrics" block of model card wdir/<name>.json: metrics on the whole test
+    split, its file and hash, the weights' hash, and the subset tests/test_weights.py recomputes."""
+    wdir, test_path = Path(wdir), Path(test_path)
+    test_set = test_set if test_set is not None else load_test_set(test_path)
+    result = result if result is not None else evaluate_model(name, test_set, wdir)
+    try:
+        test_file = str(test_path.resolve().relative_to(ROOT))
+    except ValueError:
+        test_file = str(test_path)
+    metrics = card_metrics(result)
+    metrics.update(
+        test_set=test_file, test_set_sha256=file_sha256(test_path),
+        evaluated=generated or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        weights_sha256=file_sha256(wdir / f"{name}.pt"),
+        subset={"description": f"first {SUBSET_SIZE} molecules of the test split "
+                               "(recomputed by tests/test_weights.py, tolerance 1e-4)",
+                "n_molecules": SUBSET_SIZE,
+                "qm9_index": [t.qm9_index for t in test_set[:SUBSET_SIZE]],
+                "metrics": subset_metrics(name, wdir, test_path)})
+    return metrics
+
+
+def write_card_metrics(stem, test_path=DEFAULT_TEST) -> dict:
+    """Evaluate the model stem.pt on the test split and write the metrics into stem.json."""
+    stem = Path(stem)
+    metrics = model_test_metrics(stem.name, stem.parent, test_path)
+    update_card(stem.with_suffix(".json"), metrics)
+    return metrics
+
+
 def update_card(card_path: Path, metrics: dict) -> None:
     card = json.loads(card_path.read_text())
     card["test_metrics"] = metrics
@@ -481,18 +528,10 @@ def main(argv=None) -> int:
           f"({time.perf_counter() - t0:.0f} s)")
 
     if not args.no_update_cards and args.limit is None:
+        floors = {b: methods[b]["mep"]["overall"]["mae"] for b in methods if methods[b]["kind"] in ("baseline", "bound")}
         for name in models:
-            metrics = card_metrics(methods[name])
-            metrics.update(
-                test_set=test_info["file"], test_set_sha256=test_info["sha256"], evaluated=generated,
-                weights_sha256=methods[name]["weights_sha256"],
-                baselines_mep_isodensity_mae={b: methods[b]["mep"]["overall"]["mae"]
-                                              for b in methods if methods[b]["kind"] in ("baseline", "bound")},
-                subset={"description": f"first {SUBSET_SIZE} molecules of the test split "
-                                       "(recomputed by tests/test_weights.py, tolerance 1e-4)",
-                        "n_molecules": SUBSET_SIZE,
-                        "qm9_index": [t.qm9_index for t in test_set[:SUBSET_SIZE]],
-                        "metrics": subset_metrics(name, wdir, args.test)})
+            metrics = model_test_metrics(name, wdir, args.test, test_set, methods[name], generated)
+            metrics["baselines_mep_isodensity_mae"] = floors
             update_card(wdir / f"{name}.json", metrics)
             print(f"updated {wdir / (name + '.json')} test_metrics")
     print(markdown(doc).split("\n\n## ")[0].split("\n\n", 3)[-1])
