@@ -37,6 +37,8 @@ STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "cha
               "atomic_dipole_weight", "max_xtb", "max_molecules"}
 TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
             "data", "qm9_magnitude", "stages"}
+#: card fields of the pre-build weights that were typed by hand (the config replaces them)
+HAND_WRITTEN = ("recipe", "ablation_test")
 #: last N fine-tuning epochs whose validation spread is the card's training-noise estimate
 NOISE_EPOCHS = 5
 
@@ -150,21 +152,50 @@ def run_stages(cfg: dict, runs_dir: str, resume: bool, log=print) -> tuple[tr.Tr
     return trainer, summaries
 
 
+def identity(cfg: dict) -> dict:
+    """The card fields naming a model, from the registry entry of the config's name."""
+    name = cfg["_name"]
+    variant = registry.MODELS.get(name)
+    fits = variant.fits if variant else None
+    order = cfg["model"]["max_order"]
+    return {
+        "name": name,
+        "label": variant.label if variant else name,
+        "fits": fits,
+        "paper_variant": bool(variant and variant.paper),
+        "variant": cfg["loss_protocol"],
+        "description": ("PiNet2-style equivariant network (l=0,1,2 PaiNN-like features, e3nn irreps). "
+                        + (f"Fitted to {fits}. " if fits else "")
+                        + ("Predicts atomic charges, dipoles and traceless quadrupoles." if order >= 2 else
+                           "Predicts atomic charges and atomic dipoles (atomic quadrupoles are identically zero).")),
+        "pretraining_level_of_theory": ("GFN2-xTB (tblite)" if any(s["level"] == "xtb" for s in cfg["stages"])
+                                        else None),
+        "recipe_config": {"path": os.path.relpath(cfg["_path"], ds.ROOT), "sha256": cfg["_sha256"]},
+    }
+
+
+def relabel(cfg: dict, stem: str) -> None:
+    """Rewrite the naming fields of an existing card stem.json from the registry and config
+    (e.g. after renaming weights/dipole.* to weights/dipole-xtb.*); the weights are untouched."""
+    path = stem + ".json"
+    with open(path) as fh:
+        c = json.load(fh)
+    for key in HAND_WRITTEN:
+        c.pop(key, None)
+    c.update(identity(cfg))
+    with open(path, "w") as fh:
+        json.dump(c, fh, indent=2)
+        fh.write("\n")
+
+
 def card(cfg: dict, trainer: tr.Trainer, stages: list[dict]) -> dict:
     """The model card: what the last stage's Trainer records, with the build's provenance."""
     name = cfg["_name"]
-    variant = registry.MODELS.get(name)
     c = trainer.card()
     c.pop("initialised_from", None)
     files = sorted({*cfg["data"]["dft"], *cfg["data"]["xtb"]})
+    c.update(identity(cfg))
     c.update({
-        "name": name,
-        "label": variant.label if variant else name,
-        "fits": variant.fits if variant else None,
-        "paper_variant": bool(variant and variant.paper),
-        "variant": cfg["loss_protocol"],
-        "pretraining_level_of_theory": ("GFN2-xTB (tblite)" if any(s["level"] == "xtb" for s in cfg["stages"])
-                                        else None),
         "build": {
             "command": f"python -m train.build {name}",
             "config": os.path.relpath(cfg["_path"], ds.ROOT),
@@ -188,12 +219,18 @@ def main(argv=None) -> int:
     ap.add_argument("--runs-dir", default=None, help="stage runs folder (default runs/build-<name>)")
     ap.add_argument("--resume", action="store_true", help="continue stages from their last checkpoints")
     ap.add_argument("--no-evaluate", action="store_true", help="skip the test-split metrics in the card")
+    ap.add_argument("--relabel-only", action="store_true",
+                    help="no training: rewrite the naming fields of the existing card <out>.json")
     a = ap.parse_args(argv)
     cfg = load_config(a.config)
     name = cfg["_name"]
     runs_dir = a.runs_dir or os.path.join(ds.ROOT, "runs", f"build-{name}")
     out = a.out or (os.path.join(ds.ROOT, "weights", name) if name in registry.MODELS
                     else os.path.join(runs_dir, name))
+    if a.relabel_only:
+        relabel(cfg, out)
+        print(f"[build] relabelled {out}.json as {name!r}")
+        return 0
     t0 = time.time()
     trainer, stages = run_stages(cfg, runs_dir, a.resume)
     trainer.model.load_state_dict(trainer.best_state)
