@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from mepviz import registry  # noqa: E402
 from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential  # noqa: E402
 from mepviz.molecule import Molecule  # noqa: E402
 from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL  # noqa: E402
@@ -52,12 +53,25 @@ SUBSET_SIZE = 10
 HIST_EDGES = np.linspace(-15.0, 15.0, 121)
 #: per-molecule MAE histogram bins (kcal/mol/e)
 MOL_HIST_EDGES = np.linspace(0.0, 15.0, 61)
-BASELINE_NAMES = ("gasteiger", "mmff94", "xtb", "xtb-multipoles")
-BASELINE_LABELS = {"gasteiger": "Gasteiger charges (RDKit)", "mmff94": "MMFF94 charges (RDKit)",
-                   "xtb": "GFN2-xTB charges (tblite)",
-                   "xtb-multipoles": "GFN2-xTB charges + atomic dipoles + quadrupoles"}
-MODEL_LABELS = {"dipole": "ML dipole model (fitted to μ)", "quadrupole": "ML quadrupole model (fitted to μ and Θ)"}
+BASELINE_NAMES = tuple(registry.BASELINES)
+#: baselines with atomic dipoles and quadrupoles: their isodensity error is also split by order
+BASELINES_WITH_ORDERS = ("xtb-multipoles",)
+#: per-molecule ESP fits to the DFT MEP itself (the floor for point multipoles): name → (order, label)
+BOUNDS = {"esp-fit-charges": (0, "ESP-fitted charges (per-molecule fit to the DFT MEP; floor)"),
+          "esp-fit-multipoles": (2, "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor)")}
+ORDER_LABELS = ("charges only", "+ atomic dipoles", "+ atomic quadrupoles")
+README = ROOT / "README.md"
+README_MARKERS = ("<!-- accuracy-table:start (python -m train.evaluate --readme) -->", "<!-- accuracy-table:end -->")
 D = DEBYE_PER_E_ANGSTROM
+
+
+def method_label(name: str) -> str:
+    """Display label of a model variant, baseline or bound (from mepviz.registry)."""
+    if name in registry.MODELS:
+        return "ML " + registry.MODELS[name].label
+    if name in BOUNDS:
+        return BOUNDS[name][1]
+    return registry.BASELINES.get(name, name)
 
 
 # --------------------------------------------------------------------------- test data
@@ -311,6 +325,60 @@ def subset_metrics(name: str, weights_dir=DEFAULT_WEIGHTS, test_path=DEFAULT_TES
     return card_metrics(evaluate_model(name, load_test_set(test_path, n), weights_dir, detail=False))
 
 
+def method_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS):
+    """(multipoles, errors, kind, orders) of a model variant, a baseline or an ESP-fit bound."""
+    if name in BOUNDS:
+        return [esp_fit_multipoles(t, BOUNDS[name][0]) for t in test_set], None, "bound", (2,)
+    if name in registry.BASELINES:
+        mps, errs = baseline_multipoles(name, test_set)
+        return mps, errs, "baseline", (0, 1, 2) if name in BASELINES_WITH_ORDERS else (2,)
+    mps, errs = model_multipoles(name, test_set, weights_dir)
+    return mps, errs, "model", (0, 1, 2)
+
+
+def evaluate_method(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, subset: int = SUBSET_SIZE) -> dict:
+    """Full result of one method, with "subset": the card metrics of its first `subset`
+    molecules (what tests recompute for baselines and bounds)."""
+    mps, errs, kind, orders = method_multipoles(name, test_set, weights_dir)
+    res = evaluate_multipoles(test_set, mps, errs, orders=orders)
+    sub = evaluate_multipoles(test_set[:subset], mps[:subset], (errs or [None] * len(mps))[:subset],
+                              orders=orders, detail=False)
+    res.update(kind=kind, label=method_label(name),
+               subset={"n_molecules": min(subset, len(test_set)), "metrics": card_metrics(sub)})
+    return res
+
+
+def figures(methods: dict, test_set) -> dict:
+    """Data of the paper's figures for the Compare page and evaluation.md (kcal/mol/e):
+
+    - per_molecule_mep_mae: isodensity MAE per test molecule and method (null = failed);
+    - mep_mae_vs_shell: MAE and RMSE on the isodensity surface and each shell scale;
+    - mep_mae_by_order: isodensity MAE with charges only / + atomic dipoles / + quadrupoles;
+    - paper_pair: the dipole / quadrupole MEP MAE ratio and how many molecules each wins."""
+    index = [t.qm9_index for t in test_set]
+    per_mol = {}
+    for name, res in methods.items():
+        got = {r["qm9_index"]: r["mae"] for r in res["mep"].get("per_molecule", [])}
+        per_mol[name] = [got.get(q) for q in index]
+    surfaces = ["isodensity", *(f"{s:.1f}" for s in SHELL_SCALES)]
+    shell = {name: {k: [res["mep"]["overall"][k], *(res["mep"]["per_shell"][f"{s:.1f}"][k] for s in SHELL_SCALES)]
+                    for k in ("mae", "rmse")} for name, res in methods.items()}
+    by_order = {name: [res["mep"]["isodensity_by_order"][str(o)]["mae"] for o in (0, 1, 2)]
+                for name, res in methods.items() if "isodensity_by_order" in res["mep"]}
+    out = {"per_molecule_mep_mae": {"qm9_index": index, "smiles": [t.smiles for t in test_set], "mae": per_mol},
+           "mep_mae_vs_shell": {"surfaces": surfaces, **{k: {n: v[k] for n, v in shell.items()} for k in ("mae", "rmse")}},
+           "mep_mae_by_order": {"orders": list(ORDER_LABELS), "mae": by_order}}
+    dip, quad = registry.PAPER_PAIR
+    if dip in methods and quad in methods:
+        a, b = np.array(per_mol[dip], dtype=float), np.array(per_mol[quad], dtype=float)
+        ok = np.isfinite(a) & np.isfinite(b)
+        out["paper_pair"] = {
+            "dipole": dip, "quadrupole": quad,
+            "mep_mae_ratio": methods[dip]["mep"]["overall"]["mae"] / methods[quad]["mep"]["overall"]["mae"],
+            "molecules_quadrupole_better": int((b[ok] < a[ok]).sum()), "molecules_compared": int(ok.sum())}
+    return out
+
+
 # ---------------------------------------------------------------------------- output
 def _fmt(x, d=3):
     return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{d}f}"
@@ -355,13 +423,7 @@ def markdown(doc: dict) -> str:
                      + " | ".join(_fmt(mep["per_shell"][f"{s:.1f}"]["rmse"], 2) for s in SHELL_SCALES)
                      + f" | {_fmt(mep['all_shells']['rmse'], 2)} |")
     ml = [(n, r) for n, r in doc["methods"].items() if r["kind"] == "model"]
-    if ml:
-        lines += ["", "## ML models: isodensity MEP MAE by multipole order (kcal/mol/e)", "",
-                  "| Model | charges only | + atomic dipoles | + atomic quadrupoles |", "|---|---|---|---|"]
-        for name, res in ml:
-            bo = res["mep"].get("isodensity_by_order", {})
-            lines.append(f"| {res['label']} | " + " | ".join(_fmt(bo.get(str(o), {}).get("mae"), 2) for o in (0, 1, 2))
-                         + " |")
+    lines += figures_markdown(doc)
     for name, res in ml:
         pm = sorted(res["mep"].get("per_molecule", []), key=lambda r: -r["mae"])
         if pm:
@@ -377,6 +439,72 @@ def markdown(doc: dict) -> str:
         for f in res.get("failures", []):
             lines.append(f"\n- {res['label']} failed on QM9 {f['qm9_index']} ({f['smiles']}): {f['error']}")
     return "\n".join(lines) + "\n"
+
+
+def figures_markdown(doc: dict) -> list[str]:
+    """The paper's figures as tables: error by multipole order, error vs shell distance, and
+    per-molecule MEP MAE of the paper's dipole and quadrupole models (evaluation.json "figures")."""
+    fig, labels = doc["figures"], {n: r["label"] for n, r in doc["methods"].items()}
+    lines = ["", "## Isodensity MEP MAE by multipole order (kcal/mol/e)", "",
+             "Each row's own atomic multipoles, truncated: charges only, then + atomic dipoles, then + atomic "
+             "quadrupoles.", "", "| Method | " + " | ".join(fig["mep_mae_by_order"]["orders"]) + " |",
+             "|---|---|---|---|"]
+    for name, maes in fig["mep_mae_by_order"]["mae"].items():
+        lines.append(f"| {labels[name]} | " + " | ".join(_fmt(v, 2) for v in maes) + " |")
+    sh = fig["mep_mae_vs_shell"]
+    lines += ["", "## MEP MAE against distance from the molecule (kcal/mol/e)", "",
+              "Isodensity surface, then Merz–Kollman shells at 1.4–2.0 × Bondi radii.", "",
+              "| Method | " + " | ".join(sh["surfaces"]) + " |", "|---|" + "---|" * len(sh["surfaces"])]
+    for name, maes in sh["mae"].items():
+        lines.append(f"| {labels[name]} | " + " | ".join(_fmt(v, 2) for v in maes) + " |")
+    pair = fig.get("paper_pair")
+    if pair:
+        d, q = pair["dipole"], pair["quadrupole"]
+        pm = fig["per_molecule_mep_mae"]
+        cols = [n for n in doc["methods"] if doc["methods"][n]["kind"] == "model"]
+        lines += ["", f"## Per-molecule isodensity MEP MAE: {labels[d]} vs {labels[q]} (kcal/mol/e)", "",
+                  f"MEP MAE ratio {d} / {q}: **{pair['mep_mae_ratio']:.2f}**; the {q} model is better on "
+                  f"{pair['molecules_quadrupole_better']} of {pair['molecules_compared']} molecules "
+                  "(the scatter plot's points below and above the diagonal).", "",
+                  "| QM9 index | SMILES | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+        for k, (idx, smi) in enumerate(zip(pm["qm9_index"], pm["smiles"])):
+            lines.append(f"| {idx} | `{smi}` | " + " | ".join(_fmt(pm["mae"][c][k], 2) for c in cols) + " |")
+    return lines
+
+
+def readme_table(doc: dict) -> str:
+    """The README's accuracy table (every model variant, baseline and floor in evaluation.json)."""
+    ts = doc["test_set"]
+    methods = {n: doc["models"].get(n) or doc["baselines"][n] for n in doc["method_order"]}
+    lines = [README_MARKERS[0],
+             f"On the {ts['n_molecules']}-molecule QM9 test split (MEP against {ts['level_of_theory']} on the "
+             "ρ = 0.001 e/bohr³ isodensity surface and the 1.4 × Bondi shell; generated "
+             f"{doc['generated']} from `weights/evaluation.json`; full tables and the paper's figures in "
+             "`weights/evaluation.md`):", "",
+             "| Method | MEP MAE iso (kcal/mol/e) | MEP MAE 1.4 shell | \\|μ\\| MAE (D) | μ vector MAE (D) "
+             "| Θ MAE (D·Å) | training molecules (DFT) |", "|---|---|---|---|---|---|---|"]
+    for name, res in methods.items():
+        mo, mep = res["moments"], res["mep"]
+        lines.append(f"| {res['label']} | {_fmt(mep['overall']['mae'], 2)} | {_fmt(mep['per_shell']['1.4']['mae'], 2)} "
+                     f"| {_fmt(mo['dipole_magnitude_mae_debye'])} | {_fmt(mo['dipole_vector_mae_debye'])} "
+                     f"| {_fmt(mo['quadrupole_component_mae_debye_angstrom'])} "
+                     f"| {res.get('training_molecules') or '—'} |")
+    pair = (doc.get("figures") or {}).get("paper_pair")
+    if pair:
+        lines += ["", f"MEP MAE ratio of the paper's pair, {pair['dipole']} / {pair['quadrupole']}: "
+                      f"{pair['mep_mae_ratio']:.2f}."]
+    lines.append(README_MARKERS[1])
+    return "\n".join(lines)
+
+
+def write_readme(evaluation_json=DEFAULT_WEIGHTS / "evaluation.json", readme=README) -> None:
+    """Replace the text between README_MARKERS in `readme` with :func:`readme_table`."""
+    doc = json.loads(Path(evaluation_json).read_text())
+    text = Path(readme).read_text()
+    start, end = text.find(README_MARKERS[0]), text.find(README_MARKERS[1])
+    if start < 0 or end < 0:
+        raise SystemExit(f"error: {readme} lacks the markers {README_MARKERS[0]!r} … {README_MARKERS[1]!r}")
+    Path(readme).write_text(text[:start] + readme_table(doc) + text[end + len(README_MARKERS[1]):])
 
 
 def _clean(x):
@@ -444,46 +572,30 @@ def main(argv=None) -> int:
     ap.add_argument("-n", "--limit", type=int, default=None, help="only the first N test molecules (quick check)")
     ap.add_argument("--out", default=None, help="output stem (default <weights>/evaluation → .md and .json)")
     ap.add_argument("--no-update-cards", action="store_true", help="do not write test_metrics into the model cards")
+    ap.add_argument("--readme", action="store_true",
+                    help="only regenerate README.md's accuracy table from <weights>/evaluation.json")
     args = ap.parse_args(argv)
+    if args.readme:
+        write_readme(Path(args.weights) / "evaluation.json")
+        print(f"updated the accuracy table in {README}")
+        return 0
 
-    from mepviz.predict import AVAILABLE_MODELS
     wdir = Path(args.weights)
-    models = args.models if args.models is not None else [m for m in AVAILABLE_MODELS if (wdir / f"{m}.pt").exists()]
+    models = args.models if args.models is not None else [m for m in registry.MODELS if (wdir / f"{m}.pt").exists()]
     test_set = load_test_set(args.test, args.limit)
     t0 = time.perf_counter()
+    names = [*models, *([] if args.no_baselines else args.baselines), *([] if args.no_bounds else BOUNDS)]
     methods = {}
-    for name in models:
+    for name in names:
         t = time.perf_counter()
-        res = evaluate_model(name, test_set, wdir)
-        card = json.loads((wdir / f"{name}.json").read_text())
-        res.update(kind="model", label=MODEL_LABELS.get(name, name),
-                   weights_sha256=file_sha256(wdir / f"{name}.pt"),
-                   training_molecules=(card.get("data", {}).get("dft_train", {}) or {}).get("molecules"))
-        methods[name] = res
-        print(f"{name:>16}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e, "
-              f"|μ| MAE {res['moments']['dipole_magnitude_mae_debye']:.3f} D  ({time.perf_counter() - t:.1f} s)",
-              flush=True)
-    if not args.no_baselines:
-        for name in args.baselines:
-            t = time.perf_counter()
-            mps, errs = baseline_multipoles(name, test_set)
-            res = evaluate_multipoles(test_set, mps, errs)
-            res.update(kind="baseline", label=BASELINE_LABELS.get(name, name))
-            methods[name] = res
-            print(f"{name:>16}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e "
-                  f"({res['n_failed']} failed, {time.perf_counter() - t:.1f} s)", flush=True)
-
-    if not args.no_bounds:
-        for order, name, label in ((0, "esp-fit-charges", "ESP-fitted charges (per-molecule fit to the DFT MEP; floor)"),
-                                   (2, "esp-fit-multipoles",
-                                    "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor)")):
-            t = time.perf_counter()
-            mps = [esp_fit_multipoles(tm, order) for tm in test_set]
-            res = evaluate_multipoles(test_set, mps)
-            res.update(kind="bound", label=label)
-            methods[name] = res
-            print(f"{name:>18}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e "
-                  f"({time.perf_counter() - t:.1f} s)", flush=True)
+        res = methods[name] = evaluate_method(name, test_set, wdir)
+        if res["kind"] == "model":
+            card = json.loads((wdir / f"{name}.json").read_text())
+            res.update(weights_sha256=file_sha256(wdir / f"{name}.pt"),
+                       training_molecules=(card.get("data", {}).get("dft_train", {}) or {}).get("molecules"))
+        print(f"{name:>18}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e, "
+              f"|μ| MAE {res['moments']['dipole_magnitude_mae_debye']:.3f} D ({res['n_failed']} failed, "
+              f"{time.perf_counter() - t:.1f} s)", flush=True)
 
     test_path = Path(args.test)
     try:
@@ -513,8 +625,11 @@ def main(argv=None) -> int:
             "quadrupole_component_mae_debye_angstrom": "mean over molecules and 9 components of |Theta - Theta_ref| "
                                                        "(traceless, about the centre of mass)",
             "histogram": "signed isodensity MEP errors; values beyond the edges are counted in underflow/overflow",
+            "subset": f"card metrics of the first {SUBSET_SIZE} test molecules (tests recompute them)",
+            "figures": figures.__doc__.split("\n\n", 1)[1].strip(),
         },
         "methods": methods,
+        "figures": figures(methods, test_set),
         "models": {k: v for k, v in methods.items() if v["kind"] == "model"},
         "baselines": {k: v for k, v in methods.items() if v["kind"] in ("baseline", "bound")},
     }
