@@ -60,9 +60,11 @@ __all__ = [
     "QuadrupoleReadout", "convert_state_dict",
 ]
 
+#: architecture defaults; the committed training configs (train/configs/*.yaml) use the same
+#: sizes (tests/test_training.py checks it), and train.train's command-line defaults read them
 DEFAULT_CONFIG: dict[str, Any] = {
     "elements": list(MODEL_ELEMENTS),
-    "features": 64,
+    "features": 32,
     "layers": 3,
     "rbf": 20,
     "cutoff": 5.0,

@@ -205,6 +205,11 @@ def test_shipped_configs_follow_each_variants_protocol():
             assert cfg["model"]["max_order"] == 1 and atomic == (name == "dipole-xtb")
         for f in cfg["data"]["dft"] + cfg["data"]["xtb"]:
             assert os.path.exists(os.path.join(ds.ROOT, f)), f
+        # one set of architecture defaults: the model's, the trainer's and the configs'
+        from mepviz.model import DEFAULT_CONFIG
+        args = tr.build_parser().parse_args(["--name", "x"])
+        for key in ("features", "layers", "rbf", "cutoff"):
+            assert cfg["model"][key] == DEFAULT_CONFIG[key] == getattr(args, key), key
 
 
 def test_build_runs_every_stage_and_writes_the_card(tmp_path, qm9_geometries):

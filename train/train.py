@@ -33,7 +33,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mepviz.model import MultipoleNet, save_model  # noqa: E402
+from mepviz.model import DEFAULT_CONFIG, MultipoleNet, convert_state_dict, save_model  # noqa: E402
 from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
 from train import dataset as ds  # noqa: E402
 
@@ -63,10 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     # model
-    ap.add_argument("--features", type=int, default=48)
-    ap.add_argument("--layers", type=int, default=3)
-    ap.add_argument("--rbf", type=int, default=20)
-    ap.add_argument("--cutoff", type=float, default=5.0)
+    ap.add_argument("--features", type=int, default=DEFAULT_CONFIG["features"])
+    ap.add_argument("--layers", type=int, default=DEFAULT_CONFIG["layers"])
+    ap.add_argument("--rbf", type=int, default=DEFAULT_CONFIG["rbf"])
+    ap.add_argument("--cutoff", type=float, default=DEFAULT_CONFIG["cutoff"])
     # optimisation
     ap.add_argument("--quad-weight", type=float, default=1.0, help="w in loss = MSE(μ) + w·MSE(Θ)")
     ap.add_argument("--pretrain-charge-weight", type=float, default=0.0,
@@ -243,7 +243,8 @@ class Trainer:
                                   "args": json.loads(ck["args"]),
                                   "state": {k: cst[k] for k in ("phase", "epoch", "best_epoch", "elapsed")},
                                   "validation_metrics": cst["history"]}
-            src = {k: v for k, v in self.init_card["config"].items() if k != "max_order"}
+            state, src = convert_state_dict(state, self.init_card["config"])    # pre-block weights too
+            src = {k: v for k, v in src.items() if k != "max_order"}
             mine = {k: v for k, v in self.model.config.items() if k != "max_order"}
             if src != mine:
                 raise SystemExit(f"error: --init-from config {src} does not match this model {mine}")
