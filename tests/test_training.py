@@ -247,3 +247,17 @@ def test_build_runs_every_stage_and_writes_the_card(tmp_path, qm9_geometries):
     path.write_text(yaml.safe_dump({**cfg, "stages": [{**cfg["stages"][0], "epohcs": 1}]}))
     with pytest.raises(SystemExit, match="epohcs"):
         build.load_config(str(path))
+
+
+def test_relabel_rewrites_naming_fields_only(tmp_path):
+    from mepviz import registry
+    from train import build
+    src = json.load(open(os.path.join(ds.ROOT, "weights", "dipole-xtb.json")))
+    card = {**src, "name": "dipole", "recipe": "typed by hand", "training": {**src["training"], "stage_times_s": {}}}
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    assert build.main(["dipole-xtb", "--out", str(tmp_path / "m"), "--relabel-only"]) == 0
+    new = json.load(open(tmp_path / "m.json"))
+    assert new["name"] == "dipole-xtb" and new["label"] == registry.MODELS["dipole-xtb"].label
+    assert "recipe" not in new and "stage_times_s" not in new["training"] and not new["paper_variant"]
+    assert new["config"] == src["config"] and new["test_metrics"] == src["test_metrics"]
+    assert new["recipe_config"]["sha256"] == build.load_config("dipole-xtb")["_sha256"]

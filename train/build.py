@@ -38,7 +38,7 @@ STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "cha
 TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
             "data", "qm9_magnitude", "stages"}
 #: card fields of the pre-build weights that were typed by hand (the config replaces them)
-HAND_WRITTEN = ("recipe", "ablation_test")
+HAND_WRITTEN = ("recipe", "ablation_test", "training.stage_times_s", "training.total_time_all_stages_s")
 #: last N fine-tuning epochs whose validation spread is the card's training-noise estimate
 NOISE_EPOCHS = 5
 
@@ -181,7 +181,11 @@ def relabel(cfg: dict, stem: str) -> None:
     with open(path) as fh:
         c = json.load(fh)
     for key in HAND_WRITTEN:
-        c.pop(key, None)
+        *parents, leaf = key.split(".")
+        node = c
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(leaf, None)
     c.update(identity(cfg))
     with open(path, "w") as fh:
         json.dump(c, fh, indent=2)
