@@ -1,7 +1,8 @@
 """Evaluate the shipped models (and cheap charge baselines) against the DFT test split.
 
-    OMP_NUM_THREADS=1 python -m train.evaluate            # all models in weights/ + baselines
+    OMP_NUM_THREADS=1 python -m train.evaluate            # every variant in weights/ + baselines
     python -m train.evaluate --models quadrupole --no-baselines --no-update-cards
+    python -m train.evaluate --readme                      # README accuracy table from evaluation.json
 
 On data/qm9/test.npz (QM9 permutation positions 100–199, B3LYP/6-31G(2df,p)) for every model
 in weights/ and for the baselines of mepviz.baselines (RDKit Gasteiger, RDKit MMFF94,
@@ -17,7 +18,8 @@ GFN2-xTB Mulliken charges; and GFN2-xTB charges + atomic dipoles + quadrupoles):
   per-molecule MAEs), plus histograms of the signed errors.
 
 Writes weights/evaluation.md (Markdown tables), weights/evaluation.json (overall,
-per-shell, per-molecule, histograms; read by the app's Compare page) and puts the test
+per-shell, per-molecule, histograms, each method's subset metrics, and "figures": the data of
+the paper's plots; read by the app's Compare page) and puts the test
 metrics into each model card weights/<name>.json under "test_metrics", together with the
 metrics on a fixed subset (the first SUBSET_SIZE test molecules) that tests/test_weights.py
 recomputes, and the SHA-256 of the weight file they belong to.
