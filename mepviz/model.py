@@ -25,14 +25,25 @@ formulas of docs/physics.md (same as :mod:`mepviz.electrostatics`):
     μ = Σ qᵢ dᵢ + Σ pᵢ
     Θ = Σ ½ qᵢ (3 dᵢdᵢᵀ − |dᵢ|² I) + Σ ½ (3 (pᵢdᵢᵀ + dᵢpᵢᵀ) − 2 (pᵢ·dᵢ) I) + Σ θᵢ
 
+The network is a chain of blocks, each an ``nn.Module`` declaring its e3nn ``irreps_in`` and
+``irreps_out`` (hidden features ``F×0e + F×1o + F×2e``; :func:`features_to_irreps` gives the
+e3nn layout, used with ``e3nn.util.test.assert_equivariant`` in the tests):
+
+- :class:`Embedding`: element (one of ``config["elements"]``, by default
+  ``registry.MODEL_ELEMENTS``) and the molecule's total charge Q → scalars; v = t = 0;
+- :class:`Interaction` (message passing j → i) and :class:`Update` (per atom), ``layers`` times;
+- :class:`ChargeReadout` (→ 0e), :class:`DipoleReadout` (→ 1o), :class:`QuadrupoleReadout` (→ 2e).
+
 Batching: flat atom arrays plus a molecule index ``batch`` (A,), values 0..M−1.
+Weights saved before the blocks existed (flat parameter names, five elements) load through
+:func:`convert_state_dict` with identical predictions.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -44,12 +55,16 @@ from .registry import MODEL_ELEMENTS
 
 __all__ = [
     "MultipoleNet", "save_model", "load_model", "DEFAULT_CONFIG", "tensor_basis",
-    "neighbour_pairs", "molecular_moments", "check_elements",
+    "neighbour_pairs", "molecular_moments", "check_elements", "hidden_irreps", "features_to_irreps",
+    "irreps_to_features", "Embedding", "Interaction", "Update", "ChargeReadout", "DipoleReadout",
+    "QuadrupoleReadout", "convert_state_dict",
 ]
 
+#: architecture defaults; the committed training configs (train/configs/*.yaml) use the same
+#: sizes (tests/test_training.py checks it), and train.train's command-line defaults read them
 DEFAULT_CONFIG: dict[str, Any] = {
     "elements": list(MODEL_ELEMENTS),
-    "features": 64,
+    "features": 32,
     "layers": 3,
     "rbf": 20,
     "cutoff": 5.0,
@@ -124,6 +139,24 @@ def molecular_moments(pos, batch, n_mol, charges, dipoles, quadrupoles, origin):
     return mu, th
 
 
+def hidden_irreps(f: int) -> o3.Irreps:
+    """Irreps of the hidden per-atom features: F scalars, F polar vectors, F rank-2 tensors."""
+    return o3.Irreps(f"{f}x0e + {f}x1o + {f}x2e")
+
+
+def features_to_irreps(s, v, t) -> torch.Tensor:
+    """(s (A,F), v (A,3,F), t (A,5,F)) → one (A, 9F) tensor in e3nn's ``hidden_irreps(F)`` layout."""
+    a = s.shape[0]
+    return torch.cat([s, v.transpose(1, 2).reshape(a, -1), t.transpose(1, 2).reshape(a, -1)], -1)
+
+
+def irreps_to_features(x: torch.Tensor, f: int):
+    """Inverse of :func:`features_to_irreps`."""
+    a = x.shape[0]
+    return (x[:, :f], x[:, f:4 * f].reshape(a, f, 3).transpose(1, 2),
+            x[:, 4 * f:].reshape(a, f, 5).transpose(1, 2))
+
+
 def _mlp(n_in: int, n_hidden: int, n_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(n_in, n_hidden), nn.SiLU(), nn.Linear(n_hidden, n_out))
 
@@ -136,11 +169,56 @@ def _safe_norm(x: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.sqrt((x * x).sum(dim) + 1e-8)
 
 
-class _Interaction(nn.Module):
+class Edges(NamedTuple):
+    """Edge geometry j → i: unit vectors u (E,3, 1o), Y2(u) (E,5, 2e), B_m u (E,5,3),
+    radial basis (E,n_rbf) and cosine cutoff (E,), both invariant."""
+
+    i: torch.Tensor
+    j: torch.Tensor
+    u: torch.Tensor
+    y2: torch.Tensor
+    bu: torch.Tensor
+    rbf: torch.Tensor
+    fcut: torch.Tensor
+
+
+def edge_geometry(pos, batch, cutoff: float, rbf_centers, rbf_width: float, basis) -> Edges:
+    """Neighbour pairs within `cutoff` (Å) and their geometric features (see :class:`Edges`)."""
+    i, j = neighbour_pairs(pos, batch, cutoff)
+    rij = pos[j] - pos[i]
+    r = torch.sqrt((rij * rij).sum(-1))
+    u = rij / r[:, None]
+    bu = torch.einsum("mab,eb->ema", basis, u)          # (E,5,3)  B_m u
+    y2 = torch.einsum("ema,ea->em", bu, u)              # (E,5)    Y2(u)_m = uᵀ B_m u
+    rbf = torch.exp(-0.5 * ((r[:, None] - rbf_centers) / rbf_width) ** 2)
+    return Edges(i, j, u, y2, bu, rbf, _cosine_cutoff(r, cutoff))
+
+
+class Embedding(nn.Module):
+    """Element one-hot and total molecular charge Q (e) → hidden scalars; v = t = 0.
+
+    ``irreps_in``: n_elements×0e (one-hot) + 1×0e (Q); ``irreps_out``: ``hidden_irreps(F)``."""
+
+    def __init__(self, n_elements: int, f: int):
+        super().__init__()
+        self.irreps_in = o3.Irreps(f"{n_elements}x0e + 1x0e")
+        self.irreps_out = hidden_irreps(f)
+        self.species = nn.Embedding(n_elements, f)
+        self.charge = nn.Linear(1, f, bias=False)
+
+    def forward(self, species, atom_charge):
+        """`species` (A,) indices, `atom_charge` (A,) the total charge of each atom's molecule."""
+        a, f = species.shape[0], self.species.embedding_dim
+        s = self.species(species) + self.charge(atom_charge[:, None].to(self.charge.weight.dtype))
+        z = s.new_zeros
+        return s, z(a, 3, f), z(a, 5, f)
+
+
+class Interaction(nn.Module):
     """Message passing j → i: channel-wise filters × fixed CG couplings (l ≤ 2).
 
     Layout: s (A, F), v (A, 3, F), t (A, 5, F) — channels last, so every product is a
-    contiguous broadcast over F.
+    contiguous broadcast over F. ``irreps_in`` = ``irreps_out`` = ``hidden_irreps(F)``.
     """
 
     N_SPLIT = 9
@@ -148,12 +226,14 @@ class _Interaction(nn.Module):
     def __init__(self, f: int, n_rbf: int):
         super().__init__()
         self.f = f
+        self.irreps_in = self.irreps_out = hidden_irreps(f)
         self.phi = _mlp(f, f, self.N_SPLIT * f)
         self.filt = nn.Linear(n_rbf, self.N_SPLIT * f)
 
-    def forward(self, s, v, t, i, j, u, y2, bu, rbf, fcut):
+    def forward(self, s, v, t, e: Edges):
+        i, j, u, y2, bu = e.i, e.j, e.u, e.y2, e.bu
         n_e = i.shape[0]
-        x = self.phi(s)[j] * (self.filt(rbf) * fcut[:, None])          # (E, 9F)
+        x = self.phi(s)[j] * (self.filt(e.rbf) * e.fcut[:, None])      # (E, 9F)
         x = x.view(n_e, self.N_SPLIT, self.f)
         a_s, a_sv, a_st = x[:, 0], x[:, 1], x[:, 2]
         a_v, a_t = x[:, 3:6, None, :], x[:, 6:9, None, :]              # (E,3,1,F)
@@ -172,14 +252,16 @@ class _Interaction(nn.Module):
         return s, v, t
 
 
-class _Update(nn.Module):
-    """Per-atom PaiNN-style update with channel mixing and l-coupling gates."""
+class Update(nn.Module):
+    """Per-atom PaiNN-style update with channel mixing and l-coupling gates.
+    ``irreps_in`` = ``irreps_out`` = ``hidden_irreps(F)``."""
 
     N_SPLIT = 7
 
     def __init__(self, f: int):
         super().__init__()
         self.f = f
+        self.irreps_in = self.irreps_out = hidden_irreps(f)
         self.uv = nn.Linear(f, f, bias=False)
         self.vv = nn.Linear(f, f, bias=False)
         self.ut = nn.Linear(f, f, bias=False)
@@ -201,6 +283,51 @@ class _Update(nn.Module):
         return s + ds, v + dv, t + dt
 
 
+class ChargeReadout(nn.Module):
+    """Scalars (+ an element bias) → raw atomic charge q̃ᵢ (e), before charge conservation.
+    ``irreps_in`` = F×0e, ``irreps_out`` = 1×0e."""
+
+    def __init__(self, n_elements: int, f: int, scale: float):
+        super().__init__()
+        self.irreps_in, self.irreps_out = o3.Irreps(f"{f}x0e"), o3.Irreps("1x0e")
+        self.scale = float(scale)
+        self.mlp = _mlp(f, f, 1)
+        self.bias = nn.Embedding(n_elements, 1)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, s, species):
+        return self.scale * (self.mlp(s)[:, 0] + self.bias(species)[:, 0])
+
+
+class _GatedReadout(nn.Module):
+    """Σ_f gate_f(s) · (W x)_{·f}: one l-irrep per atom from F channels of it (channel-wise)."""
+
+    def __init__(self, f: int, scale: float, irrep: str):
+        super().__init__()
+        self.irreps_in = o3.Irreps(f"{f}x0e + {f}x{irrep}")
+        self.irreps_out = o3.Irreps(f"1x{irrep}")
+        self.scale = float(scale)
+        self.gate = _mlp(f, f, f)
+        self.mix = nn.Linear(f, f, bias=False)
+
+    def forward(self, s, x):
+        return self.scale * (self.gate(s)[:, None, :] * self.mix(x)).sum(-1)     # (A,k,F) -> (A,k)
+
+
+class DipoleReadout(_GatedReadout):
+    """Scalars and vectors → atomic dipole pᵢ (e·Å). ``irreps_out`` = 1×1o."""
+
+    def __init__(self, f: int, scale: float):
+        super().__init__(f, scale, "1o")
+
+
+class QuadrupoleReadout(_GatedReadout):
+    """Scalars and rank-2 features → the five 2e components of θᵢ (e·Å²). ``irreps_out`` = 1×2e."""
+
+    def __init__(self, f: int, scale: float):
+        super().__init__(f, scale, "2e")
+
+
 class MultipoleNet(nn.Module):
     """Equivariant network predicting atomic charges, dipoles and quadrupoles.
 
@@ -209,8 +336,9 @@ class MultipoleNet(nn.Module):
     ``atomic_dipoles`` (A, 3) e·Å, ``atomic_quadrupoles`` (A, 3, 3) e·Å² (traceless,
     symmetric), ``dipole`` (M, 3) e·Å and ``quadrupole`` (M, 3, 3) e·Å² about each
     molecule's centre of mass (isotope-averaged masses), plus ``center_of_mass`` (M, 3).
+    ``total_charge`` (M,) in e (0 by default) enters the embedding and is conserved exactly.
     ``config["max_order"]`` (2 by default) is the highest atomic multipole predicted; the
-    dipole variant uses 1, so its atomic quadrupoles are exactly zero.
+    dipole variants use 1, so their atomic quadrupoles are exactly zero.
     Unsupported atomic numbers raise ValueError naming them.
     """
 
@@ -222,10 +350,10 @@ class MultipoleNet(nn.Module):
         cfg = {**DEFAULT_CONFIG, **config}
         cfg["elements"] = [int(e) for e in cfg["elements"]]
         self.config = cfg
-        f, n_rbf = int(cfg["features"]), int(cfg["rbf"])
+        f, n_rbf, n_el = int(cfg["features"]), int(cfg["rbf"]), len(cfg["elements"])
         self.cutoff = float(cfg["cutoff"])
         lookup = torch.full((119,), -1, dtype=torch.long)
-        lookup[torch.tensor(cfg["elements"])] = torch.arange(len(cfg["elements"]))
+        lookup[torch.tensor(cfg["elements"])] = torch.arange(n_el)
         self.register_buffer("species_index", lookup, persistent=False)
         self.register_buffer("masses", torch.as_tensor(masses(np.arange(119)), dtype=torch.float64),
                              persistent=False)
@@ -233,18 +361,14 @@ class MultipoleNet(nn.Module):
         self.register_buffer("rbf_centers", torch.linspace(0.0, self.cutoff, n_rbf, dtype=torch.float64),
                              persistent=False)
         self.rbf_width = self.cutoff / (n_rbf - 1)
-        self.embedding = nn.Embedding(len(cfg["elements"]), f)
-        self.interactions = nn.ModuleList([_Interaction(f, n_rbf) for _ in range(int(cfg["layers"]))])
-        self.updates = nn.ModuleList([_Update(f) for _ in range(int(cfg["layers"]))])
-        self.charge_head = _mlp(f, f, 1)
-        self.charge_bias = nn.Embedding(len(cfg["elements"]), 1)
-        nn.init.zeros_(self.charge_bias.weight)
-        self.dipole_gate = _mlp(f, f, f)
-        self.dipole_mix = nn.Linear(f, f, bias=False)
-        self.quad_gate = _mlp(f, f, f)
-        self.quad_mix = nn.Linear(f, f, bias=False)
+        self.embedding = Embedding(n_el, f)
+        self.interactions = nn.ModuleList([Interaction(f, n_rbf) for _ in range(int(cfg["layers"]))])
+        self.updates = nn.ModuleList([Update(f) for _ in range(int(cfg["layers"]))])
+        self.charge = ChargeReadout(n_el, f, cfg["charge_scale"])
+        self.dipole = DipoleReadout(f, cfg["dipole_scale"])
+        self.quadrupole = QuadrupoleReadout(f, cfg["quadrupole_scale"])
+        self.irreps_out = o3.Irreps("1x0e + 1x1o + 1x2e")   # per atom: q, p, θ
 
-    # -- helpers -------------------------------------------------------------------------
     def _species(self, z: torch.Tensor) -> torch.Tensor:
         if z.numel() and (int(z.min()) < 1 or int(z.max()) > 118):
             check_elements(z, self.config["elements"])
@@ -253,10 +377,16 @@ class MultipoleNet(nn.Module):
             check_elements(z, self.config["elements"])
         return idx
 
-    def _gated_channel_sum(self, s, x, gate, mix):
-        return (gate(s)[:, None, :] * mix(x)).sum(-1)        # (A,k,F) -> (A,k)
+    def features(self, species, pos, batch, atom_charge):
+        """Hidden features (s, v, t) after the last Update block."""
+        basis = self.basis.to(pos.dtype)
+        e = edge_geometry(pos, batch, self.cutoff, self.rbf_centers.to(pos.dtype), self.rbf_width, basis)
+        s, v, t = self.embedding(species, atom_charge)
+        for inter, upd in zip(self.interactions, self.updates):
+            s, v, t = inter(s, v, t, e)
+            s, v, t = upd(s, v, t, basis)
+        return s, v, t
 
-    # -- forward -------------------------------------------------------------------------
     def forward(self, z, pos, batch=None, total_charge=None) -> dict[str, torch.Tensor]:
         z = torch.as_tensor(z, dtype=torch.long, device=pos.device)
         dtype, dev = pos.dtype, pos.device
@@ -271,38 +401,16 @@ class MultipoleNet(nn.Module):
         if total_charge.numel() == 1 and n_mol > 1:
             total_charge = total_charge.expand(n_mol)
         species = self._species(z)
-        basis = self.basis.to(dtype)
+        s, v, t = self.features(species, pos, batch, total_charge[batch])
 
-        i, j = neighbour_pairs(pos, batch, self.cutoff)
-        rij = pos[j] - pos[i]
-        r = torch.sqrt((rij * rij).sum(-1))
-        u = rij / r[:, None]
-        bu = torch.einsum("mab,eb->ema", basis, u)          # (E,5,3)  B_m u
-        y2 = torch.einsum("ema,ea->em", bu, u)              # (E,5)    Y2(u)_m = uᵀ B_m u
-        rbf = torch.exp(-0.5 * ((r[:, None] - self.rbf_centers.to(dtype)) / self.rbf_width) ** 2)
-        fcut = _cosine_cutoff(r, self.cutoff)
-
-        f = self.embedding.embedding_dim
-        s = self.embedding(species)
-        v = torch.zeros(a, 3, f, dtype=dtype, device=dev)
-        t = torch.zeros(a, 5, f, dtype=dtype, device=dev)
-        for inter, upd in zip(self.interactions, self.updates):
-            s, v, t = inter(s, v, t, i, j, u, y2, bu, rbf, fcut)
-            s, v, t = upd(s, v, t, basis)
-
-        cfg = self.config
-        q_raw = cfg["charge_scale"] * (self.charge_head(s)[:, 0] + self.charge_bias(species)[:, 0])
+        q_raw = self.charge(s, species)
         counts = torch.bincount(batch, minlength=n_mol).to(dtype)
         excess = total_charge - torch.zeros(n_mol, dtype=dtype, device=dev).index_add_(0, batch, q_raw)
         charges = q_raw + (excess / counts)[batch]
-        order = int(cfg["max_order"])
-        if order >= 1:
-            p = cfg["dipole_scale"] * self._gated_channel_sum(s, v, self.dipole_gate, self.dipole_mix)
-        else:
-            p = torch.zeros(a, 3, dtype=dtype, device=dev)
+        order = int(self.config["max_order"])
+        p = self.dipole(s, v) if order >= 1 else torch.zeros(a, 3, dtype=dtype, device=dev)
         if order >= 2:
-            c = cfg["quadrupole_scale"] * self._gated_channel_sum(s, t, self.quad_gate, self.quad_mix)
-            theta = torch.einsum("am,mbc->abc", c, basis)
+            theta = torch.einsum("am,mbc->abc", self.quadrupole(s, t), self.basis.to(dtype))
         else:
             theta = torch.zeros(a, 3, 3, dtype=dtype, device=dev)
 
@@ -313,6 +421,41 @@ class MultipoleNet(nn.Module):
         mu, th = molecular_moments(pos, batch, n_mol, charges, p, theta, com)
         return {"charges": charges, "atomic_dipoles": p, "atomic_quadrupoles": theta,
                 "dipole": mu, "quadrupole": th, "center_of_mass": com}
+
+
+#: parameter names before the blocks existed → names now
+_RENAMED = {"embedding.weight": "embedding.species.weight", "charge_head.": "charge.mlp.",
+            "charge_bias.weight": "charge.bias.weight", "dipole_gate.": "dipole.gate.",
+            "dipole_mix.": "dipole.mix.", "quad_gate.": "quadrupole.gate.", "quad_mix.": "quadrupole.mix."}
+
+
+def convert_state_dict(state: dict, config: dict) -> tuple[dict, dict]:
+    """(state, config) of weights saved before the block layout → the current layout.
+
+    Renames the flat parameters (``_RENAMED``), adds the total-charge embedding as zeros (the
+    old network ignored Q except through charge conservation), and widens the element tables
+    to ``registry.MODEL_ELEMENTS`` with zero rows for elements the weights never saw (their
+    original rows are copied by atomic number). New-layout state dicts pass through unchanged."""
+    if "embedding.species.weight" in state:
+        return state, config
+    out = {}
+    for k, v in state.items():
+        for old, new in _RENAMED.items():
+            if k == old or (old.endswith(".") and k.startswith(old)):
+                k = new + k[len(old):] if old.endswith(".") else new
+                break
+        out[k] = v
+    old_el = [int(e) for e in config["elements"]]
+    new_el = list(dict.fromkeys([*old_el, *MODEL_ELEMENTS]))
+    rows = torch.tensor([new_el.index(e) for e in old_el])
+    for key in ("embedding.species.weight", "charge.bias.weight"):
+        w = out[key]
+        wide = w.new_zeros(len(new_el), w.shape[1])
+        wide[rows] = w
+        out[key] = wide
+    out["embedding.charge.weight"] = out["embedding.species.weight"].new_zeros(
+        out["embedding.species.weight"].shape[1], 1)
+    return out, {**config, "elements": new_el}
 
 
 def save_model(model: MultipoleNet, stem, card: dict | None = None) -> None:
@@ -345,13 +488,15 @@ def load_card(stem) -> dict:
 
 
 def load_model(stem, dtype=torch.float32, device="cpu") -> MultipoleNet:
-    """Rebuild a model from ``stem.json``'s config and load ``stem.pt`` (weights_only=True)."""
+    """Rebuild a model from ``stem.json``'s config and load ``stem.pt`` (weights_only=True);
+    weights in the pre-block layout are converted (:func:`convert_state_dict`)."""
     stem = str(stem)
     if stem.endswith(".pt") or stem.endswith(".json"):
         stem = os.path.splitext(stem)[0]
     card = load_card(stem)
-    model = MultipoleNet(**card["config"])
     state = torch.load(stem + ".pt", map_location="cpu", weights_only=True)
+    state, config = convert_state_dict(state, card["config"])
+    model = MultipoleNet(**config)
     model.load_state_dict(state)
     model.card = card
     return model.to(device=device, dtype=dtype).eval()

@@ -146,3 +146,74 @@ def test_command_line_and_card_update(tmp_path, test_set):
     card = json.loads((wdir / "quadrupole.json").read_text())
     assert card["test_metrics"]["mep_isodensity"]["mae"] == pytest.approx(metrics["mep_isodensity"]["mae"])
     assert "config" in card            # the rest of the card is kept
+
+
+# ------------------------------------------------------------- the shipped evaluation.json
+SHIPPED = ROOT / "weights" / "evaluation.json"
+
+
+def _leaves(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_leaves(v, f"{prefix}{k}."))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[f"{prefix}{k}"] = float(v)
+    return out
+
+
+@pytest.mark.parametrize("name", [*ev.BASELINE_NAMES, *ev.BOUNDS])
+def test_shipped_baseline_rows_recompute_on_the_subset(name):
+    """Every baseline and floor row of weights/evaluation.json: its stored subset metrics (the
+    first SUBSET_SIZE test molecules) are recomputed here from scratch."""
+    doc = json.loads(SHIPPED.read_text())
+    stored = doc["baselines"][name]["subset"]
+    got = ev.evaluate_method(name, ev.load_test_set(n=stored["n_molecules"]))["subset"]["metrics"]
+    want, have = _leaves(stored["metrics"]), _leaves(got)
+    assert set(want) == set(have)
+    bad = {k: (have[k], want[k]) for k in want if not np.isclose(have[k], want[k], rtol=1e-5, atol=1e-4)}
+    assert not bad, f"{name}: {bad}"
+
+
+def test_shipped_evaluation_has_every_variant_and_the_figures():
+    from mepviz import registry
+    doc = json.loads(SHIPPED.read_text())
+    assert set(doc["models"]) == set(registry.MODELS)
+    assert set(doc["baselines"]) == {*registry.BASELINES, *ev.BOUNDS}
+    fig = doc["figures"]
+    n = doc["test_set"]["n_molecules"]
+    for name in doc["method_order"]:
+        assert len(fig["per_molecule_mep_mae"]["mae"][name]) == n
+        assert len(fig["mep_mae_vs_shell"]["mae"][name]) == 5
+    assert set(fig["mep_mae_by_order"]["mae"]) == {*registry.MODELS, "xtb-multipoles"}
+    pair = fig["paper_pair"]
+    d, q = (doc["models"][k]["mep"]["overall"]["mae"] for k in registry.PAPER_PAIR)
+    assert pair["mep_mae_ratio"] == pytest.approx(d / q)
+    # the README's table is the one generated from this file
+    readme = (ROOT / "README.md").read_text()
+    assert ev.readme_table(doc) in readme
+
+
+def test_figures_and_readme_from_a_small_run(tmp_path, test_set):
+    wdir = make_weights(tmp_path)
+    methods = {name: ev.evaluate_method(name, test_set, wdir, subset=2) for name in ("dipole", "quadrupole", "gasteiger")}
+    assert methods["gasteiger"]["kind"] == "baseline" and methods["gasteiger"]["subset"]["n_molecules"] == 2
+    fig = ev.figures(methods, test_set)
+    per = fig["per_molecule_mep_mae"]["mae"]
+    assert per["dipole"] == [r["mae"] for r in methods["dipole"]["mep"]["per_molecule"]]
+    assert fig["mep_mae_by_order"]["mae"]["quadrupole"][2] == methods["quadrupole"]["mep"]["overall"]["mae"]
+    better = sum(b < a for a, b in zip(per["dipole"], per["quadrupole"]))
+    assert fig["paper_pair"]["molecules_quadrupole_better"] == better
+    doc = {"test_set": {"n_molecules": 3, "level_of_theory": "B3LYP"}, "generated": "now", "figures": fig,
+           "method_order": list(methods), "models": {k: v for k, v in methods.items() if v["kind"] == "model"},
+           "baselines": {"gasteiger": methods["gasteiger"]}}
+    (tmp_path / "evaluation.json").write_text(json.dumps(ev._clean(doc)))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{ev.README_MARKERS[0]}\nold table\n{ev.README_MARKERS[1]}\n\nrest\n")
+    ev.write_readme(tmp_path / "evaluation.json", readme)
+    text = readme.read_text()
+    assert "old table" not in text and text.endswith("\n\nrest\n")
+    assert text.count("| ML ") == 2 and "Gasteiger" in text and "dipole / quadrupole" in text
+    readme.write_text("no markers")
+    with pytest.raises(SystemExit, match="markers"):
+        ev.write_readme(tmp_path / "evaluation.json", readme)

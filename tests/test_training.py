@@ -136,3 +136,128 @@ def test_atomic_terms_only_where_reference_is_known():
     assert float(tr.atomic_terms(out, b, 2.0, 0.0)) == pytest.approx(2.0 * 0.1 ** 2 / 2)
     assert float(tr.atomic_terms(out, b, 0.0, 3.0)) == pytest.approx(3.0 * 0.04)
     assert float(tr.atomic_terms(out, {}, 1.0, 1.0)) == 0.0
+
+
+# ------------------------------------------------------------------ QM9's own |μ|
+@pytest.fixture(scope="module")
+def qm9_geometries(tmp_path_factory):
+    """A small geometry cache: reserved, test and training positions (built from qm9pack)."""
+    from train import qm9
+    path = str(tmp_path_factory.mktemp("qm9") / "geom.npz")
+    return qm9.build_geometries(np.r_[0:5, 100:105, 200:210, 5000:5050], path)  # 200-3238 are DFT-labelled
+
+
+def test_qm9_magnitude_set_uses_training_positions_only(qm9_geometries):
+    from mepviz.units import DEBYE_PER_E_ANGSTROM
+    from train import qm9
+    ms = ds.qm9_magnitude_set(None, seed=0, path=qm9_geometries)
+    assert 40 < len(ms) < 60 and (ms.position >= 200).all()
+    assert not ds.validation_mask(ms.qm9_index, 0.1, 0).any()
+    assert np.isnan(ms.dipole).all() and np.isnan(ms.quadrupole).all()
+    e = qm9.entry(int(ms.position[3]))
+    np.testing.assert_allclose(ms.dipole_norm[3] * DEBYE_PER_E_ANGSTROM, e.dipole_debye)
+    a, b = ms.offsets[3], ms.offsets[4]
+    np.testing.assert_allclose(ms.pos[a:b], e.positions, atol=1e-5)
+    assert list(ms.z[a:b]) == list(e.numbers)
+    # a seeded subset, and exclusions by QM9 index
+    sub = ds.qm9_magnitude_set(10, seed=0, path=qm9_geometries, exclude=ms.qm9_index[:5])
+    assert len(sub) == 10 and not set(sub.qm9_index) & set(ms.qm9_index[:5])
+    # mixed with DFT molecules: the vector/Θ losses skip the |μ|-only molecules, the
+    # magnitude loss skips the DFT ones
+    dft = ds.load_npz(ds.dft_files()[0]).subset(np.arange(2))
+    mixed = ds.concat([dft, sub])
+    batch = mixed.batch([0, 1, 2, 3])
+    out = {"dipole": torch.ones(4, 3, requires_grad=True), "quadrupole": torch.zeros(4, 3, 3)}
+    loss, mse_mu, _ = tr.loss_terms(out, batch, "quadrupole", 1.0)
+    want = float(((1.0 - batch["dipole"][:2]) ** 2).mean())
+    assert float(mse_mu.detach()) == pytest.approx(want, rel=1e-6) and torch.isfinite(loss).all()
+    mag = tr.magnitude_term(out, batch, 2.0)
+    want = 2.0 * float(((3 ** 0.5 - batch["dipole_norm"][2:]) ** 2).mean())
+    assert float(mag.detach()) == pytest.approx(want, rel=1e-5)
+    (loss + mag).backward()
+    assert torch.isfinite(out["dipole"].grad).all()
+
+
+def test_training_with_qm9_magnitudes(tmp_path, qm9_geometries):
+    tr.main(["--variant", "dipole", "--name", "mag", "--runs-dir", str(tmp_path), "--epochs", "2",
+             "--qm9-magnitude", "12", "--magnitude-weight", "0.5", "--qm9-geometries", qm9_geometries,
+             "--save", str(tmp_path / "w" / "m")] + TINY)
+    card = json.load(open(tmp_path / "w" / "m.json"))
+    mag = card["data"]["qm9_magnitude"]
+    assert mag["molecules"] == 12 and mag["weight"] == 0.5 and min(mag["positions"]) >= 200
+    assert card["data"]["dft_train"]["molecules"] < 16 and card["hyperparameters"]["qm9_magnitude"] == 12
+
+
+# ------------------------------------------------------------------ configs and the build
+def test_shipped_configs_follow_each_variants_protocol():
+    from mepviz import registry
+    from train import build
+    for name in registry.MODELS:
+        cfg = build.load_config(name)
+        stages = cfg["stages"]
+        atomic = any(s.get("charge_weight") or s.get("atomic_dipole_weight") for s in stages)
+        assert [s["level"] for s in stages][-1] == "dft" and stages[0]["level"] == "xtb"
+        if name == "quadrupole":
+            assert cfg["loss_protocol"] == "quadrupole" and cfg["quadrupole_weight"] > 0 and not atomic
+            assert cfg["model"]["max_order"] == 2
+        else:      # dipole variants: μ only (no Θ in any loss); only dipole-xtb fits atomic targets
+            assert cfg["loss_protocol"] == "dipole" and not cfg.get("quadrupole_weight")
+            assert cfg["model"]["max_order"] == 1 and atomic == (name == "dipole-xtb")
+        for f in cfg["data"]["dft"] + cfg["data"]["xtb"]:
+            assert os.path.exists(os.path.join(ds.ROOT, f)), f
+        # one set of architecture defaults: the model's, the trainer's and the configs'
+        from mepviz.model import DEFAULT_CONFIG
+        args = tr.build_parser().parse_args(["--name", "x"])
+        for key in ("features", "layers", "rbf", "cutoff"):
+            assert cfg["model"][key] == DEFAULT_CONFIG[key] == getattr(args, key), key
+
+
+def test_build_runs_every_stage_and_writes_the_card(tmp_path, qm9_geometries):
+    from train import build
+    cfg = {"variant": "dipole", "loss_protocol": "dipole",
+           "model": {"features": 8, "layers": 1, "rbf": 6, "cutoff": 5.0, "max_order": 1},
+           "seed": 0, "val_fraction": 0.1, "batch_size": 4,
+           "data": {"dft": ["data/qm9/train.npz"], "xtb": [os.path.relpath(ds.xtb_files()[0], ds.ROOT)]},
+           "qm9_magnitude": {"molecules": 0, "weight": 1.0},
+           "stages": [{"name": "x", "level": "xtb", "epochs": 2, "lr": 3e-3, "max_xtb": 20},
+                      {"name": "d", "level": "dft", "epochs": 6, "lr": 3e-3, "max_molecules": 16}]}
+    import yaml
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    argv = [str(path), "--out", str(tmp_path / "w" / "tiny"), "--runs-dir", str(tmp_path / "runs"), "--no-evaluate"]
+    assert build.main(argv) == 0
+    card = json.load(open(tmp_path / "w" / "tiny.json"))
+    b = card["build"]
+    assert b["config_sha256"] == build.load_config(str(path))["_sha256"]
+    assert [s["name"] for s in b["stages"]] == ["x", "d"] and b["stages"][1]["epochs"] == 6
+    assert b["data_sha256"]["data/qm9/train.npz"] == ds.file_digest(ds.dft_files()[0], full=True)
+    noise = b["training_noise"]
+    assert noise["epochs"] == 5 and noise["dipole_magnitude_mae_debye"] > 0
+    # the second stage started from the first one's weights
+    st = torch.load(tmp_path / "runs" / "d" / "last.pt", weights_only=True)
+    assert json.loads(st["args"])["init_from"].endswith(os.path.join("x", "best.pt"))
+    state = torch.load(tmp_path / "w" / "tiny.pt", weights_only=True)
+    m = load_model(tmp_path / "w" / "tiny")
+    assert m.config["max_order"] == 1 and set(state) == set(m.state_dict())
+    # --resume: finished stages are not run again (same weights)
+    assert build.main(argv + ["--resume"]) == 0
+    again = torch.load(tmp_path / "w" / "tiny.pt", weights_only=True)
+    assert all(torch.equal(state[k], again[k]) for k in state)
+    # a misspelt key is refused
+    path.write_text(yaml.safe_dump({**cfg, "stages": [{**cfg["stages"][0], "epohcs": 1}]}))
+    with pytest.raises(SystemExit, match="epohcs"):
+        build.load_config(str(path))
+
+
+def test_relabel_rewrites_naming_fields_only(tmp_path):
+    from mepviz import registry
+    from train import build
+    src = json.load(open(os.path.join(ds.ROOT, "weights", "dipole-xtb.json")))
+    card = {**src, "name": "dipole", "recipe": "typed by hand", "training": {**src["training"], "stage_times_s": {}}}
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    assert build.main(["dipole-xtb", "--out", str(tmp_path / "m"), "--relabel-only"]) == 0
+    new = json.load(open(tmp_path / "m.json"))
+    assert new["name"] == "dipole-xtb" and new["label"] == registry.MODELS["dipole-xtb"].label
+    assert "recipe" not in new and "stage_times_s" not in new["training"] and not new["paper_variant"]
+    assert new["config"] == src["config"] and new["test_metrics"] == src["test_metrics"]
+    assert new["recipe_config"]["sha256"] == build.load_config("dipole-xtb")["_sha256"]

@@ -38,6 +38,7 @@ class MoleculeSet:
     source: np.ndarray               # (M,) file name each molecule came from
     charges: np.ndarray | None = None  # (ΣN,) reference atomic charges (e; xTB files), NaN if unknown
     atomic_dipoles: np.ndarray | None = None  # (ΣN, 3) reference atomic dipoles (e·Å; xTB files)
+    dipole_norm: np.ndarray | None = None  # (M,) reference |μ| (e·Å; QM9's own), NaN if unknown
     offsets: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -53,7 +54,8 @@ class MoleculeSet:
         return MoleculeSet(self.qm9_index[idx], self.position[idx], self.atom_count[idx],
                            self.z[atoms], self.pos[atoms], self.dipole[idx], self.quadrupole[idx],
                            self.source[idx], *(None if x is None else x[atoms]
-                                                for x in (self.charges, self.atomic_dipoles)))
+                                                for x in (self.charges, self.atomic_dipoles)),
+                           None if self.dipole_norm is None else self.dipole_norm[idx])
 
     def mask(self, keep) -> "MoleculeSet":
         return self.subset(np.flatnonzero(np.asarray(keep, dtype=bool)))
@@ -69,7 +71,8 @@ class MoleculeSet:
 
     def batch(self, idx, dtype=torch.float32) -> dict:
         """Tensors for the molecules `idx`: z, pos, batch, total_charge, dipole, quadrupole
-        (and atomic `charges` when the set has them)."""
+        (and atomic `charges`, `atomic_dipoles`, `dipole_norm` when the set has them; NaN marks
+        a target a molecule lacks, e.g. the vector μ of a QM9 |μ|-only molecule)."""
         idx = np.asarray(idx, dtype=np.int64)
         atoms = self.atom_indices(idx)
         out = {
@@ -84,6 +87,8 @@ class MoleculeSet:
             out["charges"] = torch.from_numpy(self.charges[atoms]).to(dtype)
         if self.atomic_dipoles is not None:
             out["atomic_dipoles"] = torch.from_numpy(self.atomic_dipoles[atoms]).to(dtype)
+        if self.dipole_norm is not None:
+            out["dipole_norm"] = torch.from_numpy(self.dipole_norm[idx]).to(dtype)
         return out
 
     def batches(self, batch_size: int, shuffle: bool = False, rng=None, dtype=torch.float32,
@@ -135,16 +140,17 @@ def concat(sets: list[MoleculeSet]) -> MoleculeSet:
         return sets[0]
     cat = np.concatenate
 
-    def per_atom(attr, shape):                        # NaN where a file lacks the key
+    def optional(attr, shape, per_atom=True):        # NaN where a file lacks the key
         if all(getattr(s, attr) is None for s in sets):
             return None
-        return cat([getattr(s, attr) if getattr(s, attr) is not None else np.full((len(s.z),) + shape, np.nan)
-                    for s in sets])
+        return cat([getattr(s, attr) if getattr(s, attr) is not None
+                    else np.full((len(s.z) if per_atom else len(s),) + shape, np.nan) for s in sets])
     return MoleculeSet(cat([s.qm9_index for s in sets]), cat([s.position for s in sets]),
                        cat([s.atom_count for s in sets]), cat([s.z for s in sets]),
                        cat([s.pos for s in sets]), cat([s.dipole for s in sets]),
                        cat([s.quadrupole for s in sets]), cat([s.source for s in sets]),
-                       per_atom("charges", ()), per_atom("atomic_dipoles", (3,)))
+                       optional("charges", ()), optional("atomic_dipoles", (3,)),
+                       optional("dipole_norm", (), per_atom=False))
 
 
 def load_files(paths, dedupe: bool = True) -> MoleculeSet:
@@ -158,6 +164,8 @@ def load_files(paths, dedupe: bool = True) -> MoleculeSet:
         if len(first) < len(ms):
             ms = ms.subset(np.sort(first))
     ok = np.isfinite(ms.dipole).all(1) & np.isfinite(ms.quadrupole).all((1, 2))
+    if ms.dipole_norm is not None:                    # |μ|-only molecules (QM9's own |μ|)
+        ok |= np.isfinite(ms.dipole_norm)
     if not ok.all():
         ms = ms.mask(ok)
     return ms
@@ -174,12 +182,13 @@ def xtb_files(root: str = ROOT) -> list[str]:
     return sorted(glob.glob(os.path.join(root, "data", "xtb", "*.npz")))
 
 
-def file_digest(path: str) -> str:
+def file_digest(path: str, full: bool = False) -> str:
+    """SHA-256 of a file: the first 16 hex digits, or all 64 with `full`."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()[:16]
+    return h.hexdigest() if full else h.hexdigest()[:16]
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
@@ -247,3 +256,27 @@ def training_data(files, val_fraction: float = 0.1, seed: int = 0, root: str = R
     fill_positions(ms)
     val = validation_mask(ms.qm9_index, val_fraction, seed)
     return ms.mask(~val), ms.mask(val)
+
+
+def qm9_magnitude_set(n: int | None, seed: int = 0, val_fraction: float = 0.1,
+                      exclude=(), path: str | None = None) -> MoleculeSet:
+    """QM9 molecules with only QM9's own |μ| as target (``dipole_norm``, e·Å; vector μ and Θ
+    NaN), from permutation positions ≥ 200 only (never the reserved 0–99 or the test split
+    100–199), minus validation-split molecules and the QM9 indices in `exclude` (e.g. the
+    DFT-labelled ones). `n`: a seeded random subset of that size (None: all, ~117k)."""
+    from train import qm9
+    from mepviz.units import DEBYE_PER_E_ANGSTROM
+    with np.load(path or qm9.geometries(), allow_pickle=False) as d:
+        g = {k: d[k] for k in d.files}
+    keep = (g["position"] >= qm9.FIRST_TRAIN_POSITION) & ~validation_mask(g["qm9_index"], val_fraction, seed)
+    keep &= ~np.isin(g["qm9_index"], np.asarray(sorted(set(int(x) for x in exclude)), dtype=np.int64))
+    keep &= ~np.isin(g["qm9_index"], np.asarray(sorted(excluded_indices()), dtype=np.int64))
+    idx = np.flatnonzero(keep)
+    if n is not None and n < len(idx):
+        idx = np.sort(np.random.default_rng([seed, 4242]).permutation(idx)[:n])
+    m = len(g["qm9_index"])
+    full = MoleculeSet(g["qm9_index"], g["position"], g["atom_count"].astype(np.int64),
+                       g["z"].astype(np.int64), g["pos"], np.full((m, 3), np.nan), np.full((m, 3, 3), np.nan),
+                       np.full(m, "qm9pack:Dipole_debye"), None, None,
+                       g["dipole_debye"] / DEBYE_PER_E_ANGSTROM)
+    return full.subset(idx)

@@ -1,7 +1,8 @@
 """Evaluate the shipped models (and cheap charge baselines) against the DFT test split.
 
-    OMP_NUM_THREADS=1 python -m train.evaluate            # all models in weights/ + baselines
+    OMP_NUM_THREADS=1 python -m train.evaluate            # every variant in weights/ + baselines
     python -m train.evaluate --models quadrupole --no-baselines --no-update-cards
+    python -m train.evaluate --readme                      # README accuracy table from evaluation.json
 
 On data/qm9/test.npz (QM9 permutation positions 100–199, B3LYP/6-31G(2df,p)) for every model
 in weights/ and for the baselines of mepviz.baselines (RDKit Gasteiger, RDKit MMFF94,
@@ -17,7 +18,8 @@ GFN2-xTB Mulliken charges; and GFN2-xTB charges + atomic dipoles + quadrupoles):
   per-molecule MAEs), plus histograms of the signed errors.
 
 Writes weights/evaluation.md (Markdown tables), weights/evaluation.json (overall,
-per-shell, per-molecule, histograms; read by the app's Compare page) and puts the test
+per-shell, per-molecule, histograms, each method's subset metrics, and "figures": the data of
+the paper's plots; read by the app's Compare page) and puts the test
 metrics into each model card weights/<name>.json under "test_metrics", together with the
 metrics on a fixed subset (the first SUBSET_SIZE test molecules) that tests/test_weights.py
 recomputes, and the SHA-256 of the weight file they belong to.
@@ -54,7 +56,24 @@ HIST_EDGES = np.linspace(-15.0, 15.0, 121)
 #: per-molecule MAE histogram bins (kcal/mol/e)
 MOL_HIST_EDGES = np.linspace(0.0, 15.0, 61)
 BASELINE_NAMES = registry.BASELINE_NAMES
+#: baselines with atomic dipoles and quadrupoles: their isodensity error is also split by order
+BASELINES_WITH_ORDERS = ("xtb-multipoles",)
+#: per-molecule ESP fits to the DFT MEP itself (the floor for point multipoles): name → (order, label)
+BOUNDS = {"esp-fit-charges": (0, "ESP-fitted charges (per-molecule fit to the DFT MEP; floor)"),
+          "esp-fit-multipoles": (2, "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor)")}
+ORDER_LABELS = ("charges only", "+ atomic dipoles", "+ atomic quadrupoles")
+README = ROOT / "README.md"
+README_MARKERS = ("<!-- accuracy-table:start (python -m train.evaluate --readme) -->", "<!-- accuracy-table:end -->")
 D = DEBYE_PER_E_ANGSTROM
+
+
+def method_label(name: str) -> str:
+    """Display label of a model variant, baseline or bound (from mepviz.registry)."""
+    if name in registry.MODELS:
+        return "ML " + registry.MODELS[name].label
+    if name in BOUNDS:
+        return BOUNDS[name][1]
+    return registry.BASELINES.get(name, name)
 
 
 def file_sha256(path) -> str:
@@ -66,12 +85,27 @@ def file_sha256(path) -> str:
 
 
 # ------------------------------------------------------------------------ multipoles
-def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS):
-    """[(charges, atomic dipoles, atomic quadrupoles)] of ML model `name` for every molecule."""
-    from mepviz.predict import Predictor
-    pr = Predictor(name, weights_dir)
-    preds = pr.predict_many([t.mol for t in test_set], batch_size=16)
-    return [(p.charges, p.atomic_dipoles, p.atomic_quadrupoles) for p in preds], [None] * len(preds)
+def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, batch_size: int = 16):
+    """[(charges, atomic dipoles, atomic quadrupoles)] of the model weights_dir/<name>.pt for
+    every molecule (float32 forward passes of `batch_size` molecules, as the app's predictor)."""
+    import torch
+
+    from mepviz.model import load_model
+    net = load_model(Path(weights_dir) / name, dtype=torch.float32)
+    out = []
+    for start in range(0, len(test_set), batch_size):
+        mols = [t.mol for t in test_set[start:start + batch_size]]
+        counts = [m.n_atoms for m in mols]
+        with torch.inference_mode():
+            r = net(torch.from_numpy(np.concatenate([m.numbers for m in mols]).astype(np.int64)),
+                    torch.from_numpy(np.concatenate([m.positions for m in mols])).float(),
+                    torch.from_numpy(np.repeat(np.arange(len(mols)), counts)),
+                    torch.tensor([float(m.charge) for m in mols]))
+        r = {k: r[k].double().numpy() for k in ("charges", "atomic_dipoles", "atomic_quadrupoles")}
+        ends = np.cumsum(counts)
+        for a, b in zip(ends - counts, ends):
+            out.append((r["charges"][a:b], r["atomic_dipoles"][a:b], r["atomic_quadrupoles"][a:b]))
+    return out, [None] * len(out)
 
 
 def baseline_multipoles(name: str, test_set):
@@ -246,6 +280,60 @@ def subset_metrics(name: str, weights_dir=DEFAULT_WEIGHTS, test_path=DEFAULT_TES
     return card_metrics(evaluate_model(name, load_test_set(test_path, n), weights_dir, detail=False))
 
 
+def method_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS):
+    """(multipoles, errors, kind, orders) of a model variant, a baseline or an ESP-fit bound."""
+    if name in BOUNDS:
+        return [esp_fit_multipoles(t, BOUNDS[name][0]) for t in test_set], None, "bound", (2,)
+    if name in registry.BASELINES:
+        mps, errs = baseline_multipoles(name, test_set)
+        return mps, errs, "baseline", (0, 1, 2) if name in BASELINES_WITH_ORDERS else (2,)
+    mps, errs = model_multipoles(name, test_set, weights_dir)
+    return mps, errs, "model", (0, 1, 2)
+
+
+def evaluate_method(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, subset: int = SUBSET_SIZE) -> dict:
+    """Full result of one method, with "subset": the card metrics of its first `subset`
+    molecules (what tests recompute for baselines and bounds)."""
+    mps, errs, kind, orders = method_multipoles(name, test_set, weights_dir)
+    res = evaluate_multipoles(test_set, mps, errs, orders=orders)
+    sub = evaluate_multipoles(test_set[:subset], mps[:subset], (errs or [None] * len(mps))[:subset],
+                              orders=orders, detail=False)
+    res.update(kind=kind, label=method_label(name),
+               subset={"n_molecules": min(subset, len(test_set)), "metrics": card_metrics(sub)})
+    return res
+
+
+def figures(methods: dict, test_set) -> dict:
+    """Data of the paper's figures for the Compare page and evaluation.md (kcal/mol/e):
+
+    - per_molecule_mep_mae: isodensity MAE per test molecule and method (null = failed);
+    - mep_mae_vs_shell: MAE and RMSE on the isodensity surface and each shell scale;
+    - mep_mae_by_order: isodensity MAE with charges only / + atomic dipoles / + quadrupoles;
+    - paper_pair: the dipole / quadrupole MEP MAE ratio and how many molecules each wins."""
+    index = [t.qm9_index for t in test_set]
+    per_mol = {}
+    for name, res in methods.items():
+        got = {r["qm9_index"]: r["mae"] for r in res["mep"].get("per_molecule", [])}
+        per_mol[name] = [got.get(q) for q in index]
+    surfaces = ["isodensity", *(f"{s:.1f}" for s in SHELL_SCALES)]
+    shell = {name: {k: [res["mep"]["overall"][k], *(res["mep"]["per_shell"][f"{s:.1f}"][k] for s in SHELL_SCALES)]
+                    for k in ("mae", "rmse")} for name, res in methods.items()}
+    by_order = {name: [res["mep"]["isodensity_by_order"][str(o)]["mae"] for o in (0, 1, 2)]
+                for name, res in methods.items() if "isodensity_by_order" in res["mep"]}
+    out = {"per_molecule_mep_mae": {"qm9_index": index, "smiles": [t.smiles for t in test_set], "mae": per_mol},
+           "mep_mae_vs_shell": {"surfaces": surfaces, **{k: {n: v[k] for n, v in shell.items()} for k in ("mae", "rmse")}},
+           "mep_mae_by_order": {"orders": list(ORDER_LABELS), "mae": by_order}}
+    dip, quad = registry.PAPER_PAIR
+    if dip in methods and quad in methods:
+        a, b = np.array(per_mol[dip], dtype=float), np.array(per_mol[quad], dtype=float)
+        ok = np.isfinite(a) & np.isfinite(b)
+        out["paper_pair"] = {
+            "dipole": dip, "quadrupole": quad,
+            "mep_mae_ratio": methods[dip]["mep"]["overall"]["mae"] / methods[quad]["mep"]["overall"]["mae"],
+            "molecules_quadrupole_better": int((b[ok] < a[ok]).sum()), "molecules_compared": int(ok.sum())}
+    return out
+
+
 # ---------------------------------------------------------------------------- output
 def _fmt(x, d=3):
     return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{d}f}"
@@ -290,13 +378,7 @@ def markdown(doc: dict) -> str:
                      + " | ".join(_fmt(mep["per_shell"][f"{s:.1f}"]["rmse"], 2) for s in SHELL_SCALES)
                      + f" | {_fmt(mep['all_shells']['rmse'], 2)} |")
     ml = [(n, r) for n, r in doc["methods"].items() if r["kind"] == "model"]
-    if ml:
-        lines += ["", "## ML models: isodensity MEP MAE by multipole order (kcal/mol/e)", "",
-                  "| Model | charges only | + atomic dipoles | + atomic quadrupoles |", "|---|---|---|---|"]
-        for name, res in ml:
-            bo = res["mep"].get("isodensity_by_order", {})
-            lines.append(f"| {res['label']} | " + " | ".join(_fmt(bo.get(str(o), {}).get("mae"), 2) for o in (0, 1, 2))
-                         + " |")
+    lines += figures_markdown(doc)
     for name, res in ml:
         pm = sorted(res["mep"].get("per_molecule", []), key=lambda r: -r["mae"])
         if pm:
@@ -312,6 +394,119 @@ def markdown(doc: dict) -> str:
         for f in res.get("failures", []):
             lines.append(f"\n- {res['label']} failed on QM9 {f['qm9_index']} ({f['smiles']}): {f['error']}")
     return "\n".join(lines) + "\n"
+
+
+def figures_markdown(doc: dict) -> list[str]:
+    """The paper's figures as tables: error by multipole order, error vs shell distance, and
+    per-molecule MEP MAE of the paper's dipole and quadrupole models (evaluation.json "figures")."""
+    fig, labels = doc["figures"], {n: r["label"] for n, r in doc["methods"].items()}
+    lines = ["", "## Isodensity MEP MAE by multipole order (kcal/mol/e)", "",
+             "Each row's own atomic multipoles, truncated: charges only, then + atomic dipoles, then + atomic "
+             "quadrupoles.", "", "| Method | " + " | ".join(fig["mep_mae_by_order"]["orders"]) + " |",
+             "|---|---|---|---|"]
+    for name, maes in fig["mep_mae_by_order"]["mae"].items():
+        lines.append(f"| {labels[name]} | " + " | ".join(_fmt(v, 2) for v in maes) + " |")
+    sh = fig["mep_mae_vs_shell"]
+    lines += ["", "## MEP MAE against distance from the molecule (kcal/mol/e)", "",
+              "Isodensity surface, then Merz–Kollman shells at 1.4–2.0 × Bondi radii.", "",
+              "| Method | " + " | ".join(sh["surfaces"]) + " |", "|---|" + "---|" * len(sh["surfaces"])]
+    for name, maes in sh["mae"].items():
+        lines.append(f"| {labels[name]} | " + " | ".join(_fmt(v, 2) for v in maes) + " |")
+    pair = fig.get("paper_pair")
+    if pair:
+        d, q = pair["dipole"], pair["quadrupole"]
+        pm = fig["per_molecule_mep_mae"]
+        cols = [n for n in doc["methods"] if doc["methods"][n]["kind"] == "model"]
+        lines += ["", f"## Per-molecule isodensity MEP MAE: {labels[d]} vs {labels[q]} (kcal/mol/e)", "",
+                  f"MEP MAE ratio {d} / {q}: **{pair['mep_mae_ratio']:.2f}**; the {q} model is better on "
+                  f"{pair['molecules_quadrupole_better']} of {pair['molecules_compared']} molecules "
+                  "(the scatter plot's points below and above the diagonal).", "",
+                  "| QM9 index | SMILES | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+        for k, (idx, smi) in enumerate(zip(pm["qm9_index"], pm["smiles"])):
+            lines.append(f"| {idx} | `{smi}` | " + " | ".join(_fmt(pm["mae"][c][k], 2) for c in cols) + " |")
+    return lines
+
+
+def readme_table(doc: dict) -> str:
+    """The README's accuracy table (every model variant, baseline and floor in evaluation.json)."""
+    ts = doc["test_set"]
+    methods = {n: doc["models"].get(n) or doc["baselines"][n] for n in doc["method_order"]}
+    lines = [README_MARKERS[0],
+             f"On the {ts['n_molecules']}-molecule QM9 test split (MEP against {ts['level_of_theory']} on the "
+             "ρ = 0.001 e/bohr³ isodensity surface and the 1.4 × Bondi shell; generated "
+             f"{doc['generated']} from `weights/evaluation.json`; full tables and the paper's figures in "
+             "`weights/evaluation.md`):", "",
+             "| Method | MEP MAE iso (kcal/mol/e) | MEP MAE 1.4 shell | \\|μ\\| MAE (D) | μ vector MAE (D) "
+             "| Θ MAE (D·Å) | training molecules (DFT) |", "|---|---|---|---|---|---|---|"]
+    for name, res in methods.items():
+        mo, mep = res["moments"], res["mep"]
+        lines.append(f"| {res['label']} | {_fmt(mep['overall']['mae'], 2)} | {_fmt(mep['per_shell']['1.4']['mae'], 2)} "
+                     f"| {_fmt(mo['dipole_magnitude_mae_debye'])} | {_fmt(mo['dipole_vector_mae_debye'])} "
+                     f"| {_fmt(mo['quadrupole_component_mae_debye_angstrom'])} "
+                     f"| {res.get('training_molecules') or '—'} |")
+    pair = (doc.get("figures") or {}).get("paper_pair")
+    if pair:
+        lines += ["", f"MEP MAE ratio of the paper's pair, {pair['dipole']} / {pair['quadrupole']}: "
+                      f"{pair['mep_mae_ratio']:.2f}."]
+    lines.append(README_MARKERS[1])
+    return "\n".join(lines)
+
+
+def write_readme(evaluation_json=DEFAULT_WEIGHTS / "evaluation.json", readme=README) -> None:
+    """Replace the text between README_MARKERS in `readme` with :func:`readme_table`."""
+    doc = json.loads(Path(evaluation_json).read_text())
+    text = Path(readme).read_text()
+    start, end = text.find(README_MARKERS[0]), text.find(README_MARKERS[1])
+    if start < 0 or end < 0:
+        raise SystemExit(f"error: {readme} lacks the markers {README_MARKERS[0]!r} … {README_MARKERS[1]!r}")
+    Path(readme).write_text(text[:start] + readme_table(doc) + text[end + len(README_MARKERS[1]):])
+
+
+def _clean(x):
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    return x
+
+
+def model_test_metrics(name: str, wdir, test_path=DEFAULT_TEST, test_set=None, result=None,
+                       generated: str | None = None) -> dict:
+    """The "test_metrics" block of model card wdir/<name>.json: metrics on the whole test
+    split, its file and hash, the weights' hash, and the subset tests/test_weights.py recomputes."""
+    wdir, test_path = Path(wdir), Path(test_path)
+    test_set = test_set if test_set is not None else load_test_set(test_path)
+    result = result if result is not None else evaluate_model(name, test_set, wdir)
+    try:
+        test_file = str(test_path.resolve().relative_to(ROOT))
+    except ValueError:
+        test_file = str(test_path)
+    metrics = card_metrics(result)
+    metrics.update(
+        test_set=test_file, test_set_sha256=file_sha256(test_path),
+        evaluated=generated or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        weights_sha256=file_sha256(wdir / f"{name}.pt"),
+        subset={"description": f"first {SUBSET_SIZE} molecules of the test split "
+                               "(recomputed by tests/test_weights.py, tolerance 1e-4)",
+                "n_molecules": SUBSET_SIZE,
+                "qm9_index": [t.qm9_index for t in test_set[:SUBSET_SIZE]],
+                "metrics": subset_metrics(name, wdir, test_path)})
+    return metrics
+
+
+def write_card_metrics(stem, test_path=DEFAULT_TEST) -> dict:
+    """Evaluate the model stem.pt on the test split and write the metrics into stem.json."""
+    stem = Path(stem)
+    metrics = model_test_metrics(stem.name, stem.parent, test_path)
+    update_card(stem.with_suffix(".json"), metrics)
+    return metrics
 
 
 def update_card(card_path: Path, metrics: dict) -> None:
@@ -332,46 +527,31 @@ def main(argv=None) -> int:
     ap.add_argument("-n", "--limit", type=int, default=None, help="only the first N test molecules (quick check)")
     ap.add_argument("--out", default=None, help="output stem (default <weights>/evaluation → .md and .json)")
     ap.add_argument("--no-update-cards", action="store_true", help="do not write test_metrics into the model cards")
+    ap.add_argument("--readme", action="store_true",
+                    help="only regenerate README.md's accuracy table from <weights>/evaluation.json")
     args = ap.parse_args(argv)
+    if args.readme:
+        write_readme(Path(args.weights) / "evaluation.json")
+        print(f"updated the accuracy table in {README}")
+        return 0
 
     from mepviz.predict import installed_models
     wdir = Path(args.weights)
     models = args.models if args.models is not None else list(installed_models(wdir))
     test_set = load_test_set(args.test, args.limit)
     t0 = time.perf_counter()
+    names = [*models, *([] if args.no_baselines else args.baselines), *([] if args.no_bounds else BOUNDS)]
     methods = {}
-    for name in models:
+    for name in names:
         t = time.perf_counter()
-        res = evaluate_model(name, test_set, wdir)
-        card = json.loads((wdir / f"{name}.json").read_text())
-        res.update(kind="model", label=registry.model_label(name),
-                   weights_sha256=file_sha256(wdir / f"{name}.pt"),
-                   training_molecules=(card.get("data", {}).get("dft_train", {}) or {}).get("molecules"))
-        methods[name] = res
-        print(f"{name:>16}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e, "
-              f"|μ| MAE {res['moments']['dipole_magnitude_mae_debye']:.3f} D  ({time.perf_counter() - t:.1f} s)",
-              flush=True)
-    if not args.no_baselines:
-        for name in args.baselines:
-            t = time.perf_counter()
-            mps, errs = baseline_multipoles(name, test_set)
-            res = evaluate_multipoles(test_set, mps, errs)
-            res.update(kind="baseline", label=registry.BASELINES.get(name, name))
-            methods[name] = res
-            print(f"{name:>16}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e "
-                  f"({res['n_failed']} failed, {time.perf_counter() - t:.1f} s)", flush=True)
-
-    if not args.no_bounds:
-        for order, name, label in ((0, "esp-fit-charges", "ESP-fitted charges (per-molecule fit to the DFT MEP; floor)"),
-                                   (2, "esp-fit-multipoles",
-                                    "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor)")):
-            t = time.perf_counter()
-            mps = [esp_fit_multipoles(tm, order) for tm in test_set]
-            res = evaluate_multipoles(test_set, mps)
-            res.update(kind="bound", label=label)
-            methods[name] = res
-            print(f"{name:>18}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e "
-                  f"({time.perf_counter() - t:.1f} s)", flush=True)
+        res = methods[name] = evaluate_method(name, test_set, wdir)
+        if res["kind"] == "model":
+            card = json.loads((wdir / f"{name}.json").read_text())
+            res.update(weights_sha256=file_sha256(wdir / f"{name}.pt"),
+                       training_molecules=(card.get("data", {}).get("dft_train", {}) or {}).get("molecules"))
+        print(f"{name:>18}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e, "
+              f"|μ| MAE {res['moments']['dipole_magnitude_mae_debye']:.3f} D ({res['n_failed']} failed, "
+              f"{time.perf_counter() - t:.1f} s)", flush=True)
 
     test_path = Path(args.test)
     try:
@@ -401,8 +581,11 @@ def main(argv=None) -> int:
             "quadrupole_component_mae_debye_angstrom": "mean over molecules and 9 components of |Theta - Theta_ref| "
                                                        "(traceless, about the centre of mass)",
             "histogram": "signed isodensity MEP errors; values beyond the edges are counted in underflow/overflow",
+            "subset": f"card metrics of the first {SUBSET_SIZE} test molecules (tests recompute them)",
+            "figures": figures.__doc__.split("\n\n", 1)[1].strip(),
         },
         "methods": methods,
+        "figures": figures(methods, test_set),
         "models": {k: v for k, v in methods.items() if v["kind"] == "model"},
         "baselines": {k: v for k, v in methods.items() if v["kind"] in ("baseline", "bound")},
     }
@@ -416,18 +599,10 @@ def main(argv=None) -> int:
           f"({time.perf_counter() - t0:.0f} s)")
 
     if not args.no_update_cards and args.limit is None:
+        floors = {b: methods[b]["mep"]["overall"]["mae"] for b in methods if methods[b]["kind"] in ("baseline", "bound")}
         for name in models:
-            metrics = card_metrics(methods[name])
-            metrics.update(
-                test_set=test_info["file"], test_set_sha256=test_info["sha256"], evaluated=generated,
-                weights_sha256=methods[name]["weights_sha256"],
-                baselines_mep_isodensity_mae={b: methods[b]["mep"]["overall"]["mae"]
-                                              for b in methods if methods[b]["kind"] in ("baseline", "bound")},
-                subset={"description": f"first {SUBSET_SIZE} molecules of the test split "
-                                       "(recomputed by tests/test_weights.py, tolerance 1e-4)",
-                        "n_molecules": SUBSET_SIZE,
-                        "qm9_index": [t.qm9_index for t in test_set[:SUBSET_SIZE]],
-                        "metrics": subset_metrics(name, wdir, args.test)})
+            metrics = model_test_metrics(name, wdir, args.test, test_set, methods[name], generated)
+            metrics["baselines_mep_isodensity_mae"] = floors
             update_card(wdir / f"{name}.json", metrics)
             print(f"updated {wdir / (name + '.json')} test_metrics")
     print(markdown(doc).split("\n\n## ")[0].split("\n\n", 3)[-1])

@@ -37,6 +37,15 @@ def table() -> pd.DataFrame:
     return df
 
 
+def _coordinates(text: str) -> list:
+    """qm9pack's XYZ_Ang cell as nested lists (a few rows write floats Fortran-style, '0.')."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        import ast
+        return ast.literal_eval(text)
+
+
 @lru_cache(maxsize=1)
 def permutation() -> np.ndarray:
     return np.random.default_rng(0).permutation(N_QM9)
@@ -57,7 +66,7 @@ def entry(position: int) -> QM9Entry:
     from mepviz.elements import atomic_number
     row = table().iloc[int(permutation()[position])]
     symbols = json.loads(row["Elements"].replace("'", '"'))
-    xyz = np.array(json.loads(row["XYZ_Ang"]), dtype=float)
+    xyz = np.array(_coordinates(row["XYZ_Ang"]), dtype=float)
     return QM9Entry(position=int(position), index=int(row["Index"]), smiles=str(row["SMILES"]),
                     numbers=np.array([atomic_number(s) for s in symbols]), positions=xyz,
                     dipole_debye=float(row["Dipole_debye"]))
@@ -90,3 +99,40 @@ def load_entries(path: str) -> dict[int, QM9Entry]:
                                  dipole_debye=float(m))
                 for p, i, s, a, b, m in zip(d["position"], d["qm9_index"], d["smiles"],
                                             starts, ends, d["dipole_debye"])}
+
+
+# --------------------------------------------------------------------------- QM9's own |μ|
+
+#: default cache of QM9 geometries and |μ| (ignored folder; rebuilt from qm9pack when missing)
+GEOMETRY_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "cache", "qm9_geometries.npz")
+
+
+def build_geometries(positions, path: str) -> str:
+    """Write the geometries (Å) and QM9 |μ| (D) of the molecules at permutation `positions`
+    to `path` (.npz: position, qm9_index, atom_count, z int8, pos float32, dipole_debye)."""
+    from mepviz.elements import atomic_number
+    positions = np.asarray(positions, dtype=np.int64)
+    rows = table().iloc[permutation()[positions]]
+    counts, zs, xyz = [], [], []
+    for el, xy in zip(rows["Elements"], rows["XYZ_Ang"]):
+        symbols = json.loads(el.replace("'", '"'))
+        counts.append(len(symbols))
+        zs.extend(atomic_number(s) for s in symbols)
+        xyz.extend(_coordinates(xy))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, position=positions, qm9_index=rows["Index"].to_numpy(np.int64),
+             atom_count=np.array(counts, np.int32), z=np.array(zs, np.int8),
+             pos=np.array(xyz, np.float32).reshape(-1, 3),
+             dipole_debye=rows["Dipole_debye"].to_numpy(np.float64))
+    os.replace(tmp, path)
+    return path
+
+
+def geometries(path: str = GEOMETRY_CACHE) -> str:
+    """Path of the cached geometries of every training position (≥ FIRST_TRAIN_POSITION),
+    built from qm9pack on first use (~130,600 molecules, ~30 MB)."""
+    if not os.path.exists(path):
+        build_geometries(np.arange(FIRST_TRAIN_POSITION, N_QM9), path)
+    return path

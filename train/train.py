@@ -33,7 +33,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mepviz.model import MultipoleNet, save_model  # noqa: E402
+from mepviz.model import DEFAULT_CONFIG, MultipoleNet, convert_state_dict, save_model  # noqa: E402
 from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
 from train import dataset as ds  # noqa: E402
 
@@ -63,10 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     # model
-    ap.add_argument("--features", type=int, default=48)
-    ap.add_argument("--layers", type=int, default=3)
-    ap.add_argument("--rbf", type=int, default=20)
-    ap.add_argument("--cutoff", type=float, default=5.0)
+    ap.add_argument("--features", type=int, default=DEFAULT_CONFIG["features"])
+    ap.add_argument("--layers", type=int, default=DEFAULT_CONFIG["layers"])
+    ap.add_argument("--rbf", type=int, default=DEFAULT_CONFIG["rbf"])
+    ap.add_argument("--cutoff", type=float, default=DEFAULT_CONFIG["cutoff"])
     # optimisation
     ap.add_argument("--quad-weight", type=float, default=1.0, help="w in loss = MSE(μ) + w·MSE(Θ)")
     ap.add_argument("--pretrain-charge-weight", type=float, default=0.0,
@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--pretrain-atomic-dipole-weight", type=float, default=0.0,
                     help="d: xTB pre-training adds d·MSE(pᵢ − pᵢ(xTB)) [(e·Å)²], atomic dipoles of the xTB "
                          "files; DFT fine-tuning never uses it")
+    ap.add_argument("--max-order", type=int, default=None, choices=[0, 1, 2],
+                    help="highest atomic multipole the model predicts (default: 2 for quadrupole, 1 for dipole)")
+    ap.add_argument("--qm9-magnitude", type=int, default=0,
+                    help="N: DFT fine-tuning also fits QM9's own |μ| (qm9pack Dipole_debye) of N molecules "
+                         "from positions ≥ 200 (not validation, not DFT-labelled); -1 = all (~117k)")
+    ap.add_argument("--magnitude-weight", type=float, default=1.0,
+                    help="m: with --qm9-magnitude, the loss adds m·MSE(|μ| − |μ|_QM9) [e·Å]²")
+    ap.add_argument("--qm9-geometries", default=None,
+                    help="cached QM9 geometries .npz (default cache/qm9_geometries.npz, built from qm9pack)")
     ap.add_argument("--epochs", type=int, default=300, help="max fine-tune (DFT) epochs")
     ap.add_argument("--pretrain-epochs", type=int, default=60, help="max xTB pre-training epochs")
     ap.add_argument("--batch-size", type=int, default=32)
@@ -96,11 +105,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------------------
+def _masked_mse(pred, ref):
+    """Mean squared error over the entries whose reference is known (finite); 0 if none."""
+    known = torch.isfinite(ref)
+    if bool(known.all()):
+        return ((pred - ref) ** 2).mean()
+    return ((pred[known] - ref[known]) ** 2).mean() if bool(known.any()) else pred.new_zeros(())
+
+
 def loss_terms(out, batch, variant: str, w: float):
-    mse_mu = ((out["dipole"] - batch["dipole"]) ** 2).mean()
-    mse_th = ((out["quadrupole"] - batch["quadrupole"]) ** 2).mean()
+    """(loss, MSE(μ), MSE(Θ)): μ components (e·Å)², plus w·Θ components (e·Å²)² for the
+    quadrupole variant; molecules without a vector μ (QM9 |μ|-only) are skipped."""
+    mse_mu = _masked_mse(out["dipole"], batch["dipole"])
+    mse_th = _masked_mse(out["quadrupole"], batch["quadrupole"])
     loss = mse_mu + w * mse_th if variant == "quadrupole" else mse_mu
     return loss, mse_mu, mse_th
+
+
+def magnitude_term(out, batch, weight: float):
+    """weight·MSE(|μ| − |μ|_ref) in (e·Å)² over the molecules with a reference |μ| (QM9's own)."""
+    if weight <= 0 or "dipole_norm" not in batch:
+        return out["dipole"].new_zeros(())
+    norm = torch.sqrt((out["dipole"] ** 2).sum(-1) + 1e-12)
+    return weight * _masked_mse(norm, batch["dipole_norm"])
 
 
 def _atomic_errors(out, batch, key: str):
@@ -174,6 +201,13 @@ class Trainer:
         self.dft_files = [os.path.abspath(f) for f in dft]
         self.train, self.val = ds.training_data(self.dft_files, a.val_fraction, a.seed,
                                                 max_molecules=a.max_molecules)
+        self.dft_train, self.magnitude = self.train, None
+        if getattr(a, "qm9_magnitude", 0):
+            dft_all = ds.load_files(self.dft_files).qm9_index
+            self.magnitude = ds.qm9_magnitude_set(None if a.qm9_magnitude < 0 else a.qm9_magnitude, a.seed,
+                                                  a.val_fraction, exclude=dft_all,
+                                                  path=getattr(a, "qm9_geometries", None))
+            self.train = ds.concat([self.train, self.magnitude])
         self.xtb_train = self.xtb_val = None
         self.xtb_file_list: list[str] = []
         if a.pretrain_xtb:
@@ -190,8 +224,9 @@ class Trainer:
             if len(self.xtb_val) > a.max_xtb_val:   # keep per-epoch validation cheap
                 pick = np.random.default_rng([a.seed, 777]).permutation(len(self.xtb_val))[:a.max_xtb_val]
                 self.xtb_val = self.xtb_val.subset(np.sort(pick))
+        order = getattr(a, "max_order", None)
         cfg = dict(features=a.features, layers=a.layers, rbf=a.rbf, cutoff=a.cutoff,
-                   max_order=2 if a.variant == "quadrupole" else 1)
+                   max_order=(2 if a.variant == "quadrupole" else 1) if order is None else order)
         self.model = MultipoleNet(**cfg)
         self.init_card = None
         if getattr(a, "init_from", None):
@@ -208,7 +243,8 @@ class Trainer:
                                   "args": json.loads(ck["args"]),
                                   "state": {k: cst[k] for k in ("phase", "epoch", "best_epoch", "elapsed")},
                                   "validation_metrics": cst["history"]}
-            src = {k: v for k, v in self.init_card["config"].items() if k != "max_order"}
+            state, src = convert_state_dict(state, self.init_card["config"])    # pre-block weights too
+            src = {k: v for k, v in src.items() if k != "max_order"}
             mine = {k: v for k, v in self.model.config.items() if k != "max_order"}
             if src != mine:
                 raise SystemExit(f"error: --init-from config {src} does not match this model {mine}")
@@ -274,6 +310,7 @@ class Trainer:
                          f"{rate:.0f} mol/s, epoch ETA {_fmt_time((len(data) - n) / max(rate, 1e-9))}")
             out = self.model(b["z"], b["pos"], b["batch"], b["total_charge"])
             loss, _, _ = loss_terms(out, b, a.variant, a.quad_weight)
+            loss = loss + magnitude_term(out, b, getattr(a, "magnitude_weight", 0.0))
             if phase == "pretrain":
                 loss = loss + atomic_terms(out, b, getattr(a, "pretrain_charge_weight", 0.0),
                                            getattr(a, "pretrain_atomic_dipole_weight", 0.0))
@@ -376,11 +413,14 @@ class Trainer:
     # -- model card -----------------------------------------------------------------------
     def card(self) -> dict:
         a, st = self.args, self.state
-        data = {"dft_train": self.train.summary(), "dft_validation": self.val.summary(),
+        data = {"dft_train": self.dft_train.summary(), "dft_validation": self.val.summary(),
                 "dft_files": {os.path.relpath(f, ds.ROOT): ds.file_digest(f) for f in self.dft_files},
                 "validation_split": f"seeded hash of QM9 index < {a.val_fraction} (seed {a.seed}); "
                                     "train/dataset.py validation_mask",
                 "excluded": "data/qm9/test.npz molecules and reserved permutation positions 0-99"}
+        if self.magnitude is not None:
+            data["qm9_magnitude"] = {**self.magnitude.summary(), "weight": a.magnitude_weight,
+                                     "target": "qm9pack Dipole_debye (|μ|, B3LYP/6-31G(2df,p))"}
         if self.xtb_train is not None:
             data["xtb_pretrain"] = self.xtb_train.summary()
             data["xtb_validation"] = self.xtb_val.summary()
@@ -403,7 +443,8 @@ class Trainer:
             "hyperparameters": {k: getattr(a, k, None) for k in (
                 "features", "layers", "rbf", "cutoff", "batch_size", "lr", "pretrain_lr", "min_lr", "schedule",
                 "epochs", "pretrain_epochs", "patience", "weight_decay", "clip", "seed", "val_fraction",
-                "pretrain_xtb", "quad_weight", "pretrain_charge_weight", "pretrain_atomic_dipole_weight")},
+                "pretrain_xtb", "quad_weight", "pretrain_charge_weight", "pretrain_atomic_dipole_weight",
+                "max_order", "qm9_magnitude", "magnitude_weight")},
             "optimizer": "Adam",
             "data": data,
             "training": {

@@ -1,0 +1,251 @@
+"""Rebuild a shipped weight file from its committed config, every stage in order.
+
+    OMP_NUM_THREADS=1 python -m train.build dipole          # → weights/dipole.pt + weights/dipole.json
+    python -m train.build quadrupole-qm9mu --out runs/q9/quadrupole   # an ablation config
+    python -m train.build dipole --resume                    # continue an interrupted build
+
+Reads ``train/configs/<name>.yaml`` (model size, seed, data files, and the stages from GFN2-xTB
+pre-training to DFT fine-tuning with their loss weights) and runs each stage with
+:mod:`train.train`, each initialised from the best weights of the one before. Stage runs live
+in ``runs/build-<name>/<stage>/`` (checkpoints, log.csv). The card is written by code:
+config hash, SHA-256 of every data file, seeds, per-stage epochs/timings/validation metrics,
+and a training-noise estimate; then the test metrics of :mod:`train.evaluate` are added.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+from mepviz import registry  # noqa: E402
+from mepviz.model import save_model  # noqa: E402
+from train import dataset as ds  # noqa: E402
+from train import train as tr  # noqa: E402
+
+CONFIG_DIR = os.path.join(ds.ROOT, "train", "configs")
+STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "charge_weight",
+              "atomic_dipole_weight", "max_xtb", "max_molecules"}
+TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
+            "data", "qm9_magnitude", "stages"}
+#: card fields of the pre-build weights that were typed by hand (the config replaces them)
+HAND_WRITTEN = ("recipe", "ablation_test", "training.stage_times_s", "training.total_time_all_stages_s")
+#: last N fine-tuning epochs whose validation spread is the card's training-noise estimate
+NOISE_EPOCHS = 5
+
+
+def config_path(name: str) -> str:
+    return name if name.endswith((".yaml", ".yml")) else os.path.join(CONFIG_DIR, f"{name}.yaml")
+
+
+def load_config(name: str) -> dict:
+    """The parsed config with its name (file stem) and SHA-256 of the canonical JSON form."""
+    path = config_path(name)
+    if not os.path.exists(path):
+        known = sorted(f[:-5] for f in os.listdir(CONFIG_DIR) if f.endswith(".yaml"))
+        raise SystemExit(f"error: no config {path}; known: {', '.join(known)}")
+    with open(path) as fh:
+        cfg = yaml.safe_load(fh)
+    bad = set(cfg) - TOP_KEYS
+    bad |= {f"stages.{k}" for s in cfg["stages"] for k in set(s) - STAGE_KEYS}
+    if bad:
+        raise SystemExit(f"error: unknown config keys in {path}: {sorted(bad)}")
+    for s in cfg["stages"]:
+        if s["level"] not in ("xtb", "dft"):
+            raise SystemExit(f"error: stage {s['name']}: level must be xtb or dft, not {s['level']!r}")
+    canon = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
+    return {**cfg, "_name": os.path.splitext(os.path.basename(path))[0], "_path": path,
+            "_sha256": hashlib.sha256(canon.encode()).hexdigest()}
+
+
+def stage_argv(cfg: dict, stage: dict, runs_dir: str, init_from: str | None) -> list[str]:
+    """train.train arguments for one stage."""
+    m, data = cfg["model"], cfg["data"]
+    mag = cfg.get("qm9_magnitude") or {}
+    argv = ["--variant", cfg["loss_protocol"], "--name", stage["name"], "--runs-dir", runs_dir,
+            "--seed", str(cfg["seed"]), "--val-fraction", str(cfg["val_fraction"]),
+            "--batch-size", str(cfg["batch_size"]), "--features", str(m["features"]),
+            "--layers", str(m["layers"]), "--rbf", str(m["rbf"]), "--cutoff", str(m["cutoff"]),
+            "--max-order", str(m["max_order"]), "--quad-weight", str(cfg.get("quadrupole_weight", 0.0)),
+            "--lr", str(stage["lr"]), "--min-lr", str(stage.get("min_lr", 1e-5)),
+            "--patience", str(stage.get("patience", 60)), "--quiet",
+            "--data", *[os.path.join(ds.ROOT, f) for f in data["dft"]]]
+    if stage["level"] == "xtb":
+        argv += ["--pretrain-xtb", "--pretrain-only", "--pretrain-epochs", str(stage["epochs"]),
+                 "--xtb", *[os.path.join(ds.ROOT, f) for f in stage.get("xtb", data["xtb"])],
+                 "--pretrain-charge-weight", str(stage.get("charge_weight", 0.0)),
+                 "--pretrain-atomic-dipole-weight", str(stage.get("atomic_dipole_weight", 0.0))]
+        if stage.get("max_xtb"):
+            argv += ["--max-xtb", str(stage["max_xtb"])]
+    else:
+        argv += ["--epochs", str(stage["epochs"])]
+        if mag.get("molecules"):
+            argv += ["--qm9-magnitude", str(mag["molecules"]), "--magnitude-weight", str(mag.get("weight", 1.0))]
+    if stage.get("max_molecules"):
+        argv += ["--max-molecules", str(stage["max_molecules"])]
+    if init_from:
+        argv += ["--init-from", init_from]
+    return argv
+
+
+def _log_rows(run_dir: str) -> list[dict]:
+    with open(os.path.join(run_dir, "log.csv")) as fh:
+        return list(csv.DictReader(fh))
+
+
+def training_noise(rows: list[dict], n: int = NOISE_EPOCHS) -> dict:
+    """Spread (standard deviation) of the validation metrics over the last `n` epochs of the
+    final stage: the size of the epoch-to-epoch fluctuation a rebuild's card metrics can differ by."""
+    tail = rows[-n:]
+    out = {"method": f"standard deviation of DFT-validation metrics over the last {len(tail)} epochs "
+                     "of the final stage (optimisation noise; seed-to-seed spread not measured)",
+           "epochs": len(tail)}
+    for key, name in (("val_mu_mae_D", "dipole_vector_component_mae_debye"),
+                      ("val_mu_norm_mae_D", "dipole_magnitude_mae_debye"),
+                      ("val_theta_mae_DA", "quadrupole_component_mae_debye_angstrom")):
+        vals = np.array([float(r[key]) for r in tail])
+        out[name] = float(vals.std(ddof=1)) if len(vals) > 1 else None
+    return out
+
+
+def run_stages(cfg: dict, runs_dir: str, resume: bool, log=print) -> tuple[tr.Trainer, list[dict]]:
+    """Run every stage (skipping finished ones with `resume`); the last stage's Trainer and a
+    summary per stage."""
+    init, summaries, trainer = None, [], None
+    for k, stage in enumerate(cfg["stages"]):
+        argv = stage_argv(cfg, stage, runs_dir, init)
+        args = tr.build_parser().parse_args(argv)
+        torch.set_num_threads(1)
+        trainer = tr.Trainer(args, log=lambda *x: None)
+        ck = os.path.join(trainer.dir, "last.pt")
+        if resume and os.path.exists(ck):
+            trainer.restore(ck)
+        elif os.path.exists(os.path.join(trainer.dir, "log.csv")):
+            os.remove(os.path.join(trainer.dir, "log.csv"))       # a fresh run of this stage
+        t0 = time.time()
+        if not trainer.state["done"]:
+            log(f"[build] stage {k + 1}/{len(cfg['stages'])} {stage['name']} ({stage['level']}, "
+                f"{stage['epochs']} epochs)", flush=True)
+            trainer.run()
+        rows = _log_rows(trainer.dir)
+        hist = trainer.state["history"]
+        phase = "pretrain" if stage["level"] == "xtb" else "finetune"
+        summaries.append({
+            "name": stage["name"], "level": stage["level"], "config": stage,
+            "training_molecules": len(trainer.xtb_train) if stage["level"] == "xtb" else len(trainer.train),
+            "epochs": hist.get(phase + "_epochs"), "best_epoch": hist.get(phase + "_best_epoch"),
+            "time_s": round(trainer.state["elapsed"], 1),
+            "throughput_mol_per_s": round(float(np.median(trainer.state.get("throughput", [0]))), 1),
+            "best_validation": hist.get(phase + "_best_val"), "best_dft_validation": hist.get("best_dft_val")})
+        log(f"[build] {stage['name']}: best epoch {summaries[-1]['best_epoch']}, "
+            f"{summaries[-1]['time_s']:.0f} s (this call {time.time() - t0:.0f} s)", flush=True)
+        init = os.path.join(trainer.dir, "best.pt")
+    return trainer, summaries
+
+
+def identity(cfg: dict) -> dict:
+    """The card fields naming a model, from the registry entry of the config's name."""
+    name = cfg["_name"]
+    variant = registry.MODELS.get(name)
+    fits = variant.fits if variant else None
+    order = cfg["model"]["max_order"]
+    return {
+        "name": name,
+        "label": variant.label if variant else name,
+        "fits": fits,
+        "paper_variant": bool(variant and variant.paper),
+        "variant": cfg["loss_protocol"],
+        "description": ("PiNet2-style equivariant network (l=0,1,2 PaiNN-like features, e3nn irreps). "
+                        + (f"Fitted to {fits}. " if fits else "")
+                        + ("Predicts atomic charges, dipoles and traceless quadrupoles." if order >= 2 else
+                           "Predicts atomic charges and atomic dipoles (atomic quadrupoles are identically zero).")),
+        "pretraining_level_of_theory": ("GFN2-xTB (tblite)" if any(s["level"] == "xtb" for s in cfg["stages"])
+                                        else None),
+        "recipe_config": {"path": os.path.relpath(cfg["_path"], ds.ROOT), "sha256": cfg["_sha256"]},
+    }
+
+
+def relabel(cfg: dict, stem: str) -> None:
+    """Rewrite the naming fields of an existing card stem.json from the registry and config
+    (e.g. after renaming weights/dipole.* to weights/dipole-xtb.*); the weights are untouched."""
+    path = stem + ".json"
+    with open(path) as fh:
+        c = json.load(fh)
+    for key in HAND_WRITTEN:
+        *parents, leaf = key.split(".")
+        node = c
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(leaf, None)
+    c.update(identity(cfg))
+    with open(path, "w") as fh:
+        json.dump(c, fh, indent=2)
+        fh.write("\n")
+
+
+def card(cfg: dict, trainer: tr.Trainer, stages: list[dict]) -> dict:
+    """The model card: what the last stage's Trainer records, with the build's provenance."""
+    name = cfg["_name"]
+    c = trainer.card()
+    c.pop("initialised_from", None)
+    files = sorted({*cfg["data"]["dft"], *cfg["data"]["xtb"]})
+    c.update(identity(cfg))
+    c.update({
+        "build": {
+            "command": f"python -m train.build {name}",
+            "config": os.path.relpath(cfg["_path"], ds.ROOT),
+            "config_sha256": cfg["_sha256"],
+            "config_values": {k: v for k, v in cfg.items() if not k.startswith("_")},
+            "data_sha256": {f: ds.file_digest(os.path.join(ds.ROOT, f), full=True) for f in files},
+            "seeds": {"torch_and_numpy": cfg["seed"], "validation_split": cfg["seed"]},
+            "stages": stages,
+            "total_time_s": round(sum(s["time_s"] for s in stages), 1),
+            "training_noise": training_noise(_log_rows(trainer.dir)),
+        },
+    })
+    return c
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.build", description=__doc__.split("\n\n")[0])
+    ap.add_argument("config", help="config name in train/configs/ (dipole, quadrupole, dipole-xtb, …) or a .yaml path")
+    ap.add_argument("--out", default=None,
+                    help="weights stem (default weights/<name> for a shipped variant, else runs/build-<name>/<name>)")
+    ap.add_argument("--runs-dir", default=None, help="stage runs folder (default runs/build-<name>)")
+    ap.add_argument("--resume", action="store_true", help="continue stages from their last checkpoints")
+    ap.add_argument("--no-evaluate", action="store_true", help="skip the test-split metrics in the card")
+    ap.add_argument("--relabel-only", action="store_true",
+                    help="no training: rewrite the naming fields of the existing card <out>.json")
+    a = ap.parse_args(argv)
+    cfg = load_config(a.config)
+    name = cfg["_name"]
+    runs_dir = a.runs_dir or os.path.join(ds.ROOT, "runs", f"build-{name}")
+    out = a.out or (os.path.join(ds.ROOT, "weights", name) if name in registry.MODELS
+                    else os.path.join(runs_dir, name))
+    if a.relabel_only:
+        relabel(cfg, out)
+        print(f"[build] relabelled {out}.json as {name!r}")
+        return 0
+    t0 = time.time()
+    trainer, stages = run_stages(cfg, runs_dir, a.resume)
+    trainer.model.load_state_dict(trainer.best_state)
+    save_model(trainer.model, out, card(cfg, trainer, stages))
+    print(f"[build] wrote {out}.pt and {out}.json ({time.time() - t0:.0f} s)", flush=True)
+    if not a.no_evaluate:
+        from train import evaluate
+        evaluate.write_card_metrics(out)
+        print(f"[build] test metrics written into {out}.json", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
