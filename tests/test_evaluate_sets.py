@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mepviz.molecule import Molecule
 from mepviz.surfaces import fibonacci_sphere
@@ -35,3 +36,42 @@ def test_model_covers_reads_the_card():
     assert model_covers({}, [t]) is not None                      # QM9 card: H C N O F only
     assert model_covers({"training_elements": [1, 6, 17], "training_charges": [0]}, [t]) is None
     assert model_covers({"training_elements": [1, 6, 17], "training_charges": [1]}, [t]) is not None
+
+
+# ----------------------------------------------------------------- the committed evaluation
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT / "weights" / "evaluation_beyond_qm9.json"
+NEWCHEM = ROOT / "data" / "newchem"
+
+
+def test_newchem_readme_is_generated_from_the_files(tmp_path):
+    from train.label_pool import write_readme
+    import shutil
+    for f in NEWCHEM.glob("*.npz"):
+        shutil.copy(f, tmp_path / f.name)
+    assert write_readme(str(tmp_path)) == (NEWCHEM / "README.md").read_text()
+
+
+def test_committed_sigma_hole_rows_recompute():
+    """The σ-hole table and the Gasteiger row of the σ-hole set, recomputed from the data."""
+    from train.evaluate_sets import load_set, methods_for, sigma_hole_rows
+    doc = json.loads(EVAL.read_text())
+    test_set = load_set(NEWCHEM / "sigma_hole.npz")
+    mp, err = ev.baseline_multipoles("gasteiger", test_set)
+    res = ev.evaluate_multipoles(test_set, mp, err)
+    assert res["mep"]["overall"]["mae"] == pytest.approx(
+        doc["sets"]["sigma_hole"]["methods"]["gasteiger"]["mep_iso"]["mae"], rel=1e-9)
+    rows = []
+    from mepviz.electrostatics import multipole_potential
+    for k, t in enumerate(test_set):
+        rows += sigma_hole_rows(t, {"dft": t.iso_esp, "gasteiger": multipole_potential(t.iso_points, t.mol.positions, *mp[k])})
+    for got, want in zip(rows, doc["sigma_hole"]):
+        assert got["molecule"] == want["molecule"]
+        for name in ("dft", "gasteiger"):
+            assert got[name]["v_cap"] == pytest.approx(want[name]["v_cap"], abs=1e-9)
+    # DFT puts V_s,max on every halogen cap (σ-hole), charges alone never do
+    assert all(r["dft"]["max_angle_deg"] < 10 and r["dft"]["v_cap"] > 0 for r in doc["sigma_hole"])
+    assert all(r["gasteiger"]["max_angle_deg"] > 45 for r in doc["sigma_hole"])

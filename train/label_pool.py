@@ -246,21 +246,22 @@ def seed_records() -> dict[str, dict]:
     """The shared seed labels (SPICE monomers, conformation 0) by canonical SMILES, as label
     records; what the seed lacks (energy, raw second moment, timings) is NaN / −1."""
     from train.pools import canonical
+    with np.load(SEED_FILE, allow_pickle=False) as f:
+        d = {k: f[k] for k in f.files}          # read each array once (NpzFile re-reads per access)
+    a0 = np.concatenate([[0], np.cumsum(d["atom_count"])])
+    i0 = np.concatenate([[0], np.cumsum(d["iso_count"])])
+    s0 = np.concatenate([[0], np.cumsum(d["shell_count"])])
     out = {}
-    with np.load(SEED_FILE, allow_pickle=False) as d:
-        a0 = np.concatenate([[0], np.cumsum(d["atom_count"])])
-        i0 = np.concatenate([[0], np.cumsum(d["iso_count"])])
-        s0 = np.concatenate([[0], np.cumsum(d["shell_count"])])
-        for k, smi in enumerate(d["smiles"]):
-            out[canonical(str(smi))] = dict(
-                smiles=np.str_(canonical(str(smi))), charge=d["charge"][k],
-                z=d["z"][a0[k]:a0[k + 1]], pos=d["pos"][a0[k]:a0[k + 1]], energy=np.nan,
-                dipole=d["dipole"][k], second_moment=np.full((3, 3), np.nan),
-                center_of_mass=d["center_of_mass"][k], quadrupole_com=d["quadrupole_com"][k],
-                iso_points=d["iso_points"][i0[k]:i0[k + 1]], iso_esp=d["iso_esp"][i0[k]:i0[k + 1]],
-                shell_points=d["shell_points"][s0[k]:s0[k + 1]], shell_esp=d["shell_esp"][s0[k]:s0[k + 1]],
-                shell_scale=d["shell_scale"][s0[k]:s0[k + 1]], basis=np.str_("6-31g(2df,p)"),
-                n_basis=-1, wall_time=np.nan, esp_time=np.nan)
+    for k, smi in enumerate(d["smiles"]):
+        out[canonical(str(smi))] = dict(
+            smiles=np.str_(canonical(str(smi))), charge=d["charge"][k],
+            z=d["z"][a0[k]:a0[k + 1]], pos=d["pos"][a0[k]:a0[k + 1]], energy=np.nan,
+            dipole=d["dipole"][k], second_moment=np.full((3, 3), np.nan),
+            center_of_mass=d["center_of_mass"][k], quadrupole_com=d["quadrupole_com"][k],
+            iso_points=d["iso_points"][i0[k]:i0[k + 1]], iso_esp=d["iso_esp"][i0[k]:i0[k + 1]],
+            shell_points=d["shell_points"][s0[k]:s0[k + 1]], shell_esp=d["shell_esp"][s0[k]:s0[k + 1]],
+            shell_scale=d["shell_scale"][s0[k]:s0[k + 1]], basis=np.str_("6-31g(2df,p)"),
+            n_basis=-1, wall_time=np.nan, esp_time=np.nan)
     return out
 
 
