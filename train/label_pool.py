@@ -189,7 +189,11 @@ def run(pools: list[str], out_dir: str, workers: int = 2, scheduler: str | None 
         geometries: str | None = None, log=print) -> dict:
     """Label every unlabelled row of `pools` on dask.distributed (in pool order, or round-robin
     across the pools with `mix`); returns counts."""
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
+    # one molecule can keep a worker busy in C code for many minutes on a loaded machine:
+    # never restart a worker for missed heartbeats (that throws the SCF away)
+    dask.config.set({"distributed.scheduler.worker-ttl": None})
     os.makedirs(out_dir, exist_ok=True)
     if geometries:
         rows = [r for r in geometry_rows(geometries) if not any(map(os.path.exists, _paths(out_dir, r["id"])))]
