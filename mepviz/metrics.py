@@ -79,8 +79,10 @@ class TestMolecule:
 
 
 def load_test_set(path=None, n: int | None = None) -> list[TestMolecule]:
-    """The test split (default ``paths.test_set_path()``) as TestMolecule objects (the first `n`
-    molecules when given); the stored MEP in hartree/e is converted to kcal/mol/e."""
+    """A test set (default the QM9 test split ``paths.test_set_path()``; also the beyond-QM9 sets
+    of data/newchem, whose rows carry a total charge and a name) as TestMolecule objects (the
+    first `n` molecules when given); the stored MEP in hartree/e is converted to kcal/mol/e.
+    Dipoles and quadrupoles are about the centre of mass (origin-independent only if neutral)."""
     d = np.load(path if path is not None else test_set_path(), allow_pickle=False)
     counts = d["atom_count"].astype(int)
     m = len(counts) if n is None else min(int(n), len(counts))
@@ -88,11 +90,13 @@ def load_test_set(path=None, n: int | None = None) -> list[TestMolecule]:
     ioff = np.concatenate([[0], np.cumsum(d["iso_count"].astype(int))])
     soff = np.concatenate([[0], np.cumsum(d["shell_count"].astype(int))])
     out = []
+    charged = "charge" in d.files        # the beyond-QM9 sets (data/newchem): charge and name per row
     for k in range(m):
-        idx = int(d["qm9_index"][k])
+        idx = int(d["qm9_index"][k]) if "qm9_index" in d.files else k
         smi = str(d["smiles"][k])
         mol = Molecule(d["z"][off[k]:off[k + 1]].astype(int), d["pos"][off[k]:off[k + 1]],
-                       name=f"QM9 {idx}", smiles=smi)
+                       charge=int(d["charge"][k]) if charged else 0,
+                       name=str(d["name"][k]) if "name" in d.files else f"QM9 {idx}", smiles=smi)
         out.append(TestMolecule(
             position=k, mol=mol, qm9_index=idx, smiles=smi, dipole=d["dipole"][k].astype(float),
             quadrupole=d["quadrupole_com"][k].astype(float), com=d["center_of_mass"][k].astype(float),

@@ -27,8 +27,7 @@ import numpy as np
 
 from mepviz import registry
 from mepviz.electrostatics import multipole_potential
-from mepviz.molecule import Molecule
-from mepviz.units import HARTREE_TO_KCAL_MOL
+from mepviz.metrics import load_test_set
 from train import evaluate as ev
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,25 +41,8 @@ HALOGENS = {17: "Cl", 35: "Br", 53: "I"}
 
 
 def load_set(path) -> list[ev.TestMolecule]:
-    """A packed test set as train.evaluate TestMolecule objects (charged molecules keep their
-    charge; dipoles and quadrupoles about the centre of mass; MEPs in kcal/mol/e)."""
-    d = np.load(path, allow_pickle=False)
-    off = np.concatenate([[0], np.cumsum(d["atom_count"])])
-    ioff = np.concatenate([[0], np.cumsum(d["iso_count"])])
-    soff = np.concatenate([[0], np.cumsum(d["shell_count"])])
-    out = []
-    for k in range(len(d["atom_count"])):
-        mol = Molecule(d["z"][off[k]:off[k + 1]].astype(int), d["pos"][off[k]:off[k + 1]],
-                       charge=int(d["charge"][k]), name=str(d["name"][k]), smiles=str(d["smiles"][k]))
-        out.append(ev.TestMolecule(
-            position=k, mol=mol, qm9_index=k, smiles=str(d["smiles"][k]), dipole=d["dipole"][k].astype(float),
-            quadrupole=d["quadrupole_com"][k].astype(float), com=d["center_of_mass"][k].astype(float),
-            iso_points=d["iso_points"][ioff[k]:ioff[k + 1]].astype(float),
-            iso_esp=d["iso_esp"][ioff[k]:ioff[k + 1]].astype(float) * HARTREE_TO_KCAL_MOL,
-            shell_points=d["shell_points"][soff[k]:soff[k + 1]].astype(float),
-            shell_esp=d["shell_esp"][soff[k]:soff[k + 1]].astype(float) * HARTREE_TO_KCAL_MOL,
-            shell_scale=np.round(d["shell_scale"][soff[k]:soff[k + 1]].astype(float), 3)))
-    return out
+    """A packed test set as TestMolecule objects (mepviz.metrics.load_test_set)."""
+    return load_test_set(path)
 
 
 def model_covers(card: dict, test_set) -> str | None:
