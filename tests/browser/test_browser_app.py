@@ -34,7 +34,9 @@ def _open(page, server):
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(server + "/")
-    page.get_by_label("SMILES", exact=True).wait_for()
+    # the session's first page load imports torch, RDKit and PySCF in the server and renders the
+    # landing page's live MEP: allow a loaded CI machine more than the default minute for it
+    page.get_by_label("SMILES", exact=True).wait_for(timeout=180_000)
     return requests
 
 
