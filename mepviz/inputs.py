@@ -300,6 +300,8 @@ def _radical_multiplicity(rdmol) -> int:
 
 #: conformers embedded per connected fragment; the one with the lowest MMFF94 energy is kept
 N_CONFORMERS = 8
+#: force-field iterations of every conformer before the lowest one is relaxed to convergence
+PRE_RELAX_ITERATIONS = 200
 
 
 def _canonical_order(rdmol):
@@ -331,19 +333,22 @@ def _embed_one(frag, seed: int, notes: list[str], label: str) -> np.ndarray:
         cids = list(rdDistGeom.EmbedMultipleConfs(frag, n_conf, params))
     if not cids:
         raise _err(f"Could not generate 3D coordinates for {label} (very strained or unusual structure).")
-    energies = None
+    # every conformer is pre-relaxed (PRE_RELAX_ITERATIONS), the lowest one is relaxed to convergence
     if AllChem.MMFFHasAllMoleculeParams(frag):
-        res = AllChem.MMFFOptimizeMoleculeConfs(frag, numThreads=1, maxIters=2000, mmffVariant="MMFF94")
-        energies = [e for _, e in res]
+        res = AllChem.MMFFOptimizeMoleculeConfs(frag, numThreads=1, maxIters=PRE_RELAX_ITERATIONS,
+                                                mmffVariant="MMFF94")
+        best = cids[int(np.argmin([e for _, e in res]))]
+        AllChem.MMFFOptimizeMolecule(frag, mmffVariant="MMFF94", maxIters=2000, confId=best)
     elif AllChem.UFFHasAllMoleculeParams(frag):
-        res = AllChem.UFFOptimizeMoleculeConfs(frag, numThreads=1, maxIters=2000)
-        energies = [e for _, e in res]
+        res = AllChem.UFFOptimizeMoleculeConfs(frag, numThreads=1, maxIters=PRE_RELAX_ITERATIONS)
+        best = cids[int(np.argmin([e for _, e in res]))]
+        AllChem.UFFOptimizeMolecule(frag, maxIters=2000, confId=best)
         notes.append("MMFF94 has no parameters for this molecule; the geometry was relaxed with UFF instead "
                      f"(lowest-energy of {len(cids)} conformers).")
     else:
+        best = cids[0]
         notes.append("Neither MMFF94 nor UFF has parameters for this molecule; "
                      "the geometry is the unrelaxed ETKDG embedding.")
-    best = cids[int(np.argmin(energies))] if energies else cids[0]
     return np.array(frag.GetConformer(best).GetPositions(), dtype=float)
 
 
