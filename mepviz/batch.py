@@ -72,15 +72,23 @@ class BatchResult:
 
 
 def run_batch(records: Sequence[Record], predictors: dict, surface: str = "isodensity",
-              progress: Callable[[int, int, str], None] | None = None) -> BatchResult:
+              progress: Callable[[int, int, str], None] | None = None,
+              max_cpu_seconds: float | None = None) -> BatchResult:
     """Predict every record with every model in `predictors` (name -> Predictor).
 
     For each molecule: μ, |μ|, Θ eigenvalues per model, and V_s,min / V_s,max of each
     model's MEP on one shared surface (`surface`: a name of registry.SURFACES). A record
     that fails (parse error, refusal by applicability.assess, surface failure) becomes an
     entry in `result.errors` and the batch goes on; applicability notes go to `notes`.
+    Once the batch has used `max_cpu_seconds` of CPU (default ``limits.MAX_BATCH_CPU_SECONDS``),
+    the records left become errors that say so (checked between records).
     """
+    import time
+
+    from . import limits
     from .applicability import assess
+    budget = limits.MAX_BATCH_CPU_SECONDS if max_cpu_seconds is None else float(max_cpu_seconds)
+    cpu0 = time.process_time()
     from .electrostatics import surface_statistics
     from .surfaces import surface_for
     result = BatchResult(surface=surface, n_records=len(records))
@@ -88,6 +96,12 @@ def run_batch(records: Sequence[Record], predictors: dict, surface: str = "isode
     for k, rec in enumerate(records):
         if progress:
             progress(k, n, rec.label)
+        if time.process_time() - cpu0 > budget:
+            result.errors += [{"record": r.number, "name": r.label,
+                               "error": f"not processed: the batch used its CPU-time limit of {budget:g} s "
+                                        "(split the file, or use `python -m mepviz batch` for big libraries)"}
+                              for r in records[k:]]
+            break
         try:
             mol = parse_record(rec)
             notes = []

@@ -26,6 +26,9 @@ MAX_POINTS = 5_000_000
 MAX_FRAMES = 500
 #: bytes of one uploaded or read file (= the app server's maxUploadSize, 5 MB)
 MAX_FILE_BYTES = 5_000_000
+#: CPU seconds one web batch may use; the records left are reported as not processed
+#: (`python -m mepviz batch` has no such limit: it runs on its own workers)
+MAX_BATCH_CPU_SECONDS = 300.0
 
 
 def _refuse_over(value, limit, message: str) -> None:

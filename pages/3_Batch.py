@@ -54,7 +54,8 @@ st.info(
     f"**Limits:** one **.smi** (one SMILES per line, optional name after it), multi-molecule "
     f"**.xyz** or **.sdf** file, at most "
     f"**{limits.MAX_FRAMES} molecules** and **{limits.MAX_ATOMS} atoms per "
-    f"molecule**, {limits.MAX_FILE_BYTES / 1e6:.0f} MB; elements {model_element_names()} "
+    f"molecule**, {limits.MAX_FILE_BYTES / 1e6:.0f} MB, {limits.MAX_BATCH_CPU_SECONDS:.0f} s of CPU per batch "
+    f"(`python -m mepviz batch` has no such limit); elements {model_element_names()} "
     "(what the models were trained on). Records that cannot be read are listed and skipped; "
     "the rest of the batch goes on.", icon="ℹ️")
 

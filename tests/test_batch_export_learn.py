@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -129,6 +130,22 @@ def test_run_batch_refuses_and_notes_through_applicability():
     assert [r["record"] for r in res.rows] == [1, 3]
     assert "do not support Si" in res.errors[0]["error"]
     assert res.rows[0]["notes"] == "" and "2 disconnected fragments" in res.rows[1]["notes"]
+
+
+def test_run_batch_stops_at_its_cpu_time_limit():
+    class Busy:
+        def predict(self, mol):
+            t0 = time.process_time()
+            while time.process_time() - t0 < 0.05:     # burn CPU like a big molecule would
+                pass
+            return fake_prediction(mol)
+    recs = inputs.split_records((WATER.to_xyz() * 5).encode(), "set.xyz")
+    res = batch.run_batch(recs, {"quadrupole": Busy()}, surface="vdw1.4", max_cpu_seconds=0.08)
+    assert 1 <= len(res.rows) < 5
+    assert len(res.rows) + len(res.errors) == 5
+    assert all("CPU-time limit of 0.08 s" in e["error"] for e in res.errors)
+    full = batch.run_batch(recs, {"quadrupole": Busy()}, surface="vdw1.4")
+    assert len(full.rows) == 5 and not full.errors
 
 
 # ----------------------------------------------------------------- exports
