@@ -10,6 +10,7 @@ reports medians as a Markdown table:
   is on screen (the server imports torch, RDKit and PySCF on the first session);
 - warm SMILES → coloured surface: typing a SMILES into the sidebar box on Explore until a 3D
   view with that molecule's formula is rendered (median of several molecules, 40-atom included);
+- the largest accepted molecule (200 atoms) from SMILES, with the peak server RSS meanwhile;
 - idle server CPU: CPU seconds used by the server process (and its children) over 30 s with
   one browser tab open and nothing happening, as a percentage of one core; and its RSS.
 """
@@ -34,6 +35,10 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
 MOLECULES = [("CC(=O)Oc1ccccc1C(=O)O", "C9H8O4"), ("c1ccc2ccccc2c1", "C10H8"),
              ("CN1C=NC2=C1C(=O)N(C(=O)N2C)C", "C8H10N4O2"),
              ("CC(C)Cc1ccc(cc1)C(C)C(=O)NCCc1ccccc1", "C21H27NO")]
+
+
+#: the largest molecule the app accepts: 200 atoms (limits.MAX_ATOMS)
+LARGEST = ("C" * 66, "C66H134")
 
 
 def _free_port() -> int:
@@ -127,6 +132,28 @@ def main(argv=None) -> int:
                 rows.append((f"warm SMILES → coloured surface, {formula}", f"{times[-1]:.2f} s", "Explore page"))
             rows.append(("warm SMILES → coloured surface, median", f"{statistics.median(times):.2f} s",
                          f"{len(times)} molecules"))
+            # the largest molecule the app accepts (limits.MAX_ATOMS = 200 atoms): peak server RSS
+            import threading
+            peak = [_rss_mb(proc.pid)]
+            done = threading.Event()
+
+            def sample():
+                while not done.is_set():
+                    peak[0] = max(peak[0], _rss_mb(proc.pid))
+                    time.sleep(0.05)
+            th = threading.Thread(target=sample, daemon=True)
+            th.start()
+            box = page.get_by_label("SMILES", exact=True)
+            box.fill(LARGEST[0])
+            t0 = time.perf_counter()
+            box.press("Enter")
+            _wait_view(page, LARGEST[1], 180)
+            t_big = time.perf_counter() - t0
+            done.set()
+            th.join()
+            rows.append((f"largest accepted molecule ({LARGEST[1]}, 200 atoms): SMILES → surface",
+                         f"{t_big:.2f} s", "Explore page"))
+            rows.append(("peak server RSS while loading it", f"{peak[0]:.0f} MiB", "server and its children, sampled every 50 ms"))
             time.sleep(3)
             c0 = _cpu_seconds(proc.pid)
             time.sleep(a.idle_seconds)

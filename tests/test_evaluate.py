@@ -217,3 +217,20 @@ def test_figures_and_readme_from_a_small_run(tmp_path, test_set):
     readme.write_text("no markers")
     with pytest.raises(SystemExit, match="markers"):
         ev.write_readme(tmp_path / "evaluation.json", readme)
+
+
+def test_extrema_errors_vanish_for_the_exact_multipoles_and_measure_a_shift():
+    from mepviz.electrostatics import multipole_potential
+    from mepviz.metrics import load_test_set
+    from train.evaluate import extrema_errors
+    t = load_test_set(n=2)
+    q = [np.linspace(-0.3, 0.3, m.mol.n_atoms) - np.linspace(-0.3, 0.3, m.mol.n_atoms).mean() for m in t]
+    for m, qi in zip(t, q):          # make the "DFT" values exactly these charges' potential
+        m.iso_esp = multipole_potential(m.iso_points, m.mol.positions, qi)
+    ex = extrema_errors(t, [(qi, None, None) for qi in q])
+    assert ex["n_molecules"] == 2 and ex["v_min_mae"] < 1e-9 and ex["v_max_mae"] < 1e-9
+    for m in t:
+        m.iso_esp = m.iso_esp + 1.5
+    ex = extrema_errors(t, [(q[0], None, None), None])      # a failed molecule is left out
+    assert ex["n_molecules"] == 1
+    assert abs(ex["v_min_mae"] - 1.5) < 1e-9 and abs(ex["v_max_mae"] - 1.5) < 1e-9

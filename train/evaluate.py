@@ -298,9 +298,24 @@ def evaluate_method(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, subset: in
     res = evaluate_multipoles(test_set, mps, errs, orders=orders)
     sub = evaluate_multipoles(test_set[:subset], mps[:subset], (errs or [None] * len(mps))[:subset],
                               orders=orders, detail=False)
-    res.update(kind=kind, label=method_label(name),
+    res.update(kind=kind, label=method_label(name), extrema=extrema_errors(test_set, mps),
                subset={"n_molecules": min(subset, len(test_set)), "metrics": card_metrics(sub)})
     return res
+
+
+def extrema_errors(test_set, multipoles) -> dict:
+    """MAE (kcal/mol/e) of V_s,min and V_s,max on the DFT isodensity points, method vs DFT,
+    over the molecules the method handled: how far to trust a predicted surface extremum."""
+    dmin, dmax = [], []
+    for t, mp in zip(test_set, multipoles):
+        if mp is None:
+            continue
+        v = multipole_potential(t.iso_points, t.mol.positions, *mp)
+        dmin.append(abs(v.min() - t.iso_esp.min()))
+        dmax.append(abs(v.max() - t.iso_esp.max()))
+    n = len(dmin)
+    return {"v_min_mae": float(np.mean(dmin)) if n else float("nan"),
+            "v_max_mae": float(np.mean(dmax)) if n else float("nan"), "n_molecules": n}
 
 
 def figures(methods: dict, test_set) -> dict:
@@ -377,6 +392,13 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {res['label']} | {_fmt(mep['overall']['rmse'], 2)} | "
                      + " | ".join(_fmt(mep["per_shell"][f"{s:.1f}"]["rmse"], 2) for s in SHELL_SCALES)
                      + f" | {_fmt(mep['all_shells']['rmse'], 2)} |")
+    lines += ["", "## Surface extrema: MAE of V_s,min and V_s,max against DFT (kcal/mol/e)", "",
+              "On the DFT isodensity points of each test molecule; the app shows these next to predicted extrema.",
+              "", "| Method | V_s,min MAE | V_s,max MAE |", "|---|---|---|"]
+    for name, res in doc["methods"].items():
+        ex = res.get("extrema") or {}
+        lines.append(f"| {res['label']} | {_fmt(ex.get('v_min_mae', float('nan')), 2)} | "
+                     f"{_fmt(ex.get('v_max_mae', float('nan')), 2)} |")
     ml = [(n, r) for n, r in doc["methods"].items() if r["kind"] == "model"]
     lines += figures_markdown(doc)
     for name, res in ml:
