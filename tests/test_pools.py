@@ -148,3 +148,19 @@ def test_exported_geometries_round_trip(tmp_path):
     assert mol.charge == -1 and row["id"] == "acetate"
     np.testing.assert_array_equal(mol.numbers, ref.numbers)
     np.testing.assert_allclose(mol.positions, ref.positions)
+
+
+def test_packed_labels_survive_a_new_session(tmp_path):
+    """The label folder is not in git: packing again without it keeps what is already packed,
+    and the labeller does not label packed molecules again."""
+    import shutil
+    src = ROOT / "data" / "newchem" / "test_ions.npz"
+    out = tmp_path / "test_ions.npz"
+    shutil.copy(src, out)
+    before = dict(np.load(out))
+    label_pool.pack(str(tmp_path / "no_labels"), [str(POOLS / "test_ions.csv")], str(out), log=lambda s: None)
+    after = dict(np.load(out))
+    assert set(before) == set(after)
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])
+    assert label_pool.todo_rows([str(POOLS / "test_ions.csv")], str(tmp_path / "no_labels")) == []

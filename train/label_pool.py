@@ -132,14 +132,16 @@ def _round_robin(lists):
 
 def todo_rows(pools: list[str], out_dir: str, retry_failed: bool = False, limit: int | None = None,
               mix: bool = False):
-    """Rows of `pools` still to label: not done, not failed, and not a SPICE monomer whose
-    conformation 0 already has a seed label (data/spice/des_monomers_dft_seed.npz)."""
+    """Rows of `pools` still to label: not done or failed in `out_dir`, not already packed in
+    data/newchem (earlier sessions), and not a SPICE monomer whose conformation 0 already has a
+    seed label (data/spice/des_monomers_dft_seed.npz)."""
     from train.pools import seed_smiles
     seeded = seed_smiles()
+    packed = packed_names()
     pool_rows = [read_rows(pool) for pool in pools]
     rows, seen = [], set()
     for row in (_round_robin(pool_rows) if mix else [r for rs in pool_rows for r in rs]):
-        if row["id"] in seen or (row["source"].startswith("SPICE") and row["smiles"] in seeded):
+        if row["id"] in seen or row["id"] in packed or (row["source"].startswith("SPICE") and row["smiles"] in seeded):
             continue
         seen.add(row["id"])
         done, failed = _paths(out_dir, row["id"])
@@ -269,11 +271,44 @@ def seed_records() -> dict[str, dict]:
     return out
 
 
+PER_MOLECULE = ("name", "smiles", "source", "basis", "charge", "energy", "n_basis", "wall_time", "esp_time",
+                "dipole", "second_moment", "center_of_mass", "quadrupole_com")
+COUNTED = {"z": "atom_count", "pos": "atom_count", "iso_points": "iso_count", "iso_esp": "iso_count",
+           "shell_points": "shell_count", "shell_esp": "shell_count", "shell_scale": "shell_count"}
+
+
+def packed_records(path: str) -> dict[str, dict]:
+    """The per-molecule records of a packed file (the inverse of `pack`), by name."""
+    with np.load(path, allow_pickle=False) as f:
+        d = {k: f[k] for k in f.files}
+    ends = {c: np.cumsum(d[c]) for c in set(COUNTED.values())}
+    out = {}
+    for k, name in enumerate(d["name"]):
+        rec = {key: d[key][k] for key in PER_MOLECULE}
+        for key, c in COUNTED.items():
+            e = ends[c][k]
+            rec[key] = d[key][e - d[c][k]:e]
+        out[str(name)] = rec
+    return out
+
+
+def packed_names(data_dir: str = os.path.join("data", "newchem")) -> set[str]:
+    """Names of every molecule already packed under `data_dir`."""
+    names = set()
+    for path in glob.glob(os.path.join(data_dir, "*.npz")):
+        with np.load(path, allow_pickle=False) as d:
+            names |= {str(n) for n in d["name"]}
+    return names
+
+
 def pack(label_dir: str, pools: list[str], out_path: str, log=print) -> dict:
     """Pack the finished labels of the rows of `pools` (pool order) into one .npz (the keys of
-    the SPICE seed file: per-atom arrays concatenated, MEPs in hartree/e). SPICE rows with a
-    seed label come from the seed file (same level of theory and geometry)."""
+    the SPICE seed file: per-atom arrays concatenated, MEPs in hartree/e). Rows without a label
+    file in `label_dir` are kept from `out_path` when it already holds them (labels of earlier
+    sessions: the label folder is not in git); SPICE rows with a seed label come from the seed
+    file (same level of theory and geometry)."""
     seed = seed_records()
+    packed = packed_records(out_path) if os.path.exists(out_path) else {}
     recs = []
     for pool in pools:
         for row in read_rows(pool):
@@ -281,6 +316,8 @@ def pack(label_dir: str, pools: list[str], out_path: str, log=print) -> dict:
             if os.path.exists(path):
                 with np.load(path, allow_pickle=False) as d:
                     recs.append({k: d[k] for k in d.files})
+            elif row["id"] in packed:                    # labelled in an earlier session
+                recs.append(packed[row["id"]])
             elif row["source"].startswith("SPICE") and row["smiles"] in seed:
                 recs.append({**seed[row["smiles"]], "name": np.str_(row["id"]), "source": np.str_(row["source"])})
     if not recs:
