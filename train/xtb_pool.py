@@ -1,7 +1,7 @@
 """GFN2-xTB labels for the pool molecules beyond QM9 (pre-training data), on dask.distributed.
 
     python -m train.xtb_pool run  --pool data/pools/xtb_pool.csv.gz --parts train/xtb_pool_parts [--workers 2 | --scheduler ADDR]
-    python -m train.xtb_pool pack --parts train/xtb_pool_parts --out data/xtb/pool_xtb.npz
+    python -m train.xtb_pool pack --parts train/xtb_pool_parts --out data/xtb_pool/pool_xtb.npz
 
 Geometry: the app's SMILES pipeline (mepviz.inputs.from_smiles: canonical order, lowest-MMFF of
 8 conformers), total charge from the SMILES formal charges. Labels: tblite GFN2-xTB atomic
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     r.add_argument("--scheduler")
     p = sub.add_parser("pack")
     p.add_argument("--parts", default=os.path.join("train", "xtb_pool_parts"))
-    p.add_argument("--out", default=os.path.join("data", "xtb", "pool_xtb.npz"))
+    p.add_argument("--out", default=os.path.join("data", "xtb_pool", "pool_xtb.npz"))
     a = ap.parse_args(argv)
     if a.cmd == "run":
         run(a.pool, a.parts, a.chunk, a.workers, a.scheduler, log=lambda s: print(s, flush=True))
