@@ -42,9 +42,6 @@ from train.label import esp_points
 from train.pools import read_rows
 
 SPICE_HDF5 = os.path.join("data", "spice", "des-monomers.hdf5")
-PACK_KEYS = ("name", "smiles", "source", "charge", "atom_count", "z", "pos", "energy", "dipole",
-             "second_moment", "center_of_mass", "quadrupole_com", "n_basis", "wall_time", "esp_time")
-ESP_KEYS = ("iso_count", "iso_points", "iso_esp", "shell_count", "shell_points", "shell_scale", "shell_esp")
 
 
 def spice_molecule(name: str, charge: int):
