@@ -152,3 +152,19 @@ def test_units_and_center_of_mass():
         convert_potential(1.0, "furlong")
     com = center_of_mass([8, 1, 1], [[0, 0, 0], [0, 0, 1], [0, 1, 0]])
     np.testing.assert_allclose(com, [0, 1.008 / 18.015, 1.008 / 18.015], rtol=1e-4)
+
+
+def test_potential_matches_the_pairwise_formula_far_from_the_origin():
+    """The polynomial (matrix-product) evaluation equals the textbook pair sum term by term,
+    for a non-symmetric θ, a molecule 30 Å from the origin and points close to nuclei."""
+    n = 40
+    sites = rng.normal(size=(n, 3)) * 3.0 + np.array([30.0, -20.0, 10.0])
+    q, p, t = rng.normal(size=n), rng.normal(size=(n, 3)), rng.normal(size=(n, 3, 3))
+    pts = sites[rng.integers(0, n, 500)] + rng.normal(size=(500, 3)) * 0.8
+    s = pts[:, None, :] - sites[None]
+    d = np.linalg.norm(s, axis=2)
+    pair = (q / d + np.einsum("pna,na->pn", s, p) / d ** 3
+            + np.einsum("pna,nab,pnb->pn", s, t, s) / d ** 5).sum(1) * KE
+    np.testing.assert_allclose(multipole_potential(pts, sites, q, p, t), pair, rtol=1e-9, atol=1e-9)
+    for args, terms in (((q, None, None), q / d), ((None, p, None), np.einsum("pna,na->pn", s, p) / d ** 3)):
+        np.testing.assert_allclose(multipole_potential(pts, sites, *args), KE * terms.sum(1), rtol=1e-9, atol=1e-9)

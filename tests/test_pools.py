@@ -12,6 +12,7 @@ from train import label_pool, pools
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLS = ROOT / "data" / "pools"
+NEWCHEM = ROOT / "data" / "newchem"
 SEED = ROOT / "data" / "spice" / "des_monomers_dft_seed.npz"
 
 
@@ -56,9 +57,14 @@ def test_committed_pools_keep_test_molecules_out_of_training():
     test = set()
     for name in ("test_drugs.csv", "test_spice.csv", "test_ions.csv", "sigma_hole.csv"):
         test |= {r["smiles"] for r in pools.read_rows(str(POOLS / name))}
-    train = {r["smiles"] for r in pools.read_rows(str(POOLS / "train_dft.csv"))}
+    train = {r["smiles"] for f in ("train_dft.csv", "train_spice.csv") for r in pools.read_rows(str(POOLS / f))}
     xtb = pools.read_rows(str(POOLS / "xtb_pool.csv.gz"))
     assert not test & train
+    for f in ("train_spice.npz", "train_dft.npz"):       # and the packed training labels
+        packed = NEWCHEM / f
+        if packed.exists():
+            with np.load(packed, allow_pickle=False) as d:
+                assert not test & set(d["smiles"].tolist()), f
     assert not test & {r["smiles"] for r in xtb}
     assert len(xtb) >= 100_000
     assert {r["charge"] for r in xtb} == {-2, -1, 0, 1, 2}

@@ -285,3 +285,17 @@ def test_surface_for():
     assert surface_for(WATER, "vdw1.8", as_points=True).faces is None
     with pytest.raises(ValueError, match="unknown surface kind"):
         surface_for(WATER, "sas")
+
+
+def test_density_gradient_cutoff_only_drops_negligible_atoms():
+    """With a cutoff each atom is summed only where its own density exceeds it: ρ changes by
+    less than n_atoms × cutoff, and the refined isosurface moves by a negligible amount."""
+    from mepviz.inputs import from_smiles
+    from mepviz.surfaces import isodensity_surface, promolecular_density_gradient
+    mol = from_smiles("CCCCCCCCCCCC(=O)O")           # long: most atom–vertex pairs are far apart
+    v = isodensity_surface(mol, refine=False).vertices
+    rho, g = promolecular_density_gradient(mol.numbers, mol.positions, v)
+    rho_c, g_c = promolecular_density_gradient(mol.numbers, mol.positions, v, cutoff=1e-6)
+    assert np.all(np.abs(rho - rho_c) <= mol.n_atoms * 1e-6) and np.all(rho_c <= rho)
+    assert np.abs(rho - rho_c).max() > 0                               # some pairs were skipped
+    np.testing.assert_allclose(g_c, g, atol=mol.n_atoms * 1e-5)

@@ -194,7 +194,13 @@ def test_shipped_configs_follow_each_variants_protocol():
     from train import build
     for name in registry.MODELS:
         cfg = build.load_config(name)
-        stages = cfg["stages"]
+        chain = [cfg]                          # the config and the base configs it starts from
+        while chain[-1].get("init"):
+            base = build.load_config(chain[-1]["init"]["config"])
+            assert (base["loss_protocol"], base["model"]) == (cfg["loss_protocol"], cfg["model"]), base["_name"]
+            assert os.path.exists(os.path.join(ds.ROOT, chain[-1]["init"]["weights"] + ".pt"))
+            chain.append(base)
+        stages = [s for c in reversed(chain) for s in c["stages"]]
         atomic = any(s.get("charge_weight") or s.get("atomic_dipole_weight") for s in stages)
         assert [s["level"] for s in stages][-1] == "dft" and stages[0]["level"] == "xtb"
         if name == "quadrupole":
@@ -203,7 +209,7 @@ def test_shipped_configs_follow_each_variants_protocol():
         else:      # dipole variants: μ only (no Θ in any loss); only dipole-xtb fits atomic targets
             assert cfg["loss_protocol"] == "dipole" and not cfg.get("quadrupole_weight")
             assert cfg["model"]["max_order"] == 1 and atomic == (name == "dipole-xtb")
-        for f in cfg["data"]["dft"] + cfg["data"]["xtb"]:
+        for f in [f for c in chain for f in c["data"]["dft"] + c["data"]["xtb"]]:
             assert os.path.exists(os.path.join(ds.ROOT, f)), f
         # one set of architecture defaults: the model's, the trainer's and the configs'
         from mepviz.model import DEFAULT_CONFIG
@@ -243,6 +249,21 @@ def test_build_runs_every_stage_and_writes_the_card(tmp_path, qm9_geometries):
     assert build.main(argv + ["--resume"]) == 0
     again = torch.load(tmp_path / "w" / "tiny.pt", weights_only=True)
     assert all(torch.equal(state[k], again[k]) for k in state)
+    # a config with a base starts its first stage from the base weights and records them
+    ext = {**cfg, "init": {"config": str(path), "weights": str(tmp_path / "w" / "tiny")},
+           "stages": [{"name": "e", "level": "dft", "epochs": 1, "lr": 1e-9, "max_molecules": 16}]}
+    (tmp_path / "ext.yaml").write_text(yaml.safe_dump(ext))
+    assert build.main([str(tmp_path / "ext.yaml"), "--out", str(tmp_path / "w" / "ext"),
+                       "--runs-dir", str(tmp_path / "runs"), "--no-evaluate"]) == 0
+    base = json.load(open(tmp_path / "w" / "ext.json"))["build"]["base"]
+    assert base["weights_sha256"] == ds.file_digest(str(tmp_path / "w" / "tiny.pt"), full=True)
+    assert base["base_build"]["config_sha256"] == b["config_sha256"]
+    ext_state = torch.load(tmp_path / "w" / "ext.pt", weights_only=True)
+    assert max(float((ext_state[k] - state[k]).abs().max()) for k in state) < 1e-5   # lr 1e-9: ~unchanged
+    (tmp_path / "w" / "tiny.pt").rename(tmp_path / "w" / "gone.pt")
+    with pytest.raises(SystemExit, match="base weights"):
+        build.main([str(tmp_path / "ext.yaml"), "--out", str(tmp_path / "w" / "ext2"),
+                    "--runs-dir", str(tmp_path / "runs2"), "--no-evaluate"])
     # a misspelt key is refused
     path.write_text(yaml.safe_dump({**cfg, "stages": [{**cfg["stages"][0], "epohcs": 1}]}))
     with pytest.raises(SystemExit, match="epohcs"):
@@ -261,3 +282,45 @@ def test_relabel_rewrites_naming_fields_only(tmp_path):
     assert "recipe" not in new and "stage_times_s" not in new["training"] and not new["paper_variant"]
     assert new["config"] == src["config"] and new["test_metrics"] == src["test_metrics"]
     assert new["recipe_config"]["sha256"] == build.load_config("dipole-xtb")["_sha256"]
+
+
+# ------------------------------------------------------------------ molecules beyond QM9
+def test_named_molecules_load_with_their_charges_and_split_by_name(tmp_path):
+    """Beyond-QM9 label files (name + total charge) train alongside QM9: stable keys that are
+    never QM9 indices, the total charge reaches the batch, and test-set molecules are refused."""
+    newchem = os.path.join(ds.ROOT, "data", "newchem")
+    files = [os.path.join(newchem, f) for f in ("train_spice.npz", "train_dft.npz")]
+    ms = ds.load_files(files)
+    with np.load(files[1], allow_pickle=False) as d:
+        names, charges = d["name"], d["charge"]
+    assert (ms.qm9_index >= ds.NAMED_KEY_BASE).all()
+    assert np.array_equal(ds.named_key(names), ds.load_npz(files[1]).qm9_index)
+    assert set(np.unique(ms.total_charge)) == set(np.unique(charges).astype(float)) and (charges != 0).any()
+    k = int(np.flatnonzero(ds.load_npz(files[1]).total_charge != 0)[0])
+    b = ds.load_npz(files[1]).batch([k])
+    assert float(b["total_charge"][0]) == charges[k] != 0
+    # mixed with QM9 files: neutral QM9 molecules get 0, the split is by name for named ones
+    train, val = ds.training_data(files + ds.dft_files(), 0.1, 0)
+    assert len(val) > 0 and not set(train.qm9_index) & set(val.qm9_index)
+    assert set(np.unique(train.total_charge[train.qm9_index < ds.NAMED_KEY_BASE])) == {0.0}
+    assert np.array_equal(ds.validation_mask(ds.named_key(names)), np.isin(ds.named_key(names), val.qm9_index))
+    # a copy of a test-set molecule in a training file is dropped
+    with np.load(os.path.join(newchem, "test_ions.npz"), allow_pickle=False) as d:
+        leak = {k: d[k] for k in d.files}
+    leak_path = tmp_path / "train_leak.npz"
+    np.savez(leak_path, **leak)
+    assert len(ds.load_files([str(leak_path)])) == len(leak["name"])
+    tr_leak, val_leak = ds.training_data([str(leak_path)], 0.1, 0)
+    assert len(tr_leak) + len(val_leak) == 0
+
+
+def test_shipped_models_cover_the_new_chemistry_their_cards_claim():
+    """The card's training chemistry is what the DFT training files hold (applicability reads it)."""
+    from mepviz.model import load_card
+    from train import build
+    for name in ("quadrupole", "dipole"):
+        card = load_card(os.path.join(ds.ROOT, "weights", name))
+        cfg = build.load_config(name)
+        train, _ = ds.training_data([os.path.join(ds.ROOT, f) for f in cfg["data"]["dft"]], 0.1, 0)
+        assert card["training_elements"] == sorted(int(z) for z in np.unique(train.z))
+        assert {17, 16}.issubset(card["training_elements"]) and -1 in card["training_charges"]

@@ -3,6 +3,12 @@
     OMP_NUM_THREADS=1 python -m train.build dipole          # → weights/dipole.pt + weights/dipole.json
     python -m train.build quadrupole-qm9mu --out runs/q9/quadrupole   # an ablation config
     python -m train.build dipole --resume                    # continue an interrupted build
+    python -m train.build quadrupole --rebuild-base          # also rebuild the config's base weights
+
+A config may start from a base: ``init: {config: quadrupole-qm9, weights: train/base_weights/
+quadrupole-qm9}`` initialises its first stage from those committed weights, which are the
+output of ``python -m train.build quadrupole-qm9 --out train/base_weights/quadrupole-qm9``
+(``--rebuild-base`` runs that first, so one command rebuilds everything from xTB pre-training).
 
 Reads ``train/configs/<name>.yaml`` (model size, seed, data files, and the stages from GFN2-xTB
 pre-training to DFT fine-tuning with their loss weights) and runs each stage with
@@ -36,7 +42,7 @@ CONFIG_DIR = os.path.join(ds.ROOT, "train", "configs")
 STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "charge_weight",
               "atomic_dipole_weight", "max_xtb", "max_molecules"}
 TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
-            "data", "qm9_magnitude", "stages"}
+            "data", "qm9_magnitude", "stages", "init"}
 #: card fields of the pre-build weights that were typed by hand (the config replaces them)
 HAND_WRITTEN = ("recipe", "ablation_test", "training.stage_times_s", "training.total_time_all_stages_s")
 #: last N fine-tuning epochs whose validation spread is the card's training-noise estimate
@@ -117,10 +123,19 @@ def training_noise(rows: list[dict], n: int = NOISE_EPOCHS) -> dict:
     return out
 
 
+def base_weights(cfg: dict) -> str | None:
+    """Absolute stem of the config's committed base weights (``init.weights``), or None."""
+    init = cfg.get("init")
+    return os.path.join(ds.ROOT, init["weights"]) if init else None
+
+
 def run_stages(cfg: dict, runs_dir: str, resume: bool, log=print) -> tuple[tr.Trainer, list[dict]]:
     """Run every stage (skipping finished ones with `resume`); the last stage's Trainer and a
-    summary per stage."""
-    init, summaries, trainer = None, [], None
+    summary per stage. The first stage starts from the base weights when the config has some."""
+    init, summaries, trainer = base_weights(cfg), [], None
+    if init and not os.path.exists(init + ".pt"):
+        raise SystemExit(f"error: base weights {init}.pt missing: run python -m train.build "
+                         f"{cfg['init']['config']} --out {cfg['init']['weights']} (or add --rebuild-base)")
     for k, stage in enumerate(cfg["stages"]):
         argv = stage_argv(cfg, stage, runs_dir, init)
         args = tr.build_parser().parse_args(argv)
@@ -192,13 +207,41 @@ def relabel(cfg: dict, stem: str) -> None:
         fh.write("\n")
 
 
+def training_chemistry(dft: ds.MoleculeSet, *others: ds.MoleculeSet) -> dict:
+    """The chemistry the model was fitted on (read by mepviz.applicability): elements and
+    total charges of the final stage's DFT training molecules, and the most heavy atoms of any
+    of its training molecules (`others`: e.g. an xTB set)."""
+    q = np.zeros(len(dft)) if dft.total_charge is None else dft.total_charge
+    heavy = max(int(np.add.reduceat((m.z > 1).astype(int), m.offsets[:-1]).max())
+                for m in (dft, *others) if m is not None and len(m))
+    return {"training_elements": sorted(int(z) for z in np.unique(dft.z)),
+            "training_charges": sorted(int(round(c)) for c in np.unique(q)),
+            "training_max_heavy_atoms": heavy}
+
+
+def base_card(cfg: dict) -> dict | None:
+    """Provenance of the base weights a config starts from (file hash, base config, and
+    the base card's own build record)."""
+    stem = base_weights(cfg)
+    if not stem:
+        return None
+    with open(stem + ".json") as fh:
+        base = json.load(fh)
+    return {"config": cfg["init"]["config"], "weights": os.path.relpath(stem, ds.ROOT) + ".pt",
+            "weights_sha256": ds.file_digest(stem + ".pt", full=True),
+            "rebuild": f"python -m train.build {cfg['init']['config']} --out {cfg['init']['weights']}",
+            "base_build": base.get("build"), "base_recipe": base.get("recipe"),
+            "base_validation_metrics": base.get("validation_metrics"), "base_date": base.get("training", {}).get("date")}
+
+
 def card(cfg: dict, trainer: tr.Trainer, stages: list[dict]) -> dict:
     """The model card: what the last stage's Trainer records, with the build's provenance."""
     name = cfg["_name"]
     c = trainer.card()
     c.pop("initialised_from", None)
-    files = sorted({*cfg["data"]["dft"], *cfg["data"]["xtb"]})
+    files = sorted({*cfg["data"]["dft"], *cfg["data"]["xtb"], *(f for s in cfg["stages"] for f in s.get("xtb", []))})
     c.update(identity(cfg))
+    c.update(training_chemistry(trainer.dft_train, trainer.xtb_train))
     c.update({
         "build": {
             "command": f"python -m train.build {name}",
@@ -207,6 +250,7 @@ def card(cfg: dict, trainer: tr.Trainer, stages: list[dict]) -> dict:
             "config_values": {k: v for k, v in cfg.items() if not k.startswith("_")},
             "data_sha256": {f: ds.file_digest(os.path.join(ds.ROOT, f), full=True) for f in files},
             "seeds": {"torch_and_numpy": cfg["seed"], "validation_split": cfg["seed"]},
+            "base": base_card(cfg),
             "stages": stages,
             "total_time_s": round(sum(s["time_s"] for s in stages), 1),
             "training_noise": training_noise(_log_rows(trainer.dir)),
@@ -223,6 +267,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs-dir", default=None, help="stage runs folder (default runs/build-<name>)")
     ap.add_argument("--resume", action="store_true", help="continue stages from their last checkpoints")
     ap.add_argument("--no-evaluate", action="store_true", help="skip the test-split metrics in the card")
+    ap.add_argument("--rebuild-base", action="store_true",
+                    help="first rebuild the config's base weights (init.weights) from the base config")
     ap.add_argument("--relabel-only", action="store_true",
                     help="no training: rewrite the naming fields of the existing card <out>.json")
     a = ap.parse_args(argv)
@@ -236,6 +282,9 @@ def main(argv=None) -> int:
         print(f"[build] relabelled {out}.json as {name!r}")
         return 0
     t0 = time.time()
+    if a.rebuild_base and cfg.get("init"):
+        base = [cfg["init"]["config"], "--out", os.path.join(ds.ROOT, cfg["init"]["weights"]), "--no-evaluate"]
+        main(base + (["--resume"] if a.resume else []))
     trainer, stages = run_stages(cfg, runs_dir, a.resume)
     trainer.model.load_state_dict(trainer.best_state)
     save_model(trainer.model, out, card(cfg, trainer, stages))

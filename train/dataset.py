@@ -7,6 +7,13 @@ concatenated per-atom arrays (z, pos). DFT labels: ``data/qm9/train.npz`` and an
 ``data/qm9/test.npz`` is never loaded for training — its molecules (and the reserved
 positions 0–99) are actively excluded from everything this module returns for training.
 
+Molecules beyond QM9 (``data/newchem/train_*.npz``, ``data/xtb_pool/*.npz``) carry a ``name``
+and a total ``charge`` instead of a QM9 index; they get a stable key ``named_key(name)`` ≥ 2⁴⁰
+in the ``qm9_index`` column (never a QM9 index), so de-duplication and the validation split
+work the same way, and a molecule keeps its split across DFT and xTB files (same pool id).
+The molecules of the beyond-QM9 test sets (``data/newchem/test_*.npz``, ``sigma_hole.npz``) are
+excluded like QM9's test split.
+
 Validation split: a molecule is in validation iff a seeded hash of its QM9 index falls
 below the fraction, so the split is stable as new shards arrive and is the same across
 DFT and xTB files (a validation molecule is never trained on at either level).
@@ -39,6 +46,7 @@ class MoleculeSet:
     charges: np.ndarray | None = None  # (ΣN,) reference atomic charges (e; xTB files), NaN if unknown
     atomic_dipoles: np.ndarray | None = None  # (ΣN, 3) reference atomic dipoles (e·Å; xTB files)
     dipole_norm: np.ndarray | None = None  # (M,) reference |μ| (e·Å; QM9's own), NaN if unknown
+    total_charge: np.ndarray | None = None  # (M,) total charge (e); None: all neutral
     offsets: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -55,7 +63,8 @@ class MoleculeSet:
                            self.z[atoms], self.pos[atoms], self.dipole[idx], self.quadrupole[idx],
                            self.source[idx], *(None if x is None else x[atoms]
                                                 for x in (self.charges, self.atomic_dipoles)),
-                           None if self.dipole_norm is None else self.dipole_norm[idx])
+                           None if self.dipole_norm is None else self.dipole_norm[idx],
+                           None if self.total_charge is None else self.total_charge[idx])
 
     def mask(self, keep) -> "MoleculeSet":
         return self.subset(np.flatnonzero(np.asarray(keep, dtype=bool)))
@@ -79,7 +88,8 @@ class MoleculeSet:
             "z": torch.from_numpy(self.z[atoms].astype(np.int64)),
             "pos": torch.from_numpy(self.pos[atoms]).to(dtype),
             "batch": torch.from_numpy(np.repeat(np.arange(len(idx)), self.atom_count[idx])),
-            "total_charge": torch.zeros(len(idx), dtype=dtype),
+            "total_charge": (torch.zeros(len(idx), dtype=dtype) if self.total_charge is None
+                             else torch.from_numpy(self.total_charge[idx]).to(dtype)),
             "dipole": torch.from_numpy(self.dipole[idx]).to(dtype),
             "quadrupole": torch.from_numpy(self.quadrupole[idx]).to(dtype),
         }
@@ -121,18 +131,35 @@ class MoleculeSet:
                 "files": files}
 
 
+#: keys of named (beyond-QM9) molecules start here; QM9 indices are < 134,000
+NAMED_KEY_BASE = 1 << 40
+#: surface-MEP arrays of label files (not needed for training on moments)
+SURFACE_KEYS = ("iso_points", "iso_esp", "shell_points", "shell_esp", "shell_scale")
+
+
+def named_key(names) -> np.ndarray:
+    """Stable int64 keys ≥ 2⁴⁰ for molecule names (SHA-256 of the name)."""
+    return np.array([NAMED_KEY_BASE + int(hashlib.sha256(str(n).encode()).hexdigest()[:10], 16)
+                     for n in np.atleast_1d(names)], dtype=np.int64)
+
+
 def load_npz(path: str) -> MoleculeSet:
-    d = np.load(path, allow_pickle=False)
-    m = len(d["qm9_index"])
-    quad = d["quadrupole_com"] if "quadrupole_com" in d.files else np.full((m, 3, 3), np.nan)
-    position = d["position"].astype(np.int64) if "position" in d.files else np.full(m, -1, np.int64)
+    """A QM9-format file (``qm9_index``) or a named beyond-QM9 file (``name``, ``charge``)."""
+    with np.load(path, allow_pickle=False) as f:
+        d = {k: f[k] for k in f.files if k not in SURFACE_KEYS}     # each array once; no MEPs
+    named = "qm9_index" not in d
+    key = named_key(d["name"]) if named else d["qm9_index"].astype(np.int64)
+    m = len(key)
+    total_charge = d["charge"].astype(np.float64) if named else None
+    quad = d["quadrupole_com"] if "quadrupole_com" in d else np.full((m, 3, 3), np.nan)
+    position = d["position"].astype(np.int64) if "position" in d else np.full(m, -1, np.int64)
     name = os.path.relpath(os.path.abspath(path), ROOT) if os.path.abspath(path).startswith(ROOT) else path
-    charges = d["charges"].astype(np.float64) if "charges" in d.files else None
-    adip = d["atomic_dipoles"].astype(np.float64) if "atomic_dipoles" in d.files else None
-    return MoleculeSet(d["qm9_index"].astype(np.int64), position, d["atom_count"].astype(np.int64),
+    charges = d["charges"].astype(np.float64) if "charges" in d else None
+    adip = d["atomic_dipoles"].astype(np.float64) if "atomic_dipoles" in d else None
+    return MoleculeSet(key, position, d["atom_count"].astype(np.int64),
                        d["z"].astype(np.int64), d["pos"].astype(np.float64),
                        d["dipole"].astype(np.float64), np.asarray(quad, dtype=np.float64),
-                       np.full(m, name), charges, adip)
+                       np.full(m, name), charges, adip, None, total_charge)
 
 
 def concat(sets: list[MoleculeSet]) -> MoleculeSet:
@@ -150,7 +177,9 @@ def concat(sets: list[MoleculeSet]) -> MoleculeSet:
                        cat([s.pos for s in sets]), cat([s.dipole for s in sets]),
                        cat([s.quadrupole for s in sets]), cat([s.source for s in sets]),
                        optional("charges", ()), optional("atomic_dipoles", (3,)),
-                       optional("dipole_norm", (), per_atom=False))
+                       optional("dipole_norm", (), per_atom=False),
+                       None if all(s.total_charge is None for s in sets) else
+                       cat([np.zeros(len(s)) if s.total_charge is None else s.total_charge for s in sets]))
 
 
 def load_files(paths, dedupe: bool = True) -> MoleculeSet:
@@ -210,8 +239,13 @@ def validation_mask(qm9_index, fraction: float = 0.1, seed: int = 0) -> np.ndarr
 
 
 def excluded_indices(root: str = ROOT, with_reserved: bool = True) -> set[int]:
-    """QM9 indices that must never be trained on: test split (+ reserved positions 0–99)."""
+    """Keys that must never be trained on: QM9's test split (+ reserved positions 0–99) and
+    the named molecules of the beyond-QM9 test sets."""
     out: set[int] = set()
+    for path in glob.glob(os.path.join(root, "data", "newchem", "*.npz")):
+        if not os.path.basename(path).startswith("train_"):
+            with np.load(path, allow_pickle=False) as d:
+                out |= set(named_key(d["name"]).tolist())
     test = os.path.join(root, "data", "qm9", "test.npz")
     if os.path.exists(test):
         out |= set(np.load(test, allow_pickle=False)["qm9_index"].astype(int).tolist())

@@ -13,7 +13,10 @@ plain CSV files (`id,smiles,charge,source,...`) to data/pools/:
 - ``train_dft.csv``: the DFT labelling queue, in priority order (capped BRICS fragments of
   MOSES train molecules ≤ 12 heavy atoms, their ions, the SPICE monomers outside the test set,
   whole MOSES train molecules), interleaved so any prefix is a mixed sample;
-- ``xtb_pool.csv.gz``: ≥ 100,000 pool molecules (fragments, ions, drugs) for GFN2-xTB labels.
+- ``xtb_pool.csv.gz``: ≥ 100,000 pool molecules (fragments, ions, drugs) for GFN2-xTB labels;
+- ``train_spice.csv``: the SPICE monomers outside every test set that already have seed DFT
+  labels (data/spice/des_monomers_dft_seed.npz), i.e. free training labels
+  (``python -m train.pools spice-train`` rewrites it alone, without the MOSES wheel).
 
 Everything is deterministic (one seed). Ions come from RDKit atom edits on acid/base sites
 (carboxylic, sulfonic and phosphoric acids, phenols → anions; aliphatic amines, amidines,
@@ -295,16 +298,34 @@ def build(wheel: str, out_dir: str, n_train_molecules: int = 36000, n_drug_test:
     xtb = top_up(xtb, train_all, test_smiles)
 
     files = {"test_drugs.csv": drug_test, "test_spice.csv": spice_test, "test_ions.csv": ion_test,
-             "sigma_hole.csv": sigma, "train_dft.csv": dft, "xtb_pool.csv.gz": xtb}
+             "sigma_hole.csv": sigma, "train_dft.csv": dft, "xtb_pool.csv.gz": xtb,
+             "train_spice.csv": seeded_spice_train(spice, test_smiles)}
     for name, rows in files.items():
         write_rows(os.path.join(out_dir, name), rows)
         log(f"{name}: {len(rows)} molecules")
-    overlap = test_smiles & {r["smiles"] for r in dft + xtb}
+    overlap = test_smiles & {r["smiles"] for r in dft + xtb + files["train_spice.csv"]}
     assert not overlap, f"test molecules in a training pool: {sorted(overlap)[:5]}"
     return {k: len(v) for k, v in files.items()}
 
 
 XTB_POOL_SIZE = 100_000
+TEST_POOLS = ("test_drugs.csv", "test_spice.csv", "test_ions.csv", "sigma_hole.csv")
+
+
+def seeded_spice_train(spice: list[tuple[str, str]], test_smiles: set[str]) -> list[dict]:
+    """SPICE monomers (name, canonical SMILES) outside `test_smiles` that have a seed DFT
+    label: training molecules whose labels cost nothing."""
+    seeded = seed_smiles()
+    return [_row(n, s, "SPICE DES monomer (conformation 0)") for n, s in spice
+            if s in seeded and s not in test_smiles]
+
+
+def write_spice_train(out_dir: str) -> int:
+    """(Re)write ``train_spice.csv`` from the test CSVs already in `out_dir`."""
+    test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
+    rows = seeded_spice_train(spice_names(), test_smiles)
+    write_rows(os.path.join(out_dir, "train_spice.csv"), rows)
+    return len(rows)
 
 
 def top_up(rows: list[dict], train_all: list[str], exclude: set[str], size: int = XTB_POOL_SIZE) -> list[dict]:
@@ -352,7 +373,12 @@ def main(argv=None) -> int:
     b.add_argument("--moses-wheel", required=True, help="path to molsets-0.3.1-py3-none-any.whl")
     b.add_argument("--out", default=os.path.join("data", "pools"))
     b.add_argument("--train-molecules", type=int, default=36000)
+    t = sub.add_parser("spice-train", help="rewrite train_spice.csv only (no MOSES wheel needed)")
+    t.add_argument("--out", default=os.path.join("data", "pools"))
     a = ap.parse_args(argv)
+    if a.cmd == "spice-train":
+        print(f"train_spice.csv: {write_spice_train(a.out)} molecules")
+        return 0
     build(a.moses_wheel, a.out, n_train_molecules=a.train_molecules, log=lambda s: print(s, flush=True))
     return 0
 

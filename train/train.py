@@ -183,6 +183,15 @@ def evaluate(model, data: ds.MoleculeSet, variant: str, w: float, batch_size: in
     }
 
 
+def level_of_theory(data: ds.MoleculeSet) -> str:
+    """The DFT level of the training labels in words (beyond-QM9 molecules: def2-TZVP on Br/I)."""
+    text = "B3LYP/6-31G(2df,p) (PySCF 2.14, density fitting) on QM9 geometries"
+    if data.total_charge is not None and (data.qm9_index >= ds.NAMED_KEY_BASE).any():
+        text += (" and on the beyond-QM9 pool geometries (data/newchem; def2-TZVP with the def2 ECP "
+                 "on I for Br and I; total charge of each molecule)")
+    return text
+
+
 def _fmt_time(s: float) -> str:
     s = int(max(s, 0))
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
@@ -415,9 +424,10 @@ class Trainer:
         a, st = self.args, self.state
         data = {"dft_train": self.dft_train.summary(), "dft_validation": self.val.summary(),
                 "dft_files": {os.path.relpath(f, ds.ROOT): ds.file_digest(f) for f in self.dft_files},
-                "validation_split": f"seeded hash of QM9 index < {a.val_fraction} (seed {a.seed}); "
+                "validation_split": f"seeded hash of QM9 index (named molecules: of their name) < {a.val_fraction} (seed {a.seed}); "
                                     "train/dataset.py validation_mask",
-                "excluded": "data/qm9/test.npz molecules and reserved permutation positions 0-99"}
+                "excluded": "data/qm9/test.npz molecules, reserved permutation positions 0-99, and the "
+                            "beyond-QM9 test sets (data/newchem/test_*.npz, sigma_hole.npz)"}
         if self.magnitude is not None:
             data["qm9_magnitude"] = {**self.magnitude.summary(), "weight": a.magnitude_weight,
                                      "target": "qm9pack Dipole_debye (|μ|, B3LYP/6-31G(2df,p))"}
@@ -435,7 +445,7 @@ class Trainer:
                                "(atomic quadrupoles are identically zero)." if a.variant == "dipole" else
                                "Fitted to DFT molecular dipoles and quadrupoles; predicts atomic charges, "
                                "dipoles and traceless quadrupoles.")),
-            "level_of_theory": "B3LYP/6-31G(2df,p) (PySCF 2.14, density fitting) on QM9 geometries",
+            "level_of_theory": level_of_theory(self.dft_train),
             "pretraining_level_of_theory": "GFN2-xTB (tblite)" if a.pretrain_xtb else None,
             "units": {"charges": "e", "dipole": "e·Å", "quadrupole": "e·Å² (traceless Buckingham, about COM)"},
             "loss": ("MSE(μ) [e·Å]²" if a.variant == "dipole" else f"MSE(μ) [e·Å]² + {a.quad_weight}·MSE(Θ) [e·Å²]²"),
