@@ -202,6 +202,9 @@ def relabel(cfg: dict, stem: str) -> None:
             node = node.get(p, {})
         node.pop(leaf, None)
     c.update(identity(cfg))
+    if c.get("build"):                  # built from this config under another name
+        c["build"]["command"] = f"python -m train.build {cfg['_name']} --out {os.path.relpath(stem, ds.ROOT)}"
+        c["build"]["config"] = os.path.relpath(cfg["_path"], ds.ROOT)
     with open(path, "w") as fh:
         json.dump(c, fh, indent=2)
         fh.write("\n")
