@@ -41,7 +41,8 @@ COORD = "coordinates are limited to ±10000 Å"
 ASCII = "SMILES are written in plain ASCII"
 OPEN = "Open shell (multiplicity"
 FRAG = "2 disconnected fragments"
-NEUTRAL = "outside what the quadrupole model was trained on (neutral molecules only)"
+#: a charge note exactly when the installed quadrupole weights were not trained on that charge
+CHARGE_NOTE = {"charge_note": "quadrupole"}
 BUILT = "outside the charges the models are built for (charges -2…+2)"
 DFT = "outside the DFT reference's range (-4…+4)"
 
@@ -118,9 +119,9 @@ CASES = {
     "note_water_in_bohr.xyz": (xyz(moved(WATER, scale=1.8897)), {"note": "in bohr"}),
     "note_short_ch_bond.xyz": (xyz([("C", 0, 0, 0), ("H", 0.6, 0, 0), ("H", -0.36, 1.03, 0), ("H", -0.36, -0.51, 0.89),
                                     ("H", -0.36, -0.51, -0.89)]), {"note": "far shorter than a bond"}),
-    "note_anion_hydroxide.smi": ("[OH-]\n", {"note": NEUTRAL}),
-    "note_cation_methylammonium.smi": ("C[NH3+]\n", {"note": NEUTRAL}),
-    "note_dianion_oxalate.smi": ("[O-]C(=O)C(=O)[O-]\n", {"note": NEUTRAL}),
+    "note_anion_hydroxide.smi": ("[OH-]\n", CHARGE_NOTE),
+    "note_cation_methylammonium.smi": ("C[NH3+]\n", CHARGE_NOTE),
+    "note_dianion_oxalate.smi": ("[O-]C(=O)C(=O)[O-]\n", CHARGE_NOTE),
     "note_trianion_citrate.smi": ("[O-]C(=O)CC(O)(CC(=O)[O-])C(=O)[O-]\n", {"note": BUILT}),
     "note_tetracation.smi": ("[NH3+]CC([NH3+])C([NH3+])C[NH3+]\n", {"note": BUILT}),
     "mellitate_minus_6.smi": ("O=C([O-])c1c(C(=O)[O-])c(C(=O)[O-])c(C(=O)[O-])c(C(=O)[O-])c1C(=O)[O-]\n",

@@ -281,6 +281,11 @@ def test_extreme_input_is_read_with_a_visible_verdict(name):
             assert verdict.ok, verdict
         else:
             assert f"weights do not support {want['weights']}:" in verdict.refusal
+    if "charge_note" in want:  # noted exactly when the installed weights never saw that charge
+        trained = trained_domain(model_card(want["charge_note"]))[2]
+        noted = any(f"charge {mol.charge:+d} is outside what the {want['charge_note']} model was trained on"
+                    in n.lower() for n in verdict.notes)
+        assert mol.charge != 0 and noted == (mol.charge not in trained), verdict
     if not {"refusal", "weights"} & set(want):
         assert verdict.ok, verdict
 

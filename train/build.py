@@ -40,7 +40,7 @@ from train import train as tr  # noqa: E402
 
 CONFIG_DIR = os.path.join(ds.ROOT, "train", "configs")
 STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "charge_weight",
-              "atomic_dipole_weight", "max_xtb", "max_molecules"}
+              "atomic_dipole_weight", "max_xtb", "max_molecules", "qm9_magnitude"}
 TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
             "data", "qm9_magnitude", "stages", "init"}
 #: card fields of the pre-build weights that were typed by hand (the config replaces them)
@@ -76,7 +76,7 @@ def load_config(name: str) -> dict:
 def stage_argv(cfg: dict, stage: dict, runs_dir: str, init_from: str | None) -> list[str]:
     """train.train arguments for one stage."""
     m, data = cfg["model"], cfg["data"]
-    mag = cfg.get("qm9_magnitude") or {}
+    mag = stage.get("qm9_magnitude", cfg.get("qm9_magnitude")) or {}       # a stage may override it
     argv = ["--variant", cfg["loss_protocol"], "--name", stage["name"], "--runs-dir", runs_dir,
             "--seed", str(cfg["seed"]), "--val-fraction", str(cfg["val_fraction"]),
             "--batch-size", str(cfg["batch_size"]), "--features", str(m["features"]),
