@@ -213,7 +213,7 @@ def relabel(cfg: dict, stem: str) -> None:
 def training_chemistry(dft: ds.MoleculeSet, *others: ds.MoleculeSet) -> dict:
     """The chemistry the model was fitted on (read by mepviz.applicability): elements and
     total charges of the final stage's DFT training molecules, and the most heavy atoms of any
-    of its training molecules (`others`: e.g. an xTB set)."""
+    training molecule (`others`: the xTB pre-training sets, whole drug-like molecules included)."""
     q = np.zeros(len(dft)) if dft.total_charge is None else dft.total_charge
     heavy = max(int(np.add.reduceat((m.z > 1).astype(int), m.offsets[:-1]).max())
                 for m in (dft, *others) if m is not None and len(m))
@@ -244,7 +244,8 @@ def card(cfg: dict, trainer: tr.Trainer, stages: list[dict]) -> dict:
     c.pop("initialised_from", None)
     files = sorted({*cfg["data"]["dft"], *cfg["data"]["xtb"], *(f for s in cfg["stages"] for f in s.get("xtb", []))})
     c.update(identity(cfg))
-    c.update(training_chemistry(trainer.dft_train, trainer.xtb_train))
+    xtb = [os.path.join(ds.ROOT, f) for f in sorted({*cfg["data"]["xtb"], *(f for s in cfg["stages"] for f in s.get("xtb", []))})]
+    c.update(training_chemistry(trainer.dft_train, ds.load_files(xtb) if xtb else None))
     c.update({
         "build": {
             "command": f"python -m train.build {name}",

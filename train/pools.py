@@ -16,7 +16,10 @@ plain CSV files (`id,smiles,charge,source,...`) to data/pools/:
 - ``xtb_pool.csv.gz``: ≥ 100,000 pool molecules (fragments, ions, drugs) for GFN2-xTB labels;
 - ``train_spice.csv``: the SPICE monomers outside every test set that already have seed DFT
   labels (data/spice/des_monomers_dft_seed.npz), i.e. free training labels
-  (``python -m train.pools spice-train`` rewrites it alone, without the MOSES wheel).
+  (``python -m train.pools spice-train`` rewrites it alone, without the MOSES wheel);
+- ``train_halogen.csv``: halogen swaps (every Cl/Br → Cl, Br or I) of the small halogenated
+  fragments of the DFT queue and of the SPICE training monomers, smallest first: MOSES has no iodine and few
+  halogens, yet σ-holes are the classic MEP lesson (``python -m train.pools halogen-train``).
 
 Everything is deterministic (one seed). Ions come from RDKit atom edits on acid/base sites
 (carboxylic, sulfonic and phosphoric acids, phenols → anions; aliphatic amines, amidines,
@@ -299,11 +302,12 @@ def build(wheel: str, out_dir: str, n_train_molecules: int = 36000, n_drug_test:
 
     files = {"test_drugs.csv": drug_test, "test_spice.csv": spice_test, "test_ions.csv": ion_test,
              "sigma_hole.csv": sigma, "train_dft.csv": dft, "xtb_pool.csv.gz": xtb,
-             "train_spice.csv": seeded_spice_train(spice, test_smiles)}
+             "train_spice.csv": (spice_train_rows := seeded_spice_train(spice, test_smiles)),
+             "train_halogen.csv": halogen_train_rows(dft + spice_train_rows, test_smiles | {r["smiles"] for r in dft + spice_train_rows})}
     for name, rows in files.items():
         write_rows(os.path.join(out_dir, name), rows)
         log(f"{name}: {len(rows)} molecules")
-    overlap = test_smiles & {r["smiles"] for r in dft + xtb + files["train_spice.csv"]}
+    overlap = test_smiles & {r["smiles"] for r in dft + xtb + files["train_spice.csv"] + files["train_halogen.csv"]}
     assert not overlap, f"test molecules in a training pool: {sorted(overlap)[:5]}"
     return {k: len(v) for k, v in files.items()}
 
@@ -318,6 +322,49 @@ def seeded_spice_train(spice: list[tuple[str, str]], test_smiles: set[str]) -> l
     seeded = seed_smiles()
     return [_row(n, s, "SPICE DES monomer (conformation 0)") for n, s in spice
             if s in seeded and s not in test_smiles]
+
+
+HALOGENS = ("I", "Br", "Cl")
+MAX_HALOGEN_SWAP_HEAVY = 10
+
+
+def halogen_swaps(smiles: str) -> dict[str, str]:
+    """{X: canonical SMILES with every Cl and Br of `smiles` replaced by X} for X in I, Br, Cl."""
+    from rdkit import Chem
+    out = {}
+    for x in HALOGENS:
+        m = Chem.RWMol(Chem.MolFromSmiles(smiles))
+        for a in m.GetAtoms():
+            if a.GetSymbol() in ("Cl", "Br"):
+                a.SetAtomicNum(Chem.GetPeriodicTable().GetAtomicNumber(x))
+        out[x] = Chem.MolToSmiles(m.GetMol())
+    return out
+
+
+def halogen_train_rows(queue: list[dict], exclude: set[str], limit: int = 600) -> list[dict]:
+    """Halogen swaps of the neutral capped fragments and SPICE monomers in `queue` that hold Cl or Br
+    (≤ MAX_HALOGEN_SWAP_HEAVY heavy atoms), minus `exclude` (test sets, the queue itself);
+    by size, and within a parent I, Br, Cl: any prefix covers iodine."""
+    parents = sorted((r for r in queue if r["source"].startswith(("capped BRICS", "SPICE")) and r["charge"] == 0
+                      and r["heavy_atoms"] <= MAX_HALOGEN_SWAP_HEAVY and _has_any(r["smiles"], ("Cl", "Br"))),
+                     key=lambda r: (r["heavy_atoms"], r["id"]))
+    rows, seen = [], set(exclude)
+    for r in parents:
+        for x, smi in halogen_swaps(r["smiles"]).items():
+            if smi not in seen:
+                seen.add(smi)
+                what = "a SPICE monomer" if r["source"].startswith("SPICE") else "a capped BRICS fragment"
+                rows.append(_row(f"{r['id']}_{x}", smi, f"halogen swap ({x}) of {what}"))
+    return rows[:limit]
+
+
+def write_halogen_train(out_dir: str) -> int:
+    """(Re)write ``train_halogen.csv`` from the DFT queue and test CSVs in `out_dir`."""
+    test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
+    queue = read_rows(os.path.join(out_dir, "train_dft.csv")) + read_rows(os.path.join(out_dir, "train_spice.csv"))
+    rows = halogen_train_rows(queue, test_smiles | {r["smiles"] for r in queue})
+    write_rows(os.path.join(out_dir, "train_halogen.csv"), rows)
+    return len(rows)
 
 
 def write_spice_train(out_dir: str) -> int:
@@ -375,7 +422,12 @@ def main(argv=None) -> int:
     b.add_argument("--train-molecules", type=int, default=36000)
     t = sub.add_parser("spice-train", help="rewrite train_spice.csv only (no MOSES wheel needed)")
     t.add_argument("--out", default=os.path.join("data", "pools"))
+    h = sub.add_parser("halogen-train", help="rewrite train_halogen.csv only (no MOSES wheel needed)")
+    h.add_argument("--out", default=os.path.join("data", "pools"))
     a = ap.parse_args(argv)
+    if a.cmd == "halogen-train":
+        print(f"train_halogen.csv: {write_halogen_train(a.out)} molecules")
+        return 0
     if a.cmd == "spice-train":
         print(f"train_spice.csv: {write_spice_train(a.out)} molecules")
         return 0
