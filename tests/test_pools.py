@@ -57,10 +57,11 @@ def test_committed_pools_keep_test_molecules_out_of_training():
     test = set()
     for name in ("test_drugs.csv", "test_spice.csv", "test_ions.csv", "sigma_hole.csv"):
         test |= {r["smiles"] for r in pools.read_rows(str(POOLS / name))}
-    train = {r["smiles"] for f in ("train_dft.csv", "train_spice.csv") for r in pools.read_rows(str(POOLS / f))}
+    train = {r["smiles"] for f in ("train_dft.csv", "train_spice.csv", "train_halogen.csv")
+             for r in pools.read_rows(str(POOLS / f))}
     xtb = pools.read_rows(str(POOLS / "xtb_pool.csv.gz"))
     assert not test & train
-    for f in ("train_spice.npz", "train_dft.npz"):       # and the packed training labels
+    for f in ("train_spice.npz", "train_dft.npz", "train_halogen.npz"):       # and the packed training labels
         packed = NEWCHEM / f
         if packed.exists():
             with np.load(packed, allow_pickle=False) as d:
@@ -170,3 +171,14 @@ def test_packed_labels_survive_a_new_session(tmp_path):
     for k in before:
         np.testing.assert_array_equal(before[k], after[k])
     assert label_pool.todo_rows([str(POOLS / "test_ions.csv")], str(tmp_path / "no_labels")) == []
+
+
+def test_halogen_swaps_cover_iodine_and_skip_excluded_molecules():
+    assert pools.halogen_swaps("Clc1ccc(Br)cc1") == {"I": "Ic1ccc(I)cc1", "Br": "Brc1ccc(Br)cc1",
+                                                    "Cl": "Clc1ccc(Cl)cc1"}
+    queue = [pools._row("frag_a", "Clc1ccncc1", "capped BRICS fragment of MOSES train"),
+             pools._row("frag_b", "CCO", "capped BRICS fragment of MOSES train"),
+             pools._row("ion_c", "Clc1ccc[nH+]c1", "ionised MOSES train fragment")]
+    rows = pools.halogen_train_rows(queue, exclude={"Brc1ccncc1", "Clc1ccncc1"})
+    assert [(r["id"], r["smiles"]) for r in rows] == [("frag_a_I", "Ic1ccncc1")]
+    assert rows[0]["charge"] == 0 and rows[0]["source"].startswith("halogen swap (I)")
