@@ -25,7 +25,9 @@ from .geometry import BOND_TOLERANCE, covalent_radii, fragments, nearest_neighbo
 from .inputs import input_warnings
 from .molecule import Molecule, MoleculeInputError
 
-#: QM9's largest molecules: 9 heavy atoms (cards without training_max_heavy_atoms)
+#: QM9's chemistry, assumed for cards that predate ``training_elements`` /
+#: ``training_max_heavy_atoms`` (every such model was trained on QM9 only)
+QM9_ELEMENTS = (1, 6, 7, 8, 9)
 QM9_MAX_HEAVY_ATOMS = 9
 
 
@@ -91,7 +93,7 @@ def trained_domain(card: dict) -> tuple[tuple[int, ...], tuple[int, ...], tuple[
     """(embedding elements, trained elements, trained charges, max heavy atoms) of a model card."""
     config = card.get("config") or {}
     embedded = tuple(int(z) for z in config.get("elements", registry.MODEL_ELEMENTS))
-    trained = tuple(int(z) for z in card.get("training_elements", embedded))
+    trained = tuple(int(z) for z in card.get("training_elements", QM9_ELEMENTS))
     charges = tuple(int(q) for q in card.get("training_charges", (0,)))
     heavy = int(card.get("training_max_heavy_atoms", QM9_MAX_HEAVY_ATOMS))
     return embedded, trained, charges, heavy
