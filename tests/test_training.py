@@ -324,3 +324,26 @@ def test_shipped_models_cover_the_new_chemistry_their_cards_claim():
         train, _ = ds.training_data([os.path.join(ds.ROOT, f) for f in cfg["data"]["dft"]], 0.1, 0)
         assert card["training_elements"] == sorted(int(z) for z in np.unique(train.z))
         assert {17, 16}.issubset(card["training_elements"]) and -1 in card["training_charges"]
+
+
+def test_repeated_files_weigh_more_per_epoch_and_bad_specs_are_refused(tmp_path):
+    files = [os.path.join(ds.ROOT, "data", "newchem", "train_dft.npz")] + ds.dft_files()[:1]
+    train, _ = ds.training_data(files, 0.1, 0)
+    src = ds.source_name(files[0])
+    n_new = int((train.source == src).sum())
+    twice = ds.repeat_files(train, {src: 3})
+    assert len(twice) == len(train) + 2 * n_new and int((twice.source == src).sum()) == 3 * n_new
+    assert np.array_equal(np.unique(twice.qm9_index), np.unique(train.qm9_index))
+    b = twice.batch(np.arange(len(twice)))
+    assert float(b["total_charge"].abs().sum()) == 3 * float(np.abs(train.total_charge[train.source == src]).sum())
+    with pytest.raises(ValueError, match="no training molecules"):
+        ds.repeat_files(train, {"data/qm9/nothing.npz": 2})
+    with pytest.raises(SystemExit, match="FILE=K"):
+        tr._file_repeat("data/x.npz=0")
+    import yaml
+    from train import build
+    cfg = yaml.safe_load(open(build.config_path("quadrupole")))
+    cfg["data"]["dft_repeat"] = {"data/newchem/not_listed.npz": 2}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(SystemExit, match="not_listed"):
+        build.load_config(str(tmp_path / "bad.yaml"))

@@ -43,6 +43,7 @@ STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "cha
               "atomic_dipole_weight", "max_xtb", "max_molecules", "qm9_magnitude"}
 TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
             "data", "qm9_magnitude", "stages", "init"}
+DATA_KEYS = {"dft", "xtb", "dft_repeat"}
 #: card fields of the pre-build weights that were typed by hand (the config replaces them)
 HAND_WRITTEN = ("recipe", "ablation_test", "training.stage_times_s", "training.total_time_all_stages_s")
 #: last N fine-tuning epochs whose validation spread is the card's training-noise estimate
@@ -63,6 +64,10 @@ def load_config(name: str) -> dict:
         cfg = yaml.safe_load(fh)
     bad = set(cfg) - TOP_KEYS
     bad |= {f"stages.{k}" for s in cfg["stages"] for k in set(s) - STAGE_KEYS}
+    if bad:
+        raise SystemExit(f"error: unknown config keys in {path}: {sorted(bad)}")
+    bad |= {f"data.{k}" for k in set(cfg["data"]) - DATA_KEYS}
+    bad |= {f"data.dft_repeat.{f}" for f in set(cfg["data"].get("dft_repeat") or {}) - set(cfg["data"]["dft"])}
     if bad:
         raise SystemExit(f"error: unknown config keys in {path}: {sorted(bad)}")
     for s in cfg["stages"]:
@@ -96,6 +101,8 @@ def stage_argv(cfg: dict, stage: dict, runs_dir: str, init_from: str | None) -> 
         argv += ["--epochs", str(stage["epochs"])]
         if mag.get("molecules"):
             argv += ["--qm9-magnitude", str(mag["molecules"]), "--magnitude-weight", str(mag.get("weight", 1.0))]
+    if data.get("dft_repeat"):          # beyond-QM9 files weigh K times per epoch (DFT stages)
+        argv += ["--repeat", *[f"{os.path.join(ds.ROOT, f)}={k}" for f, k in data["dft_repeat"].items()]]
     if stage.get("max_molecules"):
         argv += ["--max-molecules", str(stage["max_molecules"])]
     if init_from:

@@ -143,6 +143,26 @@ def named_key(names) -> np.ndarray:
                      for n in np.atleast_1d(names)], dtype=np.int64)
 
 
+def source_name(path: str) -> str:
+    """How a file is named in ``MoleculeSet.source``: relative to the repository when inside it."""
+    full = os.path.abspath(path)
+    return os.path.relpath(full, ROOT) if full.startswith(ROOT) else path
+
+
+def repeat_files(ms: MoleculeSet, repeats: dict[str, int]) -> MoleculeSet:
+    """`ms` with the molecules of each source file listed K times ({source name: K}), so they
+    weigh K times as much per epoch; the order of first occurrences is kept."""
+    if not repeats:
+        return ms
+    missing = set(repeats) - set(np.unique(ms.source).tolist())
+    if missing:
+        raise ValueError(f"--repeat names files that hold no training molecules: {sorted(missing)}")
+    k = np.ones(len(ms), dtype=np.int64)
+    for src, times in repeats.items():
+        k[ms.source == src] = times
+    return ms.subset(np.repeat(np.arange(len(ms)), k))
+
+
 def load_npz(path: str) -> MoleculeSet:
     """A QM9-format file (``qm9_index``) or a named beyond-QM9 file (``name``, ``charge``)."""
     with np.load(path, allow_pickle=False) as f:
@@ -153,7 +173,7 @@ def load_npz(path: str) -> MoleculeSet:
     total_charge = d["charge"].astype(np.float64) if named else None
     quad = d["quadrupole_com"] if "quadrupole_com" in d else np.full((m, 3, 3), np.nan)
     position = d["position"].astype(np.int64) if "position" in d else np.full(m, -1, np.int64)
-    name = os.path.relpath(os.path.abspath(path), ROOT) if os.path.abspath(path).startswith(ROOT) else path
+    name = source_name(path)
     charges = d["charges"].astype(np.float64) if "charges" in d else None
     adip = d["atomic_dipoles"].astype(np.float64) if "atomic_dipoles" in d else None
     return MoleculeSet(key, position, d["atom_count"].astype(np.int64),

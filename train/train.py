@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--init-from", default=None,
                     help="weights stem (e.g. runs/pre/pretrained) to initialise from; its card is embedded")
     ap.add_argument("--max-molecules", type=int, default=None, help="use only the first N DFT molecules (tests)")
+    ap.add_argument("--repeat", nargs="*", default=[], metavar="FILE=K",
+                    help="DFT training molecules of FILE count K times per epoch (validation unchanged)")
     ap.add_argument("--max-xtb", type=int, default=None, help="use only the first N xTB molecules")
     ap.add_argument("--max-xtb-val", type=int, default=400, help="xTB validation molecules evaluated per epoch")
     ap.add_argument("--val-fraction", type=float, default=0.1)
@@ -183,6 +185,14 @@ def evaluate(model, data: ds.MoleculeSet, variant: str, w: float, batch_size: in
     }
 
 
+def _file_repeat(spec: str) -> tuple[str, int]:
+    """'FILE=K' → (FILE as dataset source name, K)."""
+    path, _, k = spec.rpartition("=")
+    if not path or not k.isdigit() or int(k) < 1:
+        raise SystemExit(f"error: --repeat takes FILE=K with K ≥ 1, not {spec!r}")
+    return ds.source_name(path), int(k)
+
+
 def level_of_theory(data: ds.MoleculeSet) -> str:
     """The DFT level of the training labels in words (beyond-QM9 molecules: def2-TZVP on Br/I)."""
     text = "B3LYP/6-31G(2df,p) (PySCF 2.14, density fitting) on QM9 geometries"
@@ -210,6 +220,7 @@ class Trainer:
         self.dft_files = [os.path.abspath(f) for f in dft]
         self.train, self.val = ds.training_data(self.dft_files, a.val_fraction, a.seed,
                                                 max_molecules=a.max_molecules)
+        self.train = ds.repeat_files(self.train, dict(_file_repeat(r) for r in getattr(a, "repeat", [])))
         self.dft_train, self.magnitude = self.train, None
         if getattr(a, "qm9_magnitude", 0):
             dft_all = ds.load_files(self.dft_files).qm9_index
@@ -428,6 +439,9 @@ class Trainer:
                                     "train/dataset.py validation_mask",
                 "excluded": "data/qm9/test.npz molecules, reserved permutation positions 0-99, and the "
                             "beyond-QM9 test sets (data/newchem/test_*.npz, sigma_hole.npz)"}
+        if getattr(a, "repeat", None):
+            data["repeat"] = dict(_file_repeat(r) for r in a.repeat)
+            data["dft_train"]["note"] = "molecule counts include the repeats"
         if self.magnitude is not None:
             data["qm9_magnitude"] = {**self.magnitude.summary(), "weight": a.magnitude_weight,
                                      "target": "qm9pack Dipole_debye (|μ|, B3LYP/6-31G(2df,p))"}
