@@ -11,7 +11,9 @@ Bad input never replaces the current molecule: the specific MoleculeInputError m
 shown and everything else stays as it was.
 
 Widget keys (for AppTest): ``gallery_pick`` (selectbox) + ``gallery_load`` (button),
-``smiles_input`` (text_input, submit with Enter/blur), ``mol_upload`` (file_uploader),
+``smiles_input`` (text_input in the form ``smiles_form``) + ``smiles_load`` (its submit button;
+Enter in the box submits too, and every submit loads the box's SMILES again, changed or not),
+``mol_upload`` (file_uploader),
 ``frame_pick`` (number_input), ``total_charge_<n>`` (number_input labelled "Total charge (e)").
 """
 from __future__ import annotations
@@ -49,6 +51,7 @@ def _load_smiles(smiles: str, source: str = "SMILES") -> bool:
 
 
 def _on_smiles():
+    """Submit of the SMILES form (button or Enter): load the box's SMILES, even when unchanged."""
     _load_smiles(st.session_state.get(SMILES_KEY, ""))
 
 
@@ -180,10 +183,12 @@ def molecule_sidebar(show_charge: bool = True) -> Molecule | None:
             st.selectbox("Gallery", ids, format_func=lambda i: labels.get(i, i), key="gallery_pick",
                          placeholder="Choose an example")
             st.form_submit_button("Load example", on_click=_on_gallery, key="gallery_load")
-    sb.text_input("SMILES", key=SMILES_KEY, on_change=_on_smiles,
-                  placeholder="e.g. c1ccncc1 — press Enter",
-                  help="Type a SMILES string and press Enter; hydrogens and a 3D geometry "
-                       "(RDKit ETKDG + MMFF) are added.")
+    with sb.form("smiles_form", border=False):
+        # a form, so that Enter on an unchanged SMILES still submits (and reloads the molecule)
+        st.text_input("SMILES", key=SMILES_KEY, placeholder="e.g. c1ccncc1 — press Enter",
+                      help="Type a SMILES string and press Enter; hydrogens and a 3D geometry "
+                           "(RDKit ETKDG + MMFF) are added. Enter again reloads it.")
+        st.form_submit_button("Load SMILES", on_click=_on_smiles, key="smiles_load")
     uploaded = sb.file_uploader("Upload XYZ / SDF / MOL", key=UPLOAD_KEY,
                                 help="Multi-frame XYZ and multi-record SDF files get a frame picker. "
                                      "The XYZ comment line may carry charge= and multiplicity=. "
