@@ -3,8 +3,8 @@
 - :func:`molecule_sidebar`: compact input in the sidebar — gallery, SMILES box, file
   upload (XYZ incl. multi-frame with a frame picker, SDF/MOL), total charge — plus a
   summary of the current molecule. Every page calls it (through ``page_setup``).
-- :func:`molecule_editor`: the Ketcher drawing editor (streamlit-ketcher, bundled, works
-  offline), for the main area of a page.
+- :func:`molecule_editor`: the Ketcher drawing editor (streamlit-ketcher through
+  appkit.ketcher, bundled, works offline), for the main area of a page.
 - :func:`show_input_error`: the pending input error as ``st.error`` (called by page_setup).
 
 Bad input never replaces the current molecule: the specific MoleculeInputError message is
@@ -229,10 +229,11 @@ def show_input_error(container=None) -> None:
 def molecule_editor(key: str = "ketcher", height: int = 460) -> None:
     """The Ketcher drawing editor; "Apply" in the editor loads the drawn molecule."""
     try:
-        from streamlit_ketcher import st_ketcher
+        import streamlit_ketcher  # noqa: F401
     except ImportError:   # pragma: no cover
         st.info("The drawing editor (streamlit-ketcher) is not installed.")
         return
+    from .ketcher import st_ketcher
     mol = state.get_molecule()
     start = (mol.smiles if mol is not None and mol.smiles else "") or ""
     # a fresh editor per molecule, so it opens with the current molecule loaded
