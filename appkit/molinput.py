@@ -36,13 +36,20 @@ GALLERY_ID_KEY = "mepviz_gallery_id"
 UPLOAD_SEEN_KEY = "mepviz_upload_seen"
 
 
-def _load_smiles(smiles: str, source: str = "SMILES") -> bool:
+@st.cache_data(max_entries=256, show_spinner=False)
+def _from_smiles(smiles: str) -> Molecule:
+    """mepviz.inputs.from_smiles, cached: it is deterministic, and the conformer search takes
+    up to a second for a flexible 50-atom molecule (errors are raised again, not cached)."""
     from mepviz.inputs import from_smiles
+    return from_smiles(smiles)
+
+
+def _load_smiles(smiles: str, source: str = "SMILES") -> bool:
     smiles = (smiles or "").strip()
     if not smiles:
         return False
     try:
-        mol = from_smiles(smiles)
+        mol = _from_smiles(smiles)
     except MoleculeInputError as exc:
         state.set_input_error(str(exc))
         return False
