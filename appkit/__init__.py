@@ -21,6 +21,7 @@ A page looks like::
 Modules:
 - ``appkit.state``    session-state keys: current molecule, input errors, shared settings
 - ``appkit.molinput`` sidebar molecule input (gallery, SMILES, upload, frames, charge), Ketcher editor
+- ``appkit.ketcher``  the Ketcher component, served with its init error fixed
 - ``appkit.compute``  cached predictors (st.cache_resource) and computations (st.cache_data)
 - ``appkit.viewer``   py3Dmol/3Dmol.js views in the page (vendored 3Dmol.js, offline)
 - ``appkit.jobs``     DFT reference jobs: worker processes (SCF + surface MEP), bounded queue,

@@ -15,6 +15,7 @@ Errors: ``MoleculeInputError`` (user-facing, e.g. an element the ML models lack)
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -126,6 +127,44 @@ def mep_map(mol: Molecule, model: str = registry.DEFAULT_MODEL, kind: str = regi
     """:class:`mepviz.predict.MEPMap` (surface, values kcal/mol/e, statistics, prediction)."""
     get_predictor(model).check(mol)
     return _mep_map(mol.key(), model, kind, order, weights_stamp(model), mol)
+
+
+# -- analyses shown next to a map (cached by content: reruns and tab switches reuse them) ---
+def content_digest(*arrays) -> str:
+    """A digest of the arrays' shapes, dtypes and bytes: a cache key for results derived from them."""
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype.str}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _local_extrema(digest: str, _vertices, _values, _positions):
+    from mepviz.extrema import local_extrema as extrema
+    return extrema(_vertices, _values, positions=_positions)
+
+
+def local_extrema(surface, values, positions):
+    """:func:`mepviz.extrema.local_extrema` of `values` (kcal/mol/e) on `surface`, nearest atoms
+    from `positions` (Å); cached."""
+    return _local_extrema(content_digest(surface.vertices, values, positions),
+                          surface.vertices, values, positions)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _mep_slice(digest: str, plane: str, _mol: Molecule, _prediction):
+    from mepviz.slices import mep_slice as make_slice
+    return make_slice(_mol, _prediction.mep, plane)
+
+
+def mep_slice(mol: Molecule, prediction, plane: str):
+    """:func:`mepviz.slices.mep_slice` of the ML MEP (kcal/mol/e) of `prediction` for `mol` in
+    `plane`; cached."""
+    p = prediction
+    digest = content_digest(mol.numbers, mol.positions, p.charges, p.atomic_dipoles, p.atomic_quadrupoles)
+    return _mep_slice(digest, plane, mol, prediction)
 
 
 # -- DFT reference -------------------------------------------------------------------------

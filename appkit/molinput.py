@@ -3,15 +3,17 @@
 - :func:`molecule_sidebar`: compact input in the sidebar — gallery, SMILES box, file
   upload (XYZ incl. multi-frame with a frame picker, SDF/MOL), total charge — plus a
   summary of the current molecule. Every page calls it (through ``page_setup``).
-- :func:`molecule_editor`: the Ketcher drawing editor (streamlit-ketcher, bundled, works
-  offline), for the main area of a page.
+- :func:`molecule_editor`: the Ketcher drawing editor (streamlit-ketcher through
+  appkit.ketcher, bundled, works offline), for the main area of a page.
 - :func:`show_input_error`: the pending input error as ``st.error`` (called by page_setup).
 
 Bad input never replaces the current molecule: the specific MoleculeInputError message is
 shown and everything else stays as it was.
 
 Widget keys (for AppTest): ``gallery_pick`` (selectbox) + ``gallery_load`` (button),
-``smiles_input`` (text_input, submit with Enter/blur), ``mol_upload`` (file_uploader),
+``smiles_input`` (text_input in the form ``smiles_form``) + ``smiles_load`` (its submit button;
+Enter in the box submits too, and every submit loads the box's SMILES again, changed or not),
+``mol_upload`` (file_uploader),
 ``frame_pick`` (number_input), ``total_charge_<n>`` (number_input labelled "Total charge (e)").
 """
 from __future__ import annotations
@@ -34,13 +36,20 @@ GALLERY_ID_KEY = "mepviz_gallery_id"
 UPLOAD_SEEN_KEY = "mepviz_upload_seen"
 
 
-def _load_smiles(smiles: str, source: str = "SMILES") -> bool:
+@st.cache_data(max_entries=256, show_spinner=False)
+def _from_smiles(smiles: str) -> Molecule:
+    """mepviz.inputs.from_smiles, cached: it is deterministic, and the conformer search takes
+    up to a second for a flexible 50-atom molecule (errors are raised again, not cached)."""
     from mepviz.inputs import from_smiles
+    return from_smiles(smiles)
+
+
+def _load_smiles(smiles: str, source: str = "SMILES") -> bool:
     smiles = (smiles or "").strip()
     if not smiles:
         return False
     try:
-        mol = from_smiles(smiles)
+        mol = _from_smiles(smiles)
     except MoleculeInputError as exc:
         state.set_input_error(str(exc))
         return False
@@ -49,6 +58,7 @@ def _load_smiles(smiles: str, source: str = "SMILES") -> bool:
 
 
 def _on_smiles():
+    """Submit of the SMILES form (button or Enter): load the box's SMILES, even when unchanged."""
     _load_smiles(st.session_state.get(SMILES_KEY, ""))
 
 
@@ -180,10 +190,12 @@ def molecule_sidebar(show_charge: bool = True) -> Molecule | None:
             st.selectbox("Gallery", ids, format_func=lambda i: labels.get(i, i), key="gallery_pick",
                          placeholder="Choose an example")
             st.form_submit_button("Load example", on_click=_on_gallery, key="gallery_load")
-    sb.text_input("SMILES", key=SMILES_KEY, on_change=_on_smiles,
-                  placeholder="e.g. c1ccncc1 — press Enter",
-                  help="Type a SMILES string and press Enter; hydrogens and a 3D geometry "
-                       "(RDKit ETKDG + MMFF) are added.")
+    with sb.form("smiles_form", border=False):
+        # a form, so that Enter on an unchanged SMILES still submits (and reloads the molecule)
+        st.text_input("SMILES", key=SMILES_KEY, placeholder="e.g. c1ccncc1 — press Enter",
+                      help="Type a SMILES string and press Enter; hydrogens and a 3D geometry "
+                           "(RDKit ETKDG + MMFF) are added. Enter again reloads it.")
+        st.form_submit_button("Load SMILES", on_click=_on_smiles, key="smiles_load")
     uploaded = sb.file_uploader("Upload XYZ / SDF / MOL", key=UPLOAD_KEY,
                                 help="Multi-frame XYZ and multi-record SDF files get a frame picker. "
                                      "The XYZ comment line may carry charge= and multiplicity=. "
@@ -224,10 +236,11 @@ def show_input_error(container=None) -> None:
 def molecule_editor(key: str = "ketcher", height: int = 460) -> None:
     """The Ketcher drawing editor; "Apply" in the editor loads the drawn molecule."""
     try:
-        from streamlit_ketcher import st_ketcher
+        import streamlit_ketcher  # noqa: F401
     except ImportError:   # pragma: no cover
         st.info("The drawing editor (streamlit-ketcher) is not installed.")
         return
+    from .ketcher import st_ketcher
     mol = state.get_molecule()
     start = (mol.smiles if mol is not None and mol.smiles else "") or ""
     # a fresh editor per molecule, so it opens with the current molecule loaded

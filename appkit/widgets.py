@@ -288,10 +288,10 @@ def surface_analysis(mol, surface, values, unit: str, *, label: str, key: str,
     and the area-vs-potential histogram of `values` (kcal/mol/e) on `surface`."""
     import plotly.graph_objects as go
 
-    from mepviz.extrema import area_histogram, local_extrema, politzer_indices
+    from mepviz.extrema import area_histogram, politzer_indices
     c = container if container is not None else st
     f = POTENTIAL_UNITS[unit]
-    ext = local_extrema(surface.vertices, values, positions=mol.positions)
+    ext = compute.local_extrema(surface, values, mol.positions)
     err = extrema_error(model) if model else {}
     rows = []
     for e in ext:
@@ -333,23 +333,31 @@ def surface_analysis(mol, surface, values, unit: str, *, label: str, key: str,
 def slice_panel(mol, prediction, vmax: float, unit: str, *, key: str = "slice", container=None):
     """A 2D contour map of the ML MEP in a plane through the centre of mass (plotly), with the
     ρ = 0.001 e/bohr³ outline and the atoms near the plane; on the colour scale ±`vmax`
-    (kcal/mol/e) of the 3D views."""
+    (kcal/mol/e) of the 3D views. The slice is cached (compute.mep_slice); render the panel
+    only where it is seen (e.g. inside an expander whose ``.open`` is True)."""
     import plotly.graph_objects as go
 
-    from mepviz.slices import PLANES, mep_slice
+    from mepviz.slices import PLANES
     c = container if container is not None else st
+    ss = st.session_state
     labels = {"molecular": "molecular plane (two largest principal axes)", "xy": "xy", "xz": "xz", "yz": "yz"}
-    plane = c.selectbox("Plane through the centre of mass", PLANES, format_func=labels.get, key=f"{key}_plane")
-    sl = mep_slice(mol, prediction.mep, plane)
+    kept = f"mepviz_{key}_plane"       # the choice survives the panel being closed (widget not rendered)
+
+    def _keep():
+        ss[kept] = ss[f"{key}_plane"]
+    plane = c.selectbox("Plane through the centre of mass", PLANES, format_func=labels.get, key=f"{key}_plane",
+                        index=PLANES.index(ss.get(kept, PLANES[0])), on_change=_keep)
+    sl = compute.mep_slice(mol, prediction, plane)
     f = POTENTIAL_UNITS[unit]
     r = vmax * f
-    z = np.clip(np.nan_to_num(sl.values * f, nan=0.0, posinf=r * 10, neginf=-r * 10), -2 * r, 2 * r)
+    # float32 (7 significant digits) is plenty for a contour map and halves what the browser gets
+    z = np.clip(np.nan_to_num(sl.values * f, nan=0.0, posinf=r * 10, neginf=-r * 10), -2 * r, 2 * r).astype(np.float32)
     fig = go.Figure()
     fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=z, colorscale=PLOTLY_COLORSCALE, zmin=-r, zmax=r,
                              contours=dict(start=-r, end=r, size=r / 8), line=dict(width=0.5),
                              colorbar=dict(title=dict(text=unit, side="right")), name="MEP",
                              hovertemplate=f"%{{z:.2f}} {unit}<extra></extra>"))
-    fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=sl.density, showscale=False, hoverinfo="skip",
+    fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=sl.density.astype(np.float32), showscale=False, hoverinfo="skip",
                              contours=dict(start=0.001, end=0.001, size=1, coloring="lines"),
                              line=dict(color="black", width=2), name="ρ = 0.001"))
     if sl.atoms:

@@ -377,9 +377,12 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
             vmax = symmetric_range(vals)
         normals = getattr(surface, "normals", None)
         normals = np.zeros((0, 3)) if normals is None else np.asarray(normals, float)
-        spec["mesh"] = {"V": _round_list(verts, decimals), "N": _round_list(normals, 3),
-                        "F": np.asarray(surface.faces, np.int64).ravel().tolist(),
-                        "C": colors_to_hex_ints(mep_colors(vals, vmax)).tolist()}
+        # unit normals to 2 decimals (< 1° of shading), the bulk of the payload with the faces
+        mesh = {"V": np.round(verts, decimals).ravel(), "N": np.round(normals, 2).ravel(),
+                "F": np.asarray(surface.faces, np.int64).ravel(),
+                "C": colors_to_hex_ints(mep_colors(vals, vmax)).ravel()}
+        arrays = [*mesh.values(), vals]
+        spec["mesh"] = {k: a.tolist() for k, a in mesh.items()}
         if colorbar:
             spec["colorbar"] = colorbar_html(vmax, unit, title)
     if charges is not None:
@@ -401,7 +404,13 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
                                 "color": MARKER_COLORS["v_min" if e.kind == "min" else "v_max"]})
     spec["tools"] = readout_data(mol, vals if have_surface else None, unit, boxes)
     spec["geom"] = hashlib.sha1(spec["xyz"].encode()).hexdigest()[:16]
-    spec["sig"] = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    # the signature of the whole spec; the long lists enter through the arrays they are made
+    # from (hashing bytes instead of their JSON text: ~40× faster for 10,000 vertices)
+    light = dict(spec, mesh=None, tools=dict(spec["tools"], values=None))
+    h = hashlib.sha1(json.dumps(light, sort_keys=True).encode())
+    for a in arrays if have_surface else []:
+        h.update(np.ascontiguousarray(a).tobytes())
+    spec["sig"] = h.hexdigest()[:16]
     return spec
 
 

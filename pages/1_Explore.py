@@ -49,8 +49,7 @@ if mep is not None:
                        title=f"ML MEP ({model} model)")
         extrema = None
         if opts["show_extrema"]:
-            from mepviz.extrema import local_extrema
-            extrema = local_extrema(mep.surface.vertices, mep.values, positions=mol.positions)
+            extrema = compute.local_extrema(mep.surface, mep.values, mol.positions)
         viewer.show_mep_live(mol, mep.surface, mep.values, key="explore_main", extrema=extrema, **view_kw)
         s = mep.statistics
         st.caption(
@@ -59,8 +58,11 @@ if mep is not None:
             f"V_s,max {views.format_potential(s['v_max'], unit)} · "
             f"colour range ±{vmax * ufac:.{views.UNIT_DECIMALS.get(unit, 2)}f} {unit}. "
             "Drag to rotate, scroll to zoom.")
-        with st.expander("2D contour slice through a plane"):
-            widgets.slice_panel(mol, pred, vmax, unit, key="explore_slice")
+        # computed only while open: a grid of MEP values, sent to the browser only when seen
+        slice_box = st.expander("2D contour slice through a plane", key="explore_slice_open", on_change="rerun")
+        if slice_box.open:
+            with slice_box:
+                widgets.slice_panel(mol, pred, vmax, unit, key="explore_slice")
         with st.expander("Downloads: view, structure, cubes, surface"):
             stem = f"{(mol.formula or 'molecule')}_{model}"
             from mepviz import export as vx
@@ -88,7 +90,7 @@ if mep is not None:
     with num_col:
         st.subheader("Numbers")
         t_mom, t_q, t_s, t_x = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics",
-                                        "Extrema & indices"])
+                                        "Extrema & indices"], key="explore_numbers", on_change="rerun")
         with t_mom:
             widgets.multipole_panel(pred.dipole, pred.quadrupole)
         with t_q:
@@ -97,9 +99,10 @@ if mep is not None:
             st.caption(f"Sum of charges: {pred.charges.sum():+.4f} e (total charge {mol.charge:+d}).")
         with t_s:
             widgets.statistics_table({"ML": mep.statistics}, unit)
-        with t_x:
-            widgets.surface_analysis(mol, mep.surface, mep.values, unit, label=f"{model} model",
-                                     key="ml", model=model)
+        if t_x.open:                    # the extrema search runs only when this tab is shown
+            with t_x:
+                widgets.surface_analysis(mol, mep.surface, mep.values, unit, label=f"{model} model",
+                                         key="ml", model=model)
 else:
     with view_col:
         if ml_error:
@@ -173,5 +176,8 @@ if got is not None:
         with c2:
             widgets.multipole_panel(ref.dipole_com, ref.quadrupole, title="DFT moments")
             widgets.statistics_table({"DFT": ref_stats}, unit)
-    with st.expander("DFT surface extrema, Murray–Politzer indices and area histogram"):
-        widgets.surface_analysis(mol, surf, v_ref, unit, label="DFT reference", key="dft")
+    dft_box = st.expander("DFT surface extrema, Murray–Politzer indices and area histogram",
+                          key="explore_dft_analysis_open", on_change="rerun")
+    if dft_box.open:
+        with dft_box:
+            widgets.surface_analysis(mol, surf, v_ref, unit, label="DFT reference", key="dft")

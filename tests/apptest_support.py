@@ -85,7 +85,9 @@ def sidebar_summary(at) -> str:
 
 
 def enter_smiles(at, smiles: str):
-    at.sidebar.text_input(key="smiles_input").input(smiles).run()
+    """Type `smiles` into the sidebar box and submit its form (what Enter does in the browser)."""
+    at.sidebar.text_input(key="smiles_input").input(smiles)
+    at.sidebar.button(key="smiles_load").click().run()
     return at
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mepviz import metrics, registry
+from tests.apptest_support import enter_smiles
 from tests.pagehelpers import (app, dataframe_with, iframes, no_exception, plotly_charts, texts,
                                weights_fixture)
 
@@ -33,8 +34,7 @@ def fresh():
 
 
 def smiles(at, s: str):
-    at.text_input(key="smiles_input").set_value(s)
-    at.run()
+    enter_smiles(at, s)
     no_exception(at)
     return at
 

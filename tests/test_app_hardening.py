@@ -137,6 +137,9 @@ def test_explore_extrema_indices_and_downloads(app_env):
     at = new_app(EXPLORE)
     load_gallery(at, "pyridine")
     no_exceptions(at)
+    assert not [d for d in at.dataframe if "nearest atom" in d.value.columns]   # computed when shown
+    at.session_state["explore_numbers"] = "Extrema & indices"              # open that tab
+    at.run()
     from appkit import gallery
     from mepviz.extrema import local_extrema, politzer_indices
     from mepviz.predict import predict_mep_map
@@ -154,9 +157,22 @@ def test_explore_extrema_indices_and_downloads(app_env):
     keys = {b.key for b in at.get("download_button")} if at.get("download_button") else set()
     assert {"dl_view", "dl_sdf", "dl_ply", "dl_surface_csv", "dl_mep_cube", "dl_density_cube"} <= keys, keys
     charts = {c.key for c in at.get("plotly_chart")}
+    assert "ml_hist" in charts and "explore_slice_fig" not in charts, charts   # slice: only when opened
+    at.session_state["explore_slice_open"] = True                           # open the slice panel
+    at.run()
+    charts = {c.key for c in at.get("plotly_chart")}
     assert {"ml_hist", "explore_slice_fig"} <= charts, charts              # histogram, 2D slice
     at.selectbox(key="explore_slice_plane").select("xz").run()
     no_exceptions(at)
+    at.session_state["explore_slice_open"] = False                          # closed and opened again:
+    at.run()
+    at.session_state["explore_slice_open"] = True
+    at.run()
+    assert at.selectbox(key="explore_slice_plane").value == "xz"           # the plane is kept
+    at.session_state["explore_dft_analysis_open"] = True                    # DFT extrema (shipped reference)
+    at.run()
+    no_exceptions(at)
+    assert len([d for d in at.dataframe if "nearest atom" in d.value.columns]) == 2
 
 
 def test_isodensity_value_choice(app_env):

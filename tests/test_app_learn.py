@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.apptest_support import enter_smiles
 from tests.pagehelpers import app, dataframe_with, iframes, no_exception, plotly_charts, texts, weights_fixture
 
 PAGE = "4_Learn.py"
@@ -84,12 +85,12 @@ def test_line_options(weights):
 
 def test_unsupported_element_then_recovery(weights):
     at = fresh()
-    at.text_input(key="smiles_input").set_value("[SiH4]").run()
+    enter_smiles(at, "[SiH4]")
     no_exception(at)
     errs = texts(at.error)
     assert errs and "cannot handle this molecule" in errs[0] and "Si" in errs[0]
     assert not iframes(at)
-    at.text_input(key="smiles_input").set_value("C1CC").run()     # unclosed ring
+    enter_smiles(at, "C1CC")     # unclosed ring
     assert any(e.startswith("Input problem") for e in texts(at.error))
     at.button(key="learn_ex_carbon dioxide").click().run()
     no_exception(at)

@@ -106,3 +106,19 @@ def test_live_view_spec_matches_html_view():
     assert json.loads(json.dumps(spec)) == spec                    # JSON-able
     same_geom = views.mep_view_spec(mol, surf, vals * 2)
     assert same_geom["geom"] == spec["geom"] and same_geom["sig"] != spec["sig"]
+
+
+def test_live_view_signature_follows_the_content():
+    """The viewer skips a spec whose signature it has drawn: equal specs give equal signatures,
+    any change of the mesh, the values or a setting a different one."""
+    from types import SimpleNamespace
+    mol, surf = _water(), _tetra_surface()
+    vals = np.array([-30.0, -5.0, 5.0, 30.0])
+    base = views.mep_view_spec(mol, surf, vals)
+    assert views.mep_view_spec(mol, surf, vals.copy())["sig"] == base["sig"]
+    moved = SimpleNamespace(vertices=np.asarray(surf.vertices) + 0.01, faces=surf.faces)
+    assert views.mep_view_spec(mol, moved, vals)["sig"] != base["sig"]
+    assert views.mep_view_spec(mol, surf, vals + 0.01, vmax=30.0)["sig"] != \
+        views.mep_view_spec(mol, surf, vals, vmax=30.0)["sig"]
+    assert views.mep_view_spec(mol, surf, vals, opacity=0.5)["sig"] != base["sig"]
+    assert views.mep_view_spec(mol, surf, vals, unit="V")["sig"] != base["sig"]

@@ -66,10 +66,43 @@
     return {x: Math.abs(gx) > 0.05 ? gx : 1, y: Math.abs(gy) > 0.05 ? gy : 1};
   }
 
+  /* Run fn() with the drawing of `viewers` deferred, then draw each of them once. 3Dmol.js
+     redraws the whole scene on every render(), zoom(), translate() and setView(); framing and
+     scene set-up only need the updated matrices (what Renderer.render computes before it
+     draws), and with a software WebGL renderer each redraw of a large surface costs ~0.1 s.
+     Re-entrant: nested calls run inside the outermost one. */
+  var deferring = 0;
+  T.deferred = function (viewers, fn) {
+    if (deferring) return fn();
+    var saved = [];
+    viewers.forEach(function (v) {
+      var r = v.renderer;
+      if (!r || saved.some(function (s) { return s.r === r; })) return;
+      saved.push({r: r, own: Object.prototype.hasOwnProperty.call(r, "render"), render: r.render});
+      r.render = function (scene, camera) {
+        if (r.autoUpdateScene) scene.updateMatrixWorld();
+        if (camera.parent === undefined) camera.updateMatrixWorld();
+        camera.matrixWorldInverse.getInverse(camera.matrixWorld);
+      };
+    });
+    deferring++;
+    try {
+      return fn();
+    } finally {
+      deferring--;
+      saved.forEach(function (s) { if (s.own) s.r.render = s.render; else delete s.r.render; });
+      viewers.forEach(function (v) { v.render(); });
+    }
+  };
+
   /* Frame everything registered for `viewer`: pan the centre of its screen bounding box to
      the panel centre and zoom so it fills the panel minus the margin (a few passes, since
      perspective makes the zoom slightly non-linear). */
   T.fit = function (viewer) {
+    T.deferred(T.registry.indexOf(viewer) < 0 ? [viewer] : T.registry, function () { fitNow(viewer); });
+  };
+
+  function fitNow(viewer) {
     var d = viewer.__mepviz;
     if (!d) return;
     var sz = size(viewer);
@@ -87,8 +120,7 @@
       if (Math.abs(dx) > 0.5 || Math.abs(dy) > 0.5) viewer.translate(dx / g.x, dy / g.y);
       if (Math.abs(f - 1) < 0.02 && Math.abs(dx) < 1 && Math.abs(dy) < 1) break;
     }
-    viewer.render();
-  };
+  }
 
   // -- readout ------------------------------------------------------------------------------
   function rotate(q, v) {   // quaternion q = [x, y, z, w] applied to vector v
@@ -223,12 +255,15 @@
 
   /* After zoomTo()/render: frame and attach the readout of every registered viewer. */
   T.finish = function (viewers, fit) {
-    (viewers || T.registry).forEach(function (v) {
-      try {
-        if (fit !== false) T.fit(v);
-        attachReadout(v);
-        addPngButton(v);
-      } catch (e) { console.warn("MEPviz view tools:", e); }
+    var vs = viewers || T.registry;
+    T.deferred(T.registry.concat(vs.filter(function (v) { return T.registry.indexOf(v) < 0; })), function () {
+      vs.forEach(function (v) {
+        try {
+          if (fit !== false) fitNow(v);
+          attachReadout(v);
+          addPngButton(v);
+        } catch (e) { console.warn("MEPviz view tools:", e); }
+      });
     });
   };
 

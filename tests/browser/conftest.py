@@ -114,6 +114,11 @@ def attach_console_log(pg, name: str):
     return lines
 
 
+def console_errors(lines: list[str]) -> list[str]:
+    """The errors among collected console lines: console.error calls and uncaught exceptions."""
+    return [x for x in lines if x.startswith(("error:", "PAGEERROR"))]
+
+
 @pytest.fixture()
 def page(browser, server, request):
     # tall viewport: Streamlit scrolls inside its own container, so full-page screenshots
@@ -122,6 +127,7 @@ def page(browser, server, request):
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
     lines = attach_console_log(pg, request.node.name)
+    pg.mepviz_console = lines          # read by tests that assert a clean console
     yield pg
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"console-{request.node.name}.log").write_text(

@@ -234,12 +234,54 @@ def test_dft_reference_completes_in_browser(page, server):
     assert Path(ARTIFACTS / "11_dft_ethylene_comparison.png").exists()
 
 
+KETCHER_IFRAME = "iframe[title*='ketcher']"      # appkit.ketcher's (or the stock) component
+
+
+def _ketcher_ready(page):
+    """Wait until Ketcher is initialised (its Apply button is enabled only after onInit)."""
+    from playwright.sync_api import expect
+    fl = page.frame_locator(KETCHER_IFRAME)
+    expect(fl.get_by_role("button", name="Apply")).to_be_enabled(timeout=120_000)
+    return fl
+
+
+def test_drawing_editor_loads_without_console_errors(page, server):
+    """Issue 13: Ketcher threw `Cannot read properties of undefined (reading 'eventBus')` on
+    every load (streamlit-ketcher never set window.ketcher; appkit.ketcher does)."""
+    from tests.browser.conftest import console_errors
+    _open(page, server)
+    wait_rendered_view(page, "C5H5N")                # the landing page's example
+    _ketcher_ready(page)
+    frame = next(f for f in page.frames if "ketcher" in f.url)
+    assert frame.evaluate("() => !!(window.ketcher && window.ketcher.eventBus)")
+    wait_idle(page)
+    time.sleep(1.0)
+    assert not console_errors(page.mepviz_console), console_errors(page.mepviz_console)
+
+
+def test_enter_on_unchanged_smiles_reloads(page, server):
+    """Issue 13: Enter on the same SMILES did nothing; now it loads the box's molecule again
+    (here: undoing a total-charge edit)."""
+    _open(page, server)
+    submit_smiles(page, "CCO")
+    wait_summary(page, "charge +0")
+    wait_idle(page)
+    q = page.get_by_label("Total charge (e)", exact=True)
+    q.fill("1")
+    q.press("Enter")
+    wait_summary(page, "charge +1")
+    wait_idle(page)
+    smiles_box = page.get_by_label("SMILES", exact=True)
+    assert smiles_box.input_value() == "CCO"
+    smiles_box.press("Enter")                         # unchanged text
+    wait_summary(page, "charge +0")
+
+
 def test_drawing_editor_works_offline(page, server):
     """Ketcher (bundled in streamlit-ketcher) loads from the local server only; a structure
     entered in the editor (Open → Paste, as a user would) and applied becomes the molecule."""
     requests = _open(page, server)
-    fl = page.frame_locator("iframe[title='streamlit_ketcher.streamlit_ketcher']")
-    fl.get_by_role("button", name="Apply").wait_for(timeout=120_000)
+    fl = _ketcher_ready(page)
     fl.locator("button[title^='Open']").first.click()
     fl.get_by_text("Paste from clipboard", exact=False).first.click()
     area = fl.locator("textarea:not(.cliparea)").first
@@ -248,7 +290,7 @@ def test_drawing_editor_works_offline(page, server):
     fl.get_by_role("button", name="Add to Canvas").click()
     time.sleep(1.0)
     # Ketcher attaches a pasted structure to the pointer: click into the canvas to place it
-    box = page.locator("iframe[title='streamlit_ketcher.streamlit_ketcher']").bounding_box()
+    box = page.locator(KETCHER_IFRAME).bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45)
     time.sleep(1.0)
     shot(page, "12_drawing_editor_before_apply")
