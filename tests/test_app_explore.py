@@ -112,8 +112,10 @@ def test_switch_model_unit_surface_and_labels(app_env):
 
 
 def test_unsupported_element_message_and_reference_still_works(app_env):
+    """DMSO with the dipole-xtb model, whose weights know only QM9's elements (H C N O F)."""
     at = new_app(EXPLORE)
     load_gallery(at, "dmso")
+    at.selectbox(key="w_model").select("dipole-xtb").run()
     no_exceptions(at)
     errs = errors(at)
     assert any("do not support S" in e and "H, C, N, O, F" in e for e in errs), errs
