@@ -118,11 +118,14 @@ def test_gallery_and_unsupported_element_on_home(app_env):
     load_gallery(at, "water")
     no_exceptions(at)
     assert "H2O" in sidebar_summary(at)
-    load_gallery(at, "dmso")
+    load_gallery(at, "dmso")                        # S: covered by the shipped models
     no_exceptions(at)
     assert "C2H6OS" in sidebar_summary(at)
-    warn = " ".join(w.value for w in at.warning)
-    assert "do not support S" in warn
+    assert "do not support" not in " ".join(w.value for w in at.warning)
+    enter_smiles(at, "C[Se]C")                       # Se: no model supports it
+    no_exceptions(at)
+    shown = " ".join(w.value for w in list(at.warning) + list(at.error))
+    assert "do not support Se" in shown, shown
 
 
 def test_total_charge_is_editable(app_env):
