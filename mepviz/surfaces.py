@@ -223,33 +223,61 @@ def promolecular_density(numbers, positions, points, chunk_size: int = 50000) ->
     return out
 
 
+def _atom_point_pairs(positions, radii, points):
+    """(atom index, point index, point − atom (Å)) for every point within radii[atom] Å of
+    an atom (k-d trees); the pairs are in no particular order."""
+    from scipy.spatial import cKDTree
+    m = cKDTree(positions).sparse_distance_matrix(cKDTree(points), float(np.max(radii)),
+                                                  output_type="ndarray")
+    keep = m["v"] <= np.asarray(radii)[m["i"]]
+    a, p = m["i"][keep].astype(np.int64), m["j"][keep].astype(np.int64)
+    return a, p, points[p] - positions[a]
+
+
 def promolecular_density_gradient(numbers, positions, points, cutoff: float | None = None):
     """(ρ (P,), ∇ρ (P, 3)) of the promolecular density; ρ in e/bohr³, ∇ρ in e/bohr³/Å.
 
     `cutoff` (e/bohr³): each atom is evaluated only at the points where its own density
-    exceeds it (found with a k-d tree), as on the grid; None: every atom at every point.
+    exceeds it (found with k-d trees), as on the grid; None: every atom at every point.
+    All (atom, point) pairs are evaluated at once from the concatenated log ρ tables.
     """
     z = np.asarray(numbers, dtype=np.int64).reshape(-1)
     pos = np.asarray(positions, dtype=float).reshape(-1, 3)
     pts = np.asarray(points, dtype=float).reshape(-1, 3)
     _check_density_elements(z)
     lam = atom_contractions(z, pos)
-    rho = np.zeros(len(pts))
-    grad = np.zeros((len(pts), 3))
-    if cutoff and len(pts):
-        from scipy.spatial import cKDTree
+    n = len(pts)
+    if cutoff and n:
         radii = [_density_radius(zi, cutoff, la) for zi, la in zip(z, lam)]
-        near = [np.asarray(ix, dtype=np.int64)
-                for ix in cKDTree(pts).query_ball_point(pos, radii, return_sorted=False)]
+        a, p, d = _atom_point_pairs(pos, radii, pts)
     else:
-        near = [slice(None)] * len(z)
-    for zi, ri, la, ix in zip(z, pos, lam, near):
-        d = pts[ix] - ri
-        r = np.sqrt(np.einsum("ij,ij->i", d, d))
-        val, slope = _atomic_density_and_slope(zi, r, la)
-        rho[ix] += val                  # indices within one atom's set are unique
-        grad[ix] += (slope / np.where(r > 0, r, 1.0))[:, None] * d
+        a, p = np.repeat(np.arange(len(z)), n), np.tile(np.arange(n), len(z))
+        d = pts[p] - pos[a]
+    flat, starts, lengths = _flat_log_tables()
+    offset = np.array([starts[int(x)] for x in z], dtype=np.int64)
+    length = np.array([lengths[int(x)] for x in z], dtype=np.int64)
+    dr = _density_table()[0]
+    r = np.sqrt(np.einsum("ij,ij->i", d, d))
+    step = BOHR_ANGSTROM * dr * lam[a]                 # table step of each pair's atom (Å)
+    x = r / step
+    i = np.clip(np.floor(x).astype(np.int64), 0, length[a] - 2)
+    t0, t1 = flat[offset[a] + i], flat[offset[a] + i + 1]
+    log_rho = t0 + (x - i) * (t1 - t0) - 3.0 * np.log(lam[a])
+    val = np.where(x <= length[a] - 1, np.exp(log_rho), 0.0)
+    radial = val * (t1 - t0) / step / np.where(r > 0, r, 1.0)    # (dρ/dr) / r
+    rho = np.bincount(p, weights=val, minlength=n)
+    grad = np.stack([np.bincount(p, weights=radial * d[:, k], minlength=n) for k in range(3)], 1)
     return rho, grad
+
+
+@lru_cache(maxsize=1)
+def _flat_log_tables():
+    """All log ρ tables laid end to end → (flat table, {Z: offset}, {Z: length})."""
+    tables = _density_table()[1]
+    zs = sorted(tables)
+    starts = np.cumsum([0] + [len(tables[zi]) for zi in zs])[:-1]
+    return (np.concatenate([tables[zi] for zi in zs]), dict(zip(zs, starts.tolist())),
+            {zi: len(tables[zi]) for zi in zs})
 
 
 def _grid_axes(positions, padding, spacing):
@@ -263,7 +291,8 @@ def _grid_axes(positions, padding, spacing):
 
 
 def _add_atoms_on_grid(grid, axes, positions, radii, func):
-    """Call func(atom, box slices, distances) over each atom's cube of half-width radii[i]."""
+    """Call func(atom, box slices, squared distances (Å²)) over each atom's cube of
+    half-width radii[i]; the squared distances have the grid's dtype."""
     for i, (ri, rc) in enumerate(zip(positions, radii)):
         sl, d2 = [], []
         for k in range(3):
@@ -271,31 +300,56 @@ def _add_atoms_on_grid(grid, axes, positions, radii, func):
             i0 = int(np.searchsorted(a, ri[k] - rc, "left"))
             i1 = int(np.searchsorted(a, ri[k] + rc, "right"))
             sl.append(slice(i0, i1))
-            d2.append((a[i0:i1] - ri[k]) ** 2)
+            d2.append(((a[i0:i1] - ri[k]) ** 2).astype(grid.dtype))
         if any(len(x) == 0 for x in d2):
             continue
-        r = np.sqrt(d2[0][:, None, None] + d2[1][None, :, None] + d2[2][None, None, :])
-        func(i, tuple(sl), r)
+        func(i, tuple(sl), d2[0][:, None, None] + d2[1][None, :, None] + d2[2][None, None, :])
 
 
-def promolecular_density_grid(numbers, positions, spacing, padding, cutoff=None):
+#: bins of the float32 density tables in r² used to place marching-cubes vertices
+_R2_BINS = 8192
+
+
+@lru_cache(maxsize=256)
+def _density_table_r2(z: int, la: float, radius: float):
+    """(float32 ρ (e/bohr³) at the midpoints of _R2_BINS bins of r² ∈ [0, radius²] (Å²),
+    bins per Å²): element z contracted by λ = la, zero beyond `radius` (and up to 3 radius²,
+    the corners of an atom's cube)."""
+    ds = radius * radius / _R2_BINS
+    r = np.sqrt((np.arange(_R2_BINS) + 0.5) * ds)
+    table = np.zeros(3 * _R2_BINS + 2, dtype=np.float32)
+    table[:_R2_BINS] = np.exp(_log_density(z, r, la))
+    return table, np.float32(1.0 / ds)
+
+
+def promolecular_density_grid(numbers, positions, spacing, padding, cutoff=None,
+                              tabulated: bool = False):
     """Promolecular density on a regular grid → (values (nx, ny, nz), origin (3,), spacing).
 
     The grid spans the atoms ± `padding` Å. `cutoff` (e/bohr³): each atom is evaluated
     only where its own density exceeds it (None: everywhere within its table).
+    `tabulated` (needs a cutoff): float32 values looked up in per-atom tables in r² (relative
+    error ~1e-4, about 3× faster), enough to place marching-cubes vertices that are then
+    refined on the exact density; otherwise float64 from the log-linear radial tables.
     """
     z = np.asarray(numbers, dtype=np.int64).reshape(-1)
     pos = np.asarray(positions, dtype=float).reshape(-1, 3)
     _check_density_elements(z)
+    if tabulated and not cutoff:
+        raise ValueError("a tabulated density grid needs a cutoff")
     origin, axes = _grid_axes(pos, padding, spacing)
-    grid = np.zeros(tuple(len(a) for a in axes))
+    grid = np.zeros(tuple(len(a) for a in axes), dtype=np.float32 if tabulated else float)
     lam = atom_contractions(z, pos)
     radii = [_density_radius(zi, cutoff if cutoff else 1e-300, la) for zi, la in zip(z, lam)]
 
-    def add(i, sl, r):
-        grid[sl] += np.exp(_log_density(z[i], r, lam[i]))
+    def add_exact(i, sl, r2):
+        grid[sl] += np.exp(_log_density(z[i], np.sqrt(r2), lam[i]))
 
-    _add_atoms_on_grid(grid, axes, pos, radii, add)
+    def add_tabulated(i, sl, r2):
+        table, per_bin = _density_table_r2(int(z[i]), float(lam[i]), radii[i])
+        grid[sl] += table[(r2 * per_bin).astype(np.int32)]
+
+    _add_atoms_on_grid(grid, axes, pos, radii, add_tabulated if tabulated else add_exact)
     return grid, origin, spacing
 
 
@@ -390,7 +444,8 @@ def isodensity_surface(mol, isovalue: float = 0.001, spacing: float = DEFAULT_SP
     the level on the grid boundary the grid is enlarged. With `refine`, each vertex gets one
     Newton step (on log ρ) onto the exact promolecular isosurface and its normal becomes −∇ρ/|∇ρ|.
     Each atom's density is evaluated only on grid points (and vertices) where it exceeds
-    isovalue × 1e-3.
+    isovalue × 1e-3; with `refine` the grid holds float32 tabulated densities (the Newton
+    step then uses the exact ones).
     The promolecule is built from neutral atoms: the molecule's total charge is ignored
     (an anion's true surface is larger, a cation's smaller).
     """
@@ -403,7 +458,8 @@ def isodensity_surface(mol, isovalue: float = 0.001, spacing: float = DEFAULT_SP
     pad = isodensity_padding(mol.numbers, isovalue) + 2 * spacing if padding is None else float(padding)
     for _ in range(4):
         grid, origin, _ = promolecular_density_grid(mol.numbers, mol.positions, spacing, pad,
-                                                    cutoff=isovalue * _CUTOFF_FRACTION)
+                                                    cutoff=isovalue * _CUTOFF_FRACTION,
+                                                    tabulated=refine)
         border = max(grid[[0, -1]].max(), grid[:, [0, -1]].max(), grid[:, :, [0, -1]].max())
         if border < isovalue:
             break
@@ -501,8 +557,8 @@ def vdw_surface(mol, scale: float = 1.4, spacing: float = 0.2, as_points: bool =
     floor = -2.0 * spacing
     grid = np.full(tuple(len(a) for a in axes), floor)
 
-    def put(i, sl, r):
-        np.maximum(grid[sl], radii[i] - r, out=grid[sl])
+    def put(i, sl, r2):
+        np.maximum(grid[sl], radii[i] - np.sqrt(r2), out=grid[sl])
 
     _add_atoms_on_grid(grid, axes, pos, radii + 2.0 * spacing, put)
     surf = mesh_from_grid(grid, origin, spacing, 0.0, kind=kind)
