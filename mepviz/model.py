@@ -238,18 +238,16 @@ class Interaction(nn.Module):
         a_s, a_sv, a_st = x[:, 0], x[:, 1], x[:, 2]
         a_v, a_t = x[:, 3:6, None, :], x[:, 6:9, None, :]              # (E,3,1,F)
         vj, tj = v[j], t[j]                                           # (E,3,F), (E,5,F)
-        # scalar messages: filters, v_j·u, t_j:Y2(u)
-        ds = a_s + a_sv * torch.einsum("ecf,ec->ef", vj, u) + a_st * torch.einsum("emf,em->ef", tj, y2)
+        # scalar messages: filters, v_j·u, t_j:Y2(u)   (addcmul: fewer (E, ·, F) temporaries)
+        ds = torch.addcmul(a_s, a_sv, torch.einsum("ecf,ec->ef", vj, u))
+        ds.addcmul_(a_st, torch.einsum("emf,em->ef", tj, y2))
         # vector messages: v_j, u, T_j u
         tu = torch.bmm(bu.transpose(1, 2), tj)                          # (E,3,F)  T_j u
-        dv = a_v[:, 0] * vj + a_v[:, 1] * u[:, :, None] + a_v[:, 2] * tu
+        dv = torch.addcmul(a_v[:, 1] * u[:, :, None], a_v[:, 0], vj).addcmul_(a_v[:, 2], tu)
         # tensor messages: t_j, Y2(u), (v_j ⊗ u)₂
         vu2 = torch.bmm(bu, vj)                                         # (E,5,F)
-        dt = a_t[:, 0] * tj + a_t[:, 1] * y2[:, :, None] + a_t[:, 2] * vu2
-        s = s + torch.zeros_like(s).index_add_(0, i, ds)
-        v = v + torch.zeros_like(v).index_add_(0, i, dv)
-        t = t + torch.zeros_like(t).index_add_(0, i, dt)
-        return s, v, t
+        dt = torch.addcmul(a_t[:, 1] * y2[:, :, None], a_t[:, 0], tj).addcmul_(a_t[:, 2], vu2)
+        return s.index_add(0, i, ds), v.index_add(0, i, dv), t.index_add(0, i, dt)
 
 
 class Update(nn.Module):
