@@ -72,8 +72,9 @@ def get_predictor(name: str):
 
 def model_card(name: str) -> dict:
     """The model card (JSON) of `name`, or {} when absent."""
+    from mepviz.predict import model_card as card
     try:
-        return dict(get_predictor(name).card)
+        return dict(card(name) or {})
     except Exception:
         return {}
 
@@ -103,16 +104,59 @@ def surface(mol: Molecule, kind: str = registry.DEFAULT_SURFACE):
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _prediction(key: str, model: str, stamp: str, _mol: Molecule):
-    return get_predictor(model).predict(_mol)
+    from . import gallery
+    shipped = gallery.shipped_prediction(_mol, model)     # no PyTorch needed for these
+    return shipped if shipped is not None else get_predictor(model).predict(_mol)
+
+
+def check_applicable(mol: Molecule, model: str) -> None:
+    """ModelUnavailable (weights missing) or MoleculeInputError (mepviz.applicability refuses
+    `mol` for `model`), judged from the model card without loading the network."""
+    from mepviz.predict import check_applicable as check, default_weights_dir
+    path = Path(default_weights_dir()) / f"{model}.pt"
+    if not path.exists():
+        raise ModelUnavailable(f"The {model} model's weights are not installed ({path.name} missing "
+                               f"in {path.parent}); train them with train/train.py.")
+    check(mol, model)
 
 
 def prediction(mol: Molecule, model: str = registry.DEFAULT_MODEL):
-    """:class:`mepviz.predict.Prediction` of `model` for `mol` (cached).
+    """:class:`mepviz.predict.Prediction` of `model` for `mol` (cached; gallery molecules use
+    the predictions shipped for the installed weights).
 
     Raises MoleculeInputError when mepviz.applicability.assess refuses the molecule.
     """
-    get_predictor(model).check(mol)
+    check_applicable(mol, model)
     return _prediction(mol.key(), model, weights_stamp(model), mol)
+
+
+_WARM: set = set()
+
+
+#: seconds the background load waits, so it does not compete with the browser drawing the
+#: first page on a small machine (bench/app_bench.py measures the cold first page)
+WARM_UP_DELAY_S = 0.0
+
+
+def warm_up(models=registry.PAPER_PAIR) -> None:
+    """Load `models` in a background thread (once per server process, after WARM_UP_DELAY_S),
+    so the first molecule a visitor enters does not wait for PyTorch to import."""
+    import threading
+    todo = [m for m in models if m not in _WARM]
+    if not todo:
+        return
+    _WARM.update(todo)
+
+    def load():
+        import time
+        time.sleep(WARM_UP_DELAY_S)
+        from mepviz.predict import get_predictor as _get
+        for m in todo:
+            try:
+                _get(m)
+            except Exception:     # noqa: BLE001 - missing weights are reported when used
+                pass
+    threading.Thread(target=load, name="mepviz-warm-up", daemon=True).start()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -125,7 +169,7 @@ def _mep_map(key: str, model: str, kind: str, order: int, stamp: str, _mol: Mole
 def mep_map(mol: Molecule, model: str = registry.DEFAULT_MODEL, kind: str = registry.DEFAULT_SURFACE,
             order: int = 2):
     """:class:`mepviz.predict.MEPMap` (surface, values kcal/mol/e, statistics, prediction)."""
-    get_predictor(model).check(mol)
+    check_applicable(mol, model)
     return _mep_map(mol.key(), model, kind, order, weights_stamp(model), mol)
 
 

@@ -9,6 +9,11 @@ isodensity surface so the comparison is instant.
     for e in gallery.entries(): e["id"], e["label"]
     mol = gallery.load("water")
     gallery.reference_for(mol)   # ReferenceResult or None (matched by geometry key)
+    gallery.shipped_prediction(mol, "quadrupole")   # Prediction or None (see below)
+
+``predictions.npz`` holds each entry's atomic multipoles predicted by every shipped model,
+with the sha256 of the weight file they came from: the landing page shows its example at
+once, before PyTorch is imported; any other weights make them ignored (computed live).
 """
 from __future__ import annotations
 
@@ -100,3 +105,14 @@ def precomputed_values(mol, kind: str, surface):
     if not np.allclose(float(d[f"vsum_{k}"]), float(np.abs(verts).sum()), rtol=1e-9, atol=1e-6):
         return None
     return d[f"values_{k}"].astype(np.float64)
+
+
+
+def shipped_prediction(mol, model: str):
+    """The Prediction of `model` for a gallery molecule (this exact geometry and charge) from
+    predictions.npz (mepviz.stored_predictions: only for the weight file in use), else None."""
+    from mepviz import stored_predictions
+    e = next((e for e in _index() if e["key"] == mol.key()), None)
+    if e is None:
+        return None
+    return stored_predictions.load(GALLERY_DIR / "predictions.npz", e["id"], model, mol)

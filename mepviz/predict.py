@@ -75,6 +75,31 @@ def model_card(name: str, weights_dir=None) -> dict | None:
 _CARDS: dict = {}
 
 
+def weights_sha256(name: str, weights_dir=None) -> str | None:
+    """sha256 (hex) of the weight file ``<name>.pt`` in use, or None when it is missing: what
+    a stored prediction (e.g. the gallery's) is checked against before it is trusted."""
+    wdir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+    path = wdir / f"{check_model_name(name)}.pt"
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _DIGESTS:
+        import hashlib
+        _DIGESTS[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _DIGESTS[key]
+
+
+_DIGESTS: dict = {}
+
+
+def check_applicable(mol: Molecule, name: str, weights_dir=None) -> None:
+    """MoleculeInputError when applicability.assess refuses `mol` for model `name` (from its
+    card alone: the network is not loaded)."""
+    assess(mol, check_model_name(name), card=model_card(name, weights_dir)).raise_if_refused()
+
+
 # ---------------------------------------------------------------------------------------
 @dataclass(eq=False)
 class Prediction:

@@ -52,6 +52,8 @@ with right:
                                  vmax=compute.map_range(shown, "isodensity"), statistics=mep.statistics,
                                  title=f"ML MEP ({model} model)")
 
+compute.warm_up()      # the networks load in the background while the visitor looks
+
 st.subheader("Draw a molecule")
 st.caption("Draw (or open/paste a structure), then press **Apply** below the editor to load it. "
            "Works offline.")

@@ -3,6 +3,11 @@
     python train/make_gallery.py            # all entries (a few minutes on 2 cores)
     python train/make_gallery.py --only water benzene
     python train/make_gallery.py --values-only   # after mepviz/surfaces.py changed (no SCF)
+    python train/make_gallery.py --predictions   # after new weights: predictions.npz only
+
+Every build also writes predictions.npz: each entry's atomic multipoles from every installed
+model, with the sha256 of its weight file (appkit.gallery.shipped_prediction uses them only
+for those very weights), so the landing page draws its example before PyTorch is imported.
 
 For each molecule: the geometry (QM9's B3LYP-optimised one where QM9 has the molecule, else
 RDKit ETKDG + MMFF from SMILES) and, unless ``--no-reference``, the DFT reference computed
@@ -147,6 +152,25 @@ def refresh_values(gid: str) -> None:
     print(f"  {gid}: {len(surf.vertices)} vertices refreshed", flush=True)
 
 
+def write_predictions() -> None:
+    """predictions.npz: every entry × every installed model (see the module docstring)."""
+    from mepviz import stored_predictions
+    from mepviz.inputs import from_xyz
+    from mepviz.predict import get_predictor, installed_models
+    index = json.loads((OUT / "index.json").read_text())["molecules"]
+    out = {}
+    for model in installed_models():
+        pred, out[model] = get_predictor(model), {}
+        for e in index:
+            mol = from_xyz((OUT / e["xyz"]).read_text())[0]
+            try:
+                out[model][e["id"]] = pred.predict(mol)
+            except Exception as exc:     # noqa: BLE001 - e.g. an element the model lacks
+                print(f"  {e['id']}/{model}: not predicted ({exc})")
+    stored_predictions.write(OUT / "predictions.npz", out)
+    print(f"wrote {OUT / 'predictions.npz'}: {sum(map(len, out.values()))} predictions")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="ids to (re)build; others are kept as they are")
@@ -155,7 +179,12 @@ def main(argv=None) -> int:
     ap.add_argument("--values-only", action="store_true",
                     help="only recompute the shipped MEP on the current isodensity surface "
                          "from the stored density matrices (after mepviz/surfaces.py changed)")
+    ap.add_argument("--predictions", action="store_true",
+                    help="only rewrite predictions.npz (after new weights)")
     args = ap.parse_args(argv)
+    if args.predictions:
+        write_predictions()
+        return 0
     if args.values_only:
         for gid, *_ in ENTRIES:
             if (not args.only or gid in args.only) and (OUT / f"{gid}.npz").exists():
@@ -176,6 +205,7 @@ def main(argv=None) -> int:
         index_path.write_text(json.dumps({"version": 1, "molecules": out + [
             old[g] for g, *_ in ENTRIES[len(out):] if g in old]}, indent=1, ensure_ascii=False) + "\n")
     index_path.write_text(json.dumps({"version": 1, "molecules": out}, indent=1, ensure_ascii=False) + "\n")
+    write_predictions()
     total = sum(p.stat().st_size for p in OUT.iterdir()) / 1024
     print(f"wrote {len(out)} entries to {OUT} ({total:.0f} kB)")
     return 0
