@@ -36,7 +36,7 @@ with left:
     if shown is not None:
         st.markdown(molinput.molecule_summary(shown))
         if shown.smiles:
-            st.code(shown.smiles, language=None)
+            st.text(shown.smiles)     # plain text: st.code would load a 1.5 MB highlighter
     st.page_link("pages/1_Explore.py", label="Explore the MEP →", icon="🔬")
 with right:
     if shown is not None:
@@ -55,9 +55,11 @@ with right:
 compute.warm_up()      # the networks load in the background while the visitor looks
 
 st.subheader("Draw a molecule")
-st.caption("Draw (or open/paste a structure), then press **Apply** below the editor to load it. "
-           "Works offline.")
-molinput.molecule_editor(key="ketcher", height=460)
+# the editor (several MB of JavaScript) loads on demand, so the first page shows its MEP at once
+if st.toggle("Open the drawing editor", key="home_draw", value=False):
+    st.caption("Draw (or open/paste a structure), then press **Apply** below the editor to load it. "
+               "Works offline.")
+    molinput.molecule_editor(key="ketcher", height=460)
 
 with st.expander("About MEPviz"):
     st.markdown(

@@ -136,3 +136,18 @@ def test_total_charge_is_editable(app_env):
     assert "charge +1" in sidebar_summary(at)
     assert "multiplicity 2" in sidebar_summary(at)
     assert not errors(at)
+
+
+def test_drawing_editor_loads_on_demand(app_env):
+    """The landing page shows the example MEP without loading Ketcher (several MB of JS);
+    the toggle brings the editor in (the browser test then draws with it)."""
+    at = new_app()
+    no_exceptions(at)
+    kinds = [type(e).__name__ for e in at.main]
+    assert kinds.count("UnknownElement") == 1                  # the 3D view only
+    assert at.toggle(key="home_draw").value is False
+    from appkit import gallery
+    assert [t.value for t in at.text] == [gallery.load("pyridine").smiles]    # SMILES as plain text
+    at.toggle(key="home_draw").set_value(True).run()
+    no_exceptions(at)
+    assert [type(e).__name__ for e in at.main].count("UnknownElement") == 2   # + the editor

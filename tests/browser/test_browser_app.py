@@ -238,8 +238,11 @@ KETCHER_IFRAME = "iframe[title*='ketcher']"      # appkit.ketcher's (or the stoc
 
 
 def _ketcher_ready(page):
-    """Wait until Ketcher is initialised (its Apply button is enabled only after onInit)."""
+    """Open the editor on Home (it loads on demand) and wait until Ketcher is initialised
+    (its Apply button is enabled only after onInit)."""
     from playwright.sync_api import expect
+    if page.locator(KETCHER_IFRAME).count() == 0:
+        page.get_by_text("Open the drawing editor", exact=True).click()
     fl = page.frame_locator(KETCHER_IFRAME)
     expect(fl.get_by_role("button", name="Apply")).to_be_enabled(timeout=120_000)
     return fl
