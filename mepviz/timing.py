@@ -10,7 +10,10 @@ points ``mep_points`` and seconds ``mep_s``. :func:`fit` turns the records into 
     mep_s ≈ k · mep_points · nao²/2                (median rate over the records)
 
 With fewer than :data:`MIN_RECORDS` SCF records (or all of one size), :func:`fit` returns
-None and the caller falls back to the engine's built-in estimate.
+None. Until this machine has its own records, :func:`estimate_seconds` uses the records
+shipped in ``mepviz/data/dft_timings_default.jsonl`` (one core of the development machine,
+written by ``python bench/dft_estimate.py --write-default``), then the engine's built-in
+estimate.
 """
 from __future__ import annotations
 
@@ -66,6 +69,10 @@ def _finite_pos(*xs) -> bool:
     return all(isinstance(x, (int, float)) and np.isfinite(x) and x > 0 for x in xs)
 
 
+#: seconds for the worker process to start (interpreter, imports) when no record says
+DEFAULT_STARTUP_S = 1.0
+
+
 @dataclass(frozen=True)
 class TimingModel:
     """Fitted wall-time model (seconds); see the module docstring."""
@@ -75,6 +82,7 @@ class TimingModel:
     c: float
     mep_rate: float | None      # s per (point × basis-function pair)
     n_records: int
+    startup_s: float = DEFAULT_STARTUP_S    # worker process start-up before the SCF
 
     def scf_seconds(self, nao: int, n_atoms: int) -> float:
         return float(self.a * (nao / 100.0) ** 3 + self.b * n_atoms + self.c)
@@ -100,8 +108,10 @@ def fit(records: list[dict]) -> TimingModel | None:
     coef, _ = nnls(A * w[:, None], t * w)
     mep = [r["mep_s"] / (r["mep_points"] * r["nao"] * (r["nao"] + 1) / 2) for r in records
            if _finite_pos(r.get("mep_s"), r.get("mep_points"), r.get("nao"))]
+    starts = [r["startup_s"] for r in scf if _finite_pos(r.get("startup_s"))]
     return TimingModel(float(coef[0]), float(coef[1]), float(coef[2]),
-                       float(np.median(mep)) if mep else None, len(scf))
+                       float(np.median(mep)) if mep else None, len(scf),
+                       float(np.median(starts)) if starts else DEFAULT_STARTUP_S)
 
 
 def load_model(cache_dir: str | None) -> TimingModel | None:
@@ -116,17 +126,37 @@ def load_model(cache_dir: str | None) -> TimingModel | None:
 DEFAULT_MEP_RATE = 7e-8
 
 
+DEFAULT_RECORDS = os.path.join(os.path.dirname(__file__), "data", "dft_timings_default.jsonl")
+
+
+def default_model() -> TimingModel | None:
+    """:func:`fit` of the shipped development-machine records (None when absent)."""
+    try:
+        with open(DEFAULT_RECORDS, encoding="utf-8") as fh:
+            records = [json.loads(ln) for ln in fh if ln.strip()]
+    except (OSError, ValueError):
+        return None
+    return fit(records)
+
+
 def estimate_seconds(engine, mol, n_points: int = 0, scf_needed: bool = True) -> tuple[float, bool]:
-    """Wall time (s) of a reference job: SCF (when `scf_needed`) plus the MEP on `n_points`.
+    """Wall time (s) of a reference job: SCF (when `scf_needed`) plus the MEP on `n_points`,
+    plus the worker process's start-up (median of the records' ``startup_s``, else 1 s).
 
     Uses the model fitted to this machine's finished runs in ``engine.cache_dir`` when there
-    are enough; else the engine's built-in estimate. Returns (seconds, calibrated).
-    Raises MoleculeInputError when the basis cannot be built.
+    are enough (calibrated = True); else the shipped development-machine records (one core,
+    divided by the OpenMP threads at half efficiency), else the engine's built-in estimate.
+    Returns (seconds, calibrated). Raises MoleculeInputError when the basis cannot be built.
     """
     nao = engine.basis_size(mol)
     model = load_model(engine.cache_dir)
+    calibrated = model is not None
+    speedup = 1.0
+    if model is None:
+        model = default_model()
+        speedup = 1 + 0.5 * (_omp_threads() - 1)
     if scf_needed:
-        scf = model.scf_seconds(nao, mol.n_atoms) if model else engine.estimate_seconds(mol)
+        scf = model.scf_seconds(nao, mol.n_atoms) / speedup if model else engine.estimate_seconds(mol)
         if model and mol.multiplicity > 1:
             scf *= 1.6
     else:
@@ -134,4 +164,12 @@ def estimate_seconds(engine, mol, n_points: int = 0, scf_needed: bool = True) ->
     mep = model.mep_seconds(nao, n_points) if model else None
     if mep is None:
         mep = DEFAULT_MEP_RATE * n_points * nao * (nao + 1) / 2
-    return float(scf + mep + 1.0), model is not None
+    return float(scf + mep + (model.startup_s if model else DEFAULT_STARTUP_S)), calibrated
+
+
+def _omp_threads() -> int:
+    try:
+        from pyscf import lib
+        return max(1, lib.num_threads())
+    except Exception:       # pragma: no cover
+        return 1

@@ -24,3 +24,48 @@ def test_too_few_records_give_no_model(tmp_path):
     timing.record(str(tmp_path), nao=100, n_atoms=5, scf_s=2.9)
     assert timing.load_model(str(tmp_path)) is None        # one size only: nothing to fit
     assert timing.load_model(None) is None
+
+
+def test_fresh_install_estimates_from_the_shipped_calibration(tmp_path):
+    """Without records of its own, the estimate comes from the shipped development-machine
+    records (bench/dft_estimate.py --write-default); once this machine has finished runs,
+    from those (calibrated)."""
+    from mepviz.inputs import from_smiles
+    from mepviz.reference import ReferenceEngine
+    shipped = timing.default_model()
+    assert shipped is not None and shipped.n_records >= 5 and shipped.mep_rate
+    engine = ReferenceEngine(cache_dir=str(tmp_path))
+    mol = from_smiles("CC(=O)Oc1ccccc1C(=O)O")
+    nao = engine.basis_size(mol)
+    est, calibrated = timing.estimate_seconds(engine, mol, 5000)
+    assert not calibrated
+    speedup = 1 + 0.5 * (timing._omp_threads() - 1)
+    assert est == pytest.approx(shipped.scf_seconds(nao, mol.n_atoms) / speedup
+                                + shipped.mep_seconds(nao, 5000) + shipped.startup_s)
+    # aspirin-sized: tens of seconds to minutes on one core, not the old 23 s
+    assert 40 < est * speedup < 600
+    for n, t in ((100, 2.0), (200, 10.0), (400, 80.0)):
+        timing.record(str(tmp_path), nao=n, n_atoms=n // 15, scf_s=t)
+    est2, calibrated2 = timing.estimate_seconds(engine, mol, 5000)
+    assert calibrated2 and est2 != est
+
+
+def test_worker_start_up_is_learned_from_the_records(tmp_path):
+    for nao, s in ((100, 1.8), (200, 2.2), (300, 2.0)):
+        timing.record(str(tmp_path), nao=nao, n_atoms=nao // 15, scf_s=nao / 20, startup_s=s)
+    assert timing.load_model(str(tmp_path)).startup_s == pytest.approx(2.0)
+
+
+def test_worker_measures_its_own_start_up():
+    """appkit.dft_worker._process_age_s: seconds since the process started (Linux /proc)."""
+    import os
+    import subprocess
+    import sys
+    code = ("import time; time.sleep(0.5); from appkit.dft_worker import _process_age_s; "
+            "print(_process_age_s())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(__file__)))
+    age = out.stdout.strip()
+    if age == "None":
+        pytest.skip("no /proc on this system")
+    assert 0.5 <= float(age) < 30
