@@ -189,11 +189,17 @@ def test_concurrent_sessions_while_dft_runs(browser, server):
             t0 = submit_smiles(p, smi)
             frame, t1 = wait_rendered_view(p, formula)
             _record(f"during DFT: session {'BC'[i]} page open {t0 - t_open:.2f} s, "
-                    f"SMILES -> coloured surface {t1 - t0:.2f} s ({smi})")
+                    f"SMILES -> coloured surface {t1 - t0:.2f} s ({smi}, its first molecule)")
             wait_idle(p)
             _assert_coloured(frame, f"09_session_{'bc'[i]}_canvas")
             shot(p, f"09_session_{'bc'[i]}_during_dft")
             assert t1 - t0 < 30
+            smi2, formula2 = (("OC(=O)c1ccccc1", "C7H6O2"), ("CC(C)O", "C3H8O"))[i]
+            t2 = submit_smiles(p, smi2)                       # a next molecule on the open page
+            _, t3 = wait_rendered_view(p, formula2)
+            _record(f"during DFT: session {'BC'[i]} next molecule, SMILES -> coloured surface "
+                    f"{t3 - t2:.2f} s ({smi2})")
+            wait_idle(p)
         # session A is still live: its progress line keeps updating while the job runs
         still_running = a.get_by_text("DFT reference running").count() > 0
         _record(f"DFT job still running after the other sessions finished: {still_running}")
