@@ -10,10 +10,10 @@ points ``mep_points`` and seconds ``mep_s``. :func:`fit` turns the records into 
     mep_s ≈ k · mep_points · nao²/2                (median rate over the records)
 
 With fewer than :data:`MIN_RECORDS` SCF records (or all of one size), :func:`fit` returns
-None. Until this machine has its own records, :func:`estimate_seconds` uses the records
-shipped in ``mepviz/data/dft_timings_default.jsonl`` (one core of the development machine,
-written by ``python bench/dft_estimate.py --write-default``), then the engine's built-in
-estimate.
+None. Until this machine has MIN_OWN_RECORDS records of its own, :func:`estimate_seconds`
+fits them together with the records shipped in ``mepviz/data/dft_timings_default.jsonl``
+(one core of the development machine, written by ``python bench/dft_estimate.py
+--write-default``).
 """
 from __future__ import annotations
 
@@ -127,36 +127,41 @@ DEFAULT_MEP_RATE = 7e-8
 
 
 DEFAULT_RECORDS = os.path.join(os.path.dirname(__file__), "data", "dft_timings_default.jsonl")
+#: with fewer SCF records of its own, this machine's records are fitted together with the
+#: shipped ones (a few small jobs alone extrapolate badly to larger molecules)
+MIN_OWN_RECORDS = 8
+
+
+def default_records() -> list[dict]:
+    """The shipped development-machine records (one core; [] when absent)."""
+    try:
+        with open(DEFAULT_RECORDS, encoding="utf-8") as fh:
+            return [json.loads(ln) for ln in fh if ln.strip()]
+    except (OSError, ValueError):
+        return []
 
 
 def default_model() -> TimingModel | None:
-    """:func:`fit` of the shipped development-machine records (None when absent)."""
-    try:
-        with open(DEFAULT_RECORDS, encoding="utf-8") as fh:
-            records = [json.loads(ln) for ln in fh if ln.strip()]
-    except (OSError, ValueError):
-        return None
-    return fit(records)
+    """:func:`fit` of the shipped records alone (None when absent)."""
+    return fit(default_records())
 
 
 def estimate_seconds(engine, mol, n_points: int = 0, scf_needed: bool = True) -> tuple[float, bool]:
     """Wall time (s) of a reference job: SCF (when `scf_needed`) plus the MEP on `n_points`,
     plus the worker process's start-up (median of the records' ``startup_s``, else 1 s).
 
-    Uses the model fitted to this machine's finished runs in ``engine.cache_dir`` when there
-    are enough (calibrated = True); else the shipped development-machine records (one core,
-    divided by the OpenMP threads at half efficiency), else the engine's built-in estimate.
-    Returns (seconds, calibrated). Raises MoleculeInputError when the basis cannot be built.
+    The model is fitted to this machine's finished runs in ``engine.cache_dir``, together with
+    the shipped development-machine records while it has fewer than MIN_OWN_RECORDS of its
+    own; without any records, the engine's built-in estimate. Returns (seconds, calibrated),
+    calibrated meaning that at least MIN_RECORDS of this machine's runs went into it.
+    Raises MoleculeInputError when the basis cannot be built.
     """
     nao = engine.basis_size(mol)
-    model = load_model(engine.cache_dir)
-    calibrated = model is not None
-    speedup = 1.0
-    if model is None:
-        model = default_model()
-        speedup = 1 + 0.5 * (_omp_threads() - 1)
+    own = load(engine.cache_dir) if engine.cache_dir else []
+    n_own = sum(1 for r in own if _finite_pos(r.get("nao"), r.get("n_atoms"), r.get("scf_s")))
+    model = fit(own) if n_own >= MIN_OWN_RECORDS else fit(default_records() + own)
     if scf_needed:
-        scf = model.scf_seconds(nao, mol.n_atoms) / speedup if model else engine.estimate_seconds(mol)
+        scf = model.scf_seconds(nao, mol.n_atoms) if model else engine.estimate_seconds(mol)
         if model and mol.multiplicity > 1:
             scf *= 1.6
     else:
@@ -164,12 +169,5 @@ def estimate_seconds(engine, mol, n_points: int = 0, scf_needed: bool = True) ->
     mep = model.mep_seconds(nao, n_points) if model else None
     if mep is None:
         mep = DEFAULT_MEP_RATE * n_points * nao * (nao + 1) / 2
-    return float(scf + mep + (model.startup_s if model else DEFAULT_STARTUP_S)), calibrated
-
-
-def _omp_threads() -> int:
-    try:
-        from pyscf import lib
-        return max(1, lib.num_threads())
-    except Exception:       # pragma: no cover
-        return 1
+    startup = model.startup_s if model else DEFAULT_STARTUP_S
+    return float(scf + mep + startup), n_own >= MIN_RECORDS
