@@ -56,16 +56,21 @@ def weights_stamp(name: str) -> str:
         return f"{path}:missing"
 
 
-def get_predictor(name: str):
-    """The loaded :class:`mepviz.predict.Predictor` for model `name` (cached per process).
-
-    Raises :class:`ModelUnavailable` if its weights are missing.
-    """
+def _require_weights(name: str) -> None:
+    """ModelUnavailable when the weights of model `name` are not installed."""
     from mepviz.predict import default_weights_dir
     path = Path(default_weights_dir()) / f"{name}.pt"
     if not path.exists():
         raise ModelUnavailable(f"The {name} model's weights are not installed ({path.name} missing "
                                f"in {path.parent}); train them with train/train.py.")
+
+
+def get_predictor(name: str):
+    """The loaded :class:`mepviz.predict.Predictor` for model `name` (cached per process).
+
+    Raises :class:`ModelUnavailable` if its weights are missing.
+    """
+    _require_weights(name)
     from mepviz.predict import get_predictor as _get
     return _get(name)
 
@@ -112,11 +117,8 @@ def _prediction(key: str, model: str, stamp: str, _mol: Molecule):
 def check_applicable(mol: Molecule, model: str) -> None:
     """ModelUnavailable (weights missing) or MoleculeInputError (mepviz.applicability refuses
     `mol` for `model`), judged from the model card without loading the network."""
-    from mepviz.predict import check_applicable as check, default_weights_dir
-    path = Path(default_weights_dir()) / f"{model}.pt"
-    if not path.exists():
-        raise ModelUnavailable(f"The {model} model's weights are not installed ({path.name} missing "
-                               f"in {path.parent}); train them with train/train.py.")
+    from mepviz.predict import check_applicable as check
+    _require_weights(model)
     check(mol, model)
 
 
@@ -133,14 +135,9 @@ def prediction(mol: Molecule, model: str = registry.DEFAULT_MODEL):
 _WARM: set = set()
 
 
-#: seconds the background load waits, so it does not compete with the browser drawing the
-#: first page on a small machine (bench/app_bench.py measures the cold first page)
-WARM_UP_DELAY_S = 0.0
-
-
 def warm_up(models=registry.PAPER_PAIR) -> None:
-    """Load `models` in a background thread (once per server process, after WARM_UP_DELAY_S),
-    so the first molecule a visitor enters does not wait for PyTorch to import."""
+    """Load `models` in a background thread (once per server process), so the first molecule
+    a visitor enters does not wait for PyTorch to import."""
     import threading
     todo = [m for m in models if m not in _WARM]
     if not todo:
@@ -148,8 +145,6 @@ def warm_up(models=registry.PAPER_PAIR) -> None:
     _WARM.update(todo)
 
     def load():
-        import time
-        time.sleep(WARM_UP_DELAY_S)
         from mepviz.predict import get_predictor as _get
         for m in todo:
             try:

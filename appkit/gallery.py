@@ -107,7 +107,6 @@ def precomputed_values(mol, kind: str, surface):
     return d[f"values_{k}"].astype(np.float64)
 
 
-
 def shipped_prediction(mol, model: str):
     """The Prediction of `model` for a gallery molecule (this exact geometry and charge) from
     predictions.npz (mepviz.stored_predictions: only for the weight file in use), else None."""

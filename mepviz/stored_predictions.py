@@ -11,6 +11,7 @@ predicts live. Reading it needs no PyTorch.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
@@ -46,7 +47,6 @@ def _arrays(path: str, mtime_ns: int) -> dict:
 def load(path, mol_id: str, model: str, mol: Molecule, weights_dir=None) -> Prediction | None:
     """The stored Prediction of `model` for `mol` (id `mol_id`) when it came from the weight
     file installed now and has `mol`'s atom count; else None (also when `path` is missing)."""
-    import os
     try:
         d = _arrays(str(path), os.stat(path).st_mtime_ns)
     except (OSError, ValueError):

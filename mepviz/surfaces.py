@@ -183,15 +183,19 @@ def atomic_density(z: int, r_angstrom, contraction: float = 1.0) -> np.ndarray:
 
 
 def _atomic_density_and_slope(z, r_angstrom, la):
-    """ρ(r) (e/bohr³) and dρ/dr (e/bohr³/Å) from the table (log-linear interpolation)."""
-    dr, tables = _density_table()[:2]
-    t = tables[int(z)]
-    x = np.asarray(r_angstrom, dtype=float) / (BOHR_ANGSTROM * dr * la)
-    i = np.clip(np.floor(x).astype(np.int64), 0, len(t) - 2)
-    slope = (t[i + 1] - t[i]) / (BOHR_ANGSTROM * dr * la)   # d log ρ / dr, per Å
-    log_rho = t[i] + (x - i) * (t[i + 1] - t[i]) - 3.0 * np.log(la)
-    rho = np.where(x <= len(t) - 1, np.exp(log_rho), 0.0)
-    return rho, rho * slope
+    """ρ(r) (e/bohr³) and dρ/dr (e/bohr³/Å) from the tables (log-linear interpolation), for
+    arrays of elements z and contractions λ = la, one per distance r (Å)."""
+    dr = _density_table()[0]
+    flat, offset_by_z, length_by_z = _flat_log_tables()
+    z = np.asarray(z, dtype=np.int64)
+    offset, length = offset_by_z[z], length_by_z[z]
+    step = BOHR_ANGSTROM * dr * np.asarray(la, dtype=float)      # table step (Å)
+    x = np.asarray(r_angstrom, dtype=float) / step
+    i = np.clip(np.floor(x).astype(np.int64), 0, length - 2)
+    t0, t1 = flat[offset + i], flat[offset + i + 1]
+    log_rho = t0 + (x - i) * (t1 - t0) - 3.0 * np.log(la)
+    rho = np.where(x <= length - 1, np.exp(log_rho), 0.0)
+    return rho, rho * (t1 - t0) / step                  # d log ρ / dr = (t1 − t0) / step
 
 
 def _density_radius(z: int, value: float, la: float = 1.0) -> float:
@@ -253,18 +257,9 @@ def promolecular_density_gradient(numbers, positions, points, cutoff: float | No
     else:
         a, p = np.repeat(np.arange(len(z)), n), np.tile(np.arange(n), len(z))
         d = pts[p] - pos[a]
-    flat, starts, lengths = _flat_log_tables()
-    offset = np.array([starts[int(x)] for x in z], dtype=np.int64)
-    length = np.array([lengths[int(x)] for x in z], dtype=np.int64)
-    dr = _density_table()[0]
     r = np.sqrt(np.einsum("ij,ij->i", d, d))
-    step = BOHR_ANGSTROM * dr * lam[a]                 # table step of each pair's atom (Å)
-    x = r / step
-    i = np.clip(np.floor(x).astype(np.int64), 0, length[a] - 2)
-    t0, t1 = flat[offset[a] + i], flat[offset[a] + i + 1]
-    log_rho = t0 + (x - i) * (t1 - t0) - 3.0 * np.log(lam[a])
-    val = np.where(x <= length[a] - 1, np.exp(log_rho), 0.0)
-    radial = val * (t1 - t0) / step / np.where(r > 0, r, 1.0)    # (dρ/dr) / r
+    val, slope = _atomic_density_and_slope(z[a], r, lam[a])
+    radial = slope / np.where(r > 0, r, 1.0)                     # (dρ/dr) / r
     rho = np.bincount(p, weights=val, minlength=n)
     grad = np.stack([np.bincount(p, weights=radial * d[:, k], minlength=n) for k in range(3)], 1)
     return rho, grad
@@ -272,12 +267,14 @@ def promolecular_density_gradient(numbers, positions, points, cutoff: float | No
 
 @lru_cache(maxsize=1)
 def _flat_log_tables():
-    """All log ρ tables laid end to end → (flat table, {Z: offset}, {Z: length})."""
+    """All log ρ tables laid end to end → (flat table, offset by Z (119,), length by Z (119,))."""
     tables = _density_table()[1]
     zs = sorted(tables)
-    starts = np.cumsum([0] + [len(tables[zi]) for zi in zs])[:-1]
-    return (np.concatenate([tables[zi] for zi in zs]), dict(zip(zs, starts.tolist())),
-            {zi: len(tables[zi]) for zi in zs})
+    length = np.zeros(119, dtype=np.int64)
+    length[zs] = [len(tables[zi]) for zi in zs]
+    offset = np.zeros(119, dtype=np.int64)
+    offset[zs] = np.cumsum([0] + [len(tables[zi]) for zi in zs])[:-1]
+    return np.concatenate([tables[zi] for zi in zs]), offset, length
 
 
 def _grid_axes(positions, padding, spacing):
