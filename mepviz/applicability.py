@@ -10,8 +10,9 @@ and the notes recorded while the molecule was read, ``inputs.input_warnings``).
 
 What a model was trained on is read from its card (``weights/<name>.json``): the keys
 ``training_elements``, ``training_charges`` and ``training_max_heavy_atoms`` when present,
-else the elements of the weights' embedding (``config.elements``), neutral molecules and
-QM9's 9 heavy atoms (the data of the cards written before those keys existed).
+else QM9's elements, neutral molecules and QM9's 9 heavy atoms (the data of the cards written
+before those keys existed). An element the weights embed but no training stage ever saw
+(``seen_elements``) has an untrained embedding: refused, like one the weights cannot embed.
 """
 from __future__ import annotations
 
@@ -90,13 +91,16 @@ def _geometry_notes(mol: Molecule) -> list[str]:
 
 
 def trained_domain(card: dict) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
-    """(embedding elements, trained elements, trained charges, max heavy atoms) of a model card."""
+    """(usable elements, trained elements, trained charges, max heavy atoms) of a model card;
+    usable = embedded by the weights and seen by some training stage."""
     config = card.get("config") or {}
-    embedded = tuple(int(z) for z in config.get("elements", registry.MODEL_ELEMENTS))
+    usable = tuple(int(z) for z in config.get("elements", registry.MODEL_ELEMENTS))
+    if "seen_elements" in card:
+        usable = tuple(z for z in usable if z in set(card["seen_elements"]))
     trained = tuple(int(z) for z in card.get("training_elements", QM9_ELEMENTS))
     charges = tuple(int(q) for q in card.get("training_charges", (0,)))
     heavy = int(card.get("training_max_heavy_atoms", QM9_MAX_HEAVY_ATOMS))
-    return embedded, trained, charges, heavy
+    return usable, trained, charges, heavy
 
 
 def _model_verdict(mol: Molecule, name: str, card: dict | None) -> tuple[str | None, list[str]]:
@@ -111,8 +115,8 @@ def _model_verdict(mol: Molecule, name: str, card: dict | None) -> tuple[str | N
         from .paths import weights_dir
         return (f"The {label} ({name}) has no weights installed: {weights_dir() / (name + '.pt')} "
                 f"is missing.", [])
-    embedded, trained, charges, heavy = trained_domain(card)
-    msg = unsupported_elements(mol.numbers, embedded, f"The {name} model's weights")
+    usable, trained, charges, heavy = trained_domain(card)
+    msg = unsupported_elements(mol.numbers, usable, f"The {name} model's weights")
     if msg:
         return msg, []
     notes = []

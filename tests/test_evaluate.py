@@ -12,6 +12,7 @@ import pytest
 
 from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential
 from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
+from tests.metric_leaves import leaves
 from tests.test_predict import make_weights
 from train import evaluate as ev
 
@@ -152,16 +153,6 @@ def test_command_line_and_card_update(tmp_path, test_set):
 SHIPPED = ROOT / "weights" / "evaluation.json"
 
 
-def _leaves(d, prefix=""):
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_leaves(v, f"{prefix}{k}."))
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            out[f"{prefix}{k}"] = float(v)
-    return out
-
-
 @pytest.mark.parametrize("name", [*ev.BASELINE_NAMES, *ev.BOUNDS])
 def test_shipped_baseline_rows_recompute_on_the_subset(name):
     """Every baseline and floor row of weights/evaluation.json: its stored subset metrics (the
@@ -169,7 +160,7 @@ def test_shipped_baseline_rows_recompute_on_the_subset(name):
     doc = json.loads(SHIPPED.read_text())
     stored = doc["baselines"][name]["subset"]
     got = ev.evaluate_method(name, ev.load_test_set(n=stored["n_molecules"]))["subset"]["metrics"]
-    want, have = _leaves(stored["metrics"]), _leaves(got)
+    want, have = leaves(stored["metrics"]), leaves(got)
     assert set(want) == set(have)
     bad = {k: (have[k], want[k]) for k in want if not np.isclose(have[k], want[k], rtol=1e-5, atol=1e-4)}
     assert not bad, f"{name}: {bad}"

@@ -173,7 +173,8 @@ def test_unsupported_elements_are_named(pred64):
 
 def test_weights_decide_the_elements_they_know(tmp_path):
     """Weights embedding only QM9's elements refuse Cl; a card listing its training elements
-    turns an embedded but untrained element into a note."""
+    turns an embedded element seen in training but not in the final DFT stage into a note, and
+    refuses an embedded element no training stage saw (``seen_elements``: untrained embedding)."""
     from mepviz.applicability import assess
     from mepviz.predict import Predictor
     old = Predictor("dipole", make_weights(tmp_path / "old", elements=[1, 6, 7, 8, 9]))
@@ -184,6 +185,9 @@ def test_weights_decide_the_elements_they_know(tmp_path):
                 training_charges=[-1, 0, 1], training_max_heavy_atoms=20)
     verdict = assess(CHLOROMETHANE, "dipole", card=card)
     assert verdict.ok and any("Cl lie outside what the dipole model was trained on" in n for n in verdict.notes)
+    never = assess(CHLOROMETHANE, "dipole", card=dict(card, seen_elements=[1, 6, 7, 8, 9]))
+    assert never.refusal == "The dipole model's weights do not support Cl: supported elements are H, C, N, O, F."
+    assert assess(CHLOROMETHANE, "dipole", card=dict(card, seen_elements=[1, 6, 17])).ok
     anion = Molecule([8, 1], [[0, 0, 0], [0.97, 0, 0]], charge=-1)
     assert not assess(anion, "dipole", card=card).notes
     assert "Charge -1 is outside what the dipole model was trained on (neutral molecules only)" in \

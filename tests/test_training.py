@@ -249,6 +249,18 @@ def test_build_runs_every_stage_and_writes_the_card(tmp_path, qm9_geometries):
     assert build.main(argv + ["--resume"]) == 0
     again = torch.load(tmp_path / "w" / "tiny.pt", weights_only=True)
     assert all(torch.equal(state[k], again[k]) for k in state)
+    # --seed: the same config with another seed, recorded in the card (seed-spread studies)
+    assert build.main([str(path), "--seed", "5", "--out", str(tmp_path / "w" / "tiny5"),
+                       "--runs-dir", str(tmp_path / "runs5"), "--no-evaluate"]) == 0
+    b5 = json.load(open(tmp_path / "w" / "tiny5.json"))["build"]
+    assert b5["seeds"] == {"torch_and_numpy": 5, "validation_split": 5} and b5["config_values"]["seed"] == 5
+    assert b5["config_sha256"] == build.with_seed(build.load_config(str(path)), 5)["_sha256"] != b["config_sha256"]
+    seed5 = torch.load(tmp_path / "w" / "tiny5.pt", weights_only=True)
+    assert not all(torch.equal(state[k], seed5[k]) for k in state)
+    # a seed whose validation split of these 20 xTB molecules is empty is refused, not a KeyError
+    with pytest.raises(SystemExit, match="validation split is empty"):
+        build.main([str(path), "--seed", "3", "--out", str(tmp_path / "w" / "tiny3"),
+                    "--runs-dir", str(tmp_path / "runs3"), "--no-evaluate"])
     # a config with a base starts its first stage from the base weights and records them
     ext = {**cfg, "init": {"config": str(path), "weights": str(tmp_path / "w" / "tiny")},
            "stages": [{"name": "e", "level": "dft", "epochs": 1, "lr": 1e-9, "max_molecules": 16}]}

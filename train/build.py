@@ -4,6 +4,7 @@
     python -m train.build quadrupole-qm9mu --out runs/q9/quadrupole   # an ablation config
     python -m train.build dipole --resume                    # continue an interrupted build
     python -m train.build quadrupole --rebuild-base          # also rebuild the config's base weights
+    python -m train.build quadrupole --seed 1 --out weights/studies/seed1-quadrupole   # seed spread
 
 A config may start from a base: ``init: {config: quadrupole-qm9, weights: train/base_weights/
 quadrupole-qm9}`` initialises its first stage from those committed weights, which are the
@@ -74,6 +75,14 @@ def load_config(name: str) -> dict:
     canon = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
     return {**cfg, "_name": os.path.splitext(os.path.basename(path))[0], "_path": path,
             "_sha256": hashlib.sha256(canon.encode()).hexdigest()}
+
+
+def with_seed(cfg: dict, seed: int) -> dict:
+    """The config with another seed; its hash is that of the changed values (the card's
+    ``build.config_sha256`` then names the config actually run)."""
+    out = {**cfg, "seed": seed}
+    canon = json.dumps({k: v for k, v in out.items() if not k.startswith("_")}, sort_keys=True, separators=(",", ":"))
+    return {**out, "_sha256": hashlib.sha256(canon.encode()).hexdigest()}
 
 
 def stage_argv(cfg: dict, stage: dict, runs_dir: str, init_from: str | None) -> list[str]:
@@ -195,8 +204,9 @@ def identity(cfg: dict) -> dict:
 
 
 def relabel(cfg: dict, stem: str) -> None:
-    """Rewrite the naming fields of an existing card stem.json from the registry and config
-    (e.g. after renaming weights/dipole.* to weights/dipole-xtb.*); the weights are untouched."""
+    """Rewrite the naming fields (and ``seen_elements``) of an existing card stem.json from the
+    registry and config (e.g. after renaming weights/dipole.* to weights/dipole-xtb.*); the
+    weights are untouched."""
     path = stem + ".json"
     with open(path) as fh:
         c = json.load(fh)
@@ -207,6 +217,7 @@ def relabel(cfg: dict, stem: str) -> None:
             node = node.get(p, {})
         node.pop(leaf, None)
     c.update(identity(cfg))
+    c["seen_elements"] = seen_elements(cfg)
     if c.get("build"):                  # built from this config under another name
         c["build"]["command"] = f"python -m train.build {cfg['_name']} --out {os.path.relpath(stem, ds.ROOT)}"
         c["build"]["config"] = os.path.relpath(cfg["_path"], ds.ROOT)
@@ -230,6 +241,19 @@ def training_chemistry(dft: ds.MoleculeSet, *others: ds.MoleculeSet) -> dict:
     return {"training_elements": sorted(int(z) for z in np.unique(dft.z)),
             "training_charges": sorted(int(round(c)) for c in np.unique(q)),
             "training_max_heavy_atoms": heavy}
+
+
+def seen_elements(cfg: dict) -> list[int]:
+    """Every element any stage of the config fitted, its base's included (the elements whose
+    embeddings were ever trained; read by mepviz.applicability, which refuses the others)."""
+    files = [os.path.join(ds.ROOT, f) for f in sorted({*cfg["data"]["dft"], *xtb_files(cfg)})]
+    seen = {int(z) for z in np.unique(ds.load_files(files).z)}
+    stem = base_weights(cfg)
+    if stem:
+        with open(stem + ".json") as fh:
+            base = json.load(fh)
+        seen |= set(base.get("seen_elements") or base.get("training_elements") or ())
+    return sorted(seen)
 
 
 def base_card(cfg: dict) -> dict | None:
@@ -257,6 +281,7 @@ def card(cfg: dict, trainer: tr.Trainer, stages: list[dict]) -> dict:
     c.update(identity(cfg))
     c.update(training_chemistry(trainer.dft_train,
                                 ds.load_files([os.path.join(ds.ROOT, f) for f in xtb]) if xtb else None))
+    c["seen_elements"] = seen_elements(cfg)
     c.update({
         "build": {
             "command": f"python -m train.build {name}",
@@ -284,12 +309,18 @@ def main(argv=None) -> int:
     ap.add_argument("--no-evaluate", action="store_true", help="skip the test-split metrics in the card")
     ap.add_argument("--rebuild-base", action="store_true",
                     help="first rebuild the config's base weights (init.weights) from the base config")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="override the config's seed (initialisation, batch order and validation split): "
+                         "seed-to-seed spread studies; the card records the seed used")
     ap.add_argument("--relabel-only", action="store_true",
                     help="no training: rewrite the naming fields of the existing card <out>.json")
     a = ap.parse_args(argv)
     cfg = load_config(a.config)
+    if a.seed is not None and a.seed != cfg["seed"]:
+        cfg = with_seed(cfg, a.seed)
     name = cfg["_name"]
-    runs_dir = a.runs_dir or os.path.join(ds.ROOT, "runs", f"build-{name}")
+    seeded = f"-seed{cfg['seed']}" if a.seed is not None else ""
+    runs_dir = a.runs_dir or os.path.join(ds.ROOT, "runs", f"build-{name}{seeded}")
     out = a.out or (os.path.join(ds.ROOT, "weights", name) if name in registry.MODELS
                     else os.path.join(runs_dir, name))
     if a.relabel_only:

@@ -244,6 +244,10 @@ class Trainer:
             if len(self.xtb_val) > a.max_xtb_val:   # keep per-epoch validation cheap
                 pick = np.random.default_rng([a.seed, 777]).permutation(len(self.xtb_val))[:a.max_xtb_val]
                 self.xtb_val = self.xtb_val.subset(np.sort(pick))
+        for what, val in (("DFT", self.val), ("GFN2-xTB", self.xtb_val)):
+            if val is not None and not len(val):
+                raise SystemExit(f"error: the {what} validation split is empty (seed {a.seed}, val_fraction "
+                                 f"{a.val_fraction}): use more molecules, a larger val_fraction or another seed")
         order = getattr(a, "max_order", None)
         cfg = dict(features=a.features, layers=a.layers, rbf=a.rbf, cutoff=a.cutoff,
                    max_order=(2 if a.variant == "quadrupole" else 1) if order is None else order)

@@ -1,0 +1,81 @@
+"""Rebuild checks and ablations (weights/studies/): the committed weights are the ones the cards
+measured, they reproduce their card metrics on the test subset, weights/studies.md is what
+`python -m train.studies` writes from the cards, and every from-scratch rebuild reproduces the
+file it rebuilds within its measured seed-to-seed spread (or the fixed tolerances below)."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from tests.metric_leaves import leaves
+from train import studies
+from train.evaluate import SUBSET_SIZE, file_sha256, subset_metrics
+
+CARDS = sorted(studies.STUDIES.glob("*.json"))
+#: how far a from-scratch rebuild may land from the shipped file (training noise of a
+#: different code version and summation order; kcal/mol/e and D, D·Å)
+REBUILD_TOLERANCE = {"test MEP MAE iso": 0.10, "test \\|μ\\| MAE (D)": 0.015, "test Θ MAE (D·Å)": 0.015,
+                     "val \\|μ\\| MAE (D)": 0.015, "val Θ MAE (D·Å)": 0.015}
+
+
+def test_there_are_studies_and_the_page_is_generated_from_them():
+    kinds = {p.name.split("-")[0] for p in CARDS}
+    assert {"rebuild", "ablation", "seed1"} <= kinds, f"weights/studies/ holds {sorted(p.name for p in CARDS)}"
+    assert studies.OUT.read_text() == studies.markdown(studies.studies()), (
+        "weights/studies.md is stale or edited by hand: run python -m train.studies")
+
+
+@pytest.mark.parametrize("path", CARDS, ids=lambda p: p.stem)
+def test_study_weights_reproduce_their_card_metrics(path):
+    tm = json.loads(path.read_text())["test_metrics"]
+    pt = path.with_suffix(".pt")
+    assert file_sha256(pt) == tm["weights_sha256"], f"{pt.name} is not the file its card measured"
+    got = leaves(subset_metrics(path.stem, path.parent, n=SUBSET_SIZE))
+    want = leaves(tm["subset"]["metrics"])
+    bad = {k: (got[k], want[k]) for k in want if not math.isclose(got[k], want[k], abs_tol=1e-4, rel_tol=1e-5)}
+    assert not bad, bad
+
+
+#: rebuilds known not to reproduce their reference (reported in weights/studies.md and the issue):
+#: the QM9 quadrupole base was trained by hand on 2026-11-28 (before train.build, with an earlier
+#: pack of data/qm9/train_dft_433.npz); its config's rebuilds land 0.004–0.019 D above its test
+#: |μ| MAE, beyond the two-seed spread. strict: the day a rebuild matches, this must be removed.
+KNOWN_MISMATCH = {"quadrupole-qm9": "hand-trained base: test |μ| MAE not reproduced by its config"}
+
+
+def _rebuild_params():
+    return [pytest.param(s, id=s["config"], marks=[pytest.mark.xfail(reason=KNOWN_MISMATCH[s["config"]], strict=True)]
+                         if s["config"] in KNOWN_MISMATCH else [])
+            for s in studies.studies() if s["kind"] == "rebuild"]
+
+
+@pytest.mark.parametrize("study", _rebuild_params())
+def test_rebuilds_reproduce_the_shipped_metrics(study):
+    """Within three seed-to-seed standard deviations where the spread of the config was
+    measured (weights/studies/seed*), else within REBUILD_TOLERANCE."""
+    assert study["config_unchanged"], f"train/configs/{study['config']}.yaml changed since this rebuild"
+    rows = {r["metric"]: r for r in study["rows"]}
+    spread = (study["spread"] or {}).get("std") or {}
+    tolerance = {m: 3 * spread[m] for m in spread} or REBUILD_TOLERANCE
+    off = {m: (rows[m]["difference"], tol) for m, tol in tolerance.items()
+           if rows[m]["difference"] is not None and abs(rows[m]["difference"]) > tol}
+    assert not off, f"rebuild of {study['reference']} differs beyond the tolerance (difference, tolerance): {off}"
+
+
+def test_ablations_compare_with_the_weights_they_started_from():
+    for s in studies.studies():
+        if s["kind"] == "ablation":
+            assert s["base_unchanged"], f"{s['file']}: {s['reference']} was retrained; rebuild the ablation"
+
+
+def test_shipped_cards_state_the_measured_seed_spread():
+    items = studies.studies()
+    configs = {s["config"] for s in items if s["kind"] == "seed"}
+    assert configs, "no seed-spread study"
+    for config in configs:
+        card = json.loads(studies.shipped_stem(config).with_suffix(".json").read_text())
+        assert card.get("seed_spread") == json.loads(json.dumps(
+            studies.card_seed_spread(studies.seed_spread(items, config)))), (
+            f"the card of {config} lacks its measured seed spread: run python -m train.studies")
