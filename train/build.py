@@ -72,17 +72,21 @@ def load_config(name: str) -> dict:
     for s in cfg["stages"]:
         if s["level"] not in ("xtb", "dft"):
             raise SystemExit(f"error: stage {s['name']}: level must be xtb or dft, not {s['level']!r}")
-    canon = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
     return {**cfg, "_name": os.path.splitext(os.path.basename(path))[0], "_path": path,
-            "_sha256": hashlib.sha256(canon.encode()).hexdigest()}
+            "_sha256": config_sha256(cfg)}
+
+
+def config_sha256(cfg: dict) -> str:
+    """SHA-256 of a config's values (keys starting with "_" excluded) in canonical JSON form."""
+    canon = json.dumps({k: v for k, v in cfg.items() if not k.startswith("_")}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
 
 
 def with_seed(cfg: dict, seed: int) -> dict:
     """The config with another seed; its hash is that of the changed values (the card's
     ``build.config_sha256`` then names the config actually run)."""
     out = {**cfg, "seed": seed}
-    canon = json.dumps({k: v for k, v in out.items() if not k.startswith("_")}, sort_keys=True, separators=(",", ":"))
-    return {**out, "_sha256": hashlib.sha256(canon.encode()).hexdigest()}
+    return {**out, "_sha256": config_sha256(out)}
 
 
 def stage_argv(cfg: dict, stage: dict, runs_dir: str, init_from: str | None) -> list[str]:

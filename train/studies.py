@@ -70,16 +70,15 @@ def test_value(card: dict, keys: tuple) -> float | None:
     return node
 
 
-def noise(card: dict) -> dict:
-    """The card's training-noise estimate (std of the last epochs' validation metrics), or {}."""
-    return (card.get("build") or {}).get("training_noise") or {}
+def test_rows(card: dict) -> list[tuple[str, float | None, int]]:
+    """[(label, value, decimals)] of one card's test metrics."""
+    return [(label, test_value(card, keys), d) for label, keys, d in TEST]
 
 
 def metric_rows(card: dict) -> list[tuple[str, float | None, int]]:
     """[(label, value, decimals)] of one card: validation metrics, then test metrics."""
     val = validation_metrics(card)
-    return ([(label, val.get(key), d) for label, key, d in VALIDATION]
-            + [(label, test_value(card, keys), d) for label, keys, d in TEST])
+    return [(label, val.get(key), d) for label, key, d in VALIDATION] + test_rows(card)
 
 
 def _fmt(x, d: int) -> str:
@@ -119,7 +118,7 @@ def seed_study(path: Path) -> dict:
     return {"kind": "seed", "file": path.name, "config": config, "seed": card["build"]["seeds"]["torch_and_numpy"],
             "reference": str(shipped_stem(config).relative_to(ROOT)) + ".pt",
             "time_s": (card.get("build") or {}).get("total_time_s"),
-            "test": [(label, test_value(card, keys), d) for label, keys, d in TEST]}
+            "test": test_rows(card)}
 
 
 def seed_spread(items: list[dict], config: str) -> dict | None:
@@ -129,7 +128,7 @@ def seed_spread(items: list[dict], config: str) -> dict | None:
     if not seeds:
         return None
     ref_card = _read(shipped_stem(config).with_suffix(".json"))
-    ref = [(label, test_value(ref_card, keys), d) for label, keys, d in TEST]
+    ref = test_rows(ref_card)
     seed0 = ((ref_card.get("build") or {}).get("seeds") or {}).get("torch_and_numpy")
     runs = [(f"{seed0} (shipped file)" if seed0 is not None else "shipped file (seed not recorded)", ref)] + \
         [(str(s["seed"]), s["test"]) for s in sorted(seeds, key=lambda s: s["seed"])]
