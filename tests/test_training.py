@@ -10,6 +10,7 @@ import torch
 from mepviz.model import load_model
 from train import dataset as ds
 from train import train as tr
+from train.loss import LossWeights, loss_terms
 
 TINY = ["--features", "8", "--layers", "1", "--rbf", "6", "--batch-size", "4", "--max-molecules", "16",
         "--quiet", "--lr", "3e-3"]
@@ -124,7 +125,7 @@ def test_xtb_atomic_charges_load_and_pretraining_fits_them(tmp_path):
                  "--quiet", "--lr", "3e-3"])
         model = load_model(str(tmp_path / name / "m"))
         seen, _ = ds.training_data(ds.xtb_files()[:1], 0.1, 0, max_molecules=40)   # its training set
-        return tr.evaluate(model, seen, "dipole", 1.0)["charge_mae_e"]
+        return tr.evaluate(model, seen, LossWeights())["charge_mae_e"]
 
     assert charge_mae(1000.0) < 0.7 * charge_mae(0.0)     # measured 0.036 vs 0.079 e
 
@@ -133,9 +134,11 @@ def test_atomic_terms_only_where_reference_is_known():
     out = {"dipole": torch.zeros(1, 3), "charges": torch.tensor([0.1, -0.1, 0.3]),
            "atomic_dipoles": torch.zeros(3, 3)}
     b = {"charges": torch.tensor([0.0, float("nan"), 0.3]), "atomic_dipoles": torch.full((3, 3), 0.2)}
-    assert float(tr.atomic_terms(out, b, 2.0, 0.0)) == pytest.approx(2.0 * 0.1 ** 2 / 2)
-    assert float(tr.atomic_terms(out, b, 0.0, 3.0)) == pytest.approx(3.0 * 0.04)
-    assert float(tr.atomic_terms(out, {}, 1.0, 1.0)) == 0.0
+    def atomic_terms(out, b, c, d):
+        return loss_terms(out, b, LossWeights(dipole=0.0, charges=c, atomic_dipoles=d))["total"]
+    assert float(atomic_terms(out, b, 2.0, 0.0)) == pytest.approx(2.0 * 0.1 ** 2 / 2)
+    assert float(atomic_terms(out, b, 0.0, 3.0)) == pytest.approx(3.0 * 0.04)
+    assert float(atomic_terms(out, {}, 1.0, 1.0)) == 0.0
 
 
 # ------------------------------------------------------------------ QM9's own |μ|
@@ -168,10 +171,11 @@ def test_qm9_magnitude_set_uses_training_positions_only(qm9_geometries):
     mixed = ds.concat([dft, sub])
     batch = mixed.batch([0, 1, 2, 3])
     out = {"dipole": torch.ones(4, 3, requires_grad=True), "quadrupole": torch.zeros(4, 3, 3)}
-    loss, mse_mu, _ = tr.loss_terms(out, batch, "quadrupole", 1.0)
+    terms = loss_terms(out, batch, LossWeights(dipole=1.0, quadrupole=1.0, magnitude=2.0))
+    loss, mse_mu = terms["dipole"] + terms["quadrupole"], terms["dipole"]
     want = float(((1.0 - batch["dipole"][:2]) ** 2).mean())
     assert float(mse_mu.detach()) == pytest.approx(want, rel=1e-6) and torch.isfinite(loss).all()
-    mag = tr.magnitude_term(out, batch, 2.0)
+    mag = 2.0 * terms["magnitude"]
     want = 2.0 * float(((3 ** 0.5 - batch["dipole_norm"][2:]) ** 2).mean())
     assert float(mag.detach()) == pytest.approx(want, rel=1e-5)
     (loss + mag).backward()

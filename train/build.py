@@ -43,7 +43,8 @@ CONFIG_DIR = os.path.join(ds.ROOT, "train", "configs")
 STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "charge_weight",
               "atomic_dipole_weight", "max_xtb", "max_molecules", "qm9_magnitude"}
 TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
-            "data", "qm9_magnitude", "stages", "init"}
+            "mep", "data", "qm9_magnitude", "stages", "init"}
+MEP_KEYS = {"weight", "points", "iso_share"}
 DATA_KEYS = {"dft", "xtb", "dft_repeat"}
 #: card fields of the pre-build weights that were typed by hand (the config replaces them)
 HAND_WRITTEN = ("recipe", "ablation_test", "training.stage_times_s", "training.total_time_all_stages_s")
@@ -66,6 +67,7 @@ def load_config(name: str) -> dict:
     bad = set(cfg) - TOP_KEYS
     bad |= {f"stages.{k}" for s in cfg["stages"] for k in set(s) - STAGE_KEYS}
     bad |= {f"data.{k}" for k in set(cfg["data"]) - DATA_KEYS}
+    bad |= {f"mep.{k}" for k in set(cfg.get("mep") or {}) - MEP_KEYS}
     bad |= {f"data.dft_repeat.{f}" for f in set(cfg["data"].get("dft_repeat") or {}) - set(cfg["data"]["dft"])}
     if bad:
         raise SystemExit(f"error: unknown config keys in {path}: {sorted(bad)}")
@@ -89,36 +91,31 @@ def with_seed(cfg: dict, seed: int) -> dict:
     return {**out, "_sha256": config_sha256(out)}
 
 
-def stage_argv(cfg: dict, stage: dict, runs_dir: str, init_from: str | None) -> list[str]:
-    """train.train arguments for one stage."""
+def stage_settings(cfg: dict, stage: dict, runs_dir: str, init_from: str | None) -> tr.Settings:
+    """The training settings of one stage, read from the config (no command-line round trip)."""
     m, data = cfg["model"], cfg["data"]
     mag = stage.get("qm9_magnitude", cfg.get("qm9_magnitude")) or {}       # a stage may override it
-    argv = ["--variant", cfg["loss_protocol"], "--name", stage["name"], "--runs-dir", runs_dir,
-            "--seed", str(cfg["seed"]), "--val-fraction", str(cfg["val_fraction"]),
-            "--batch-size", str(cfg["batch_size"]), "--features", str(m["features"]),
-            "--layers", str(m["layers"]), "--rbf", str(m["rbf"]), "--cutoff", str(m["cutoff"]),
-            "--max-order", str(m["max_order"]), "--quad-weight", str(cfg.get("quadrupole_weight", 0.0)),
-            "--lr", str(stage["lr"]), "--min-lr", str(stage.get("min_lr", 1e-5)),
-            "--patience", str(stage.get("patience", 60)), "--quiet",
-            "--data", *[os.path.join(ds.ROOT, f) for f in data["dft"]]]
+    mep = cfg.get("mep") or {}
+    files = lambda names: [os.path.join(ds.ROOT, f) for f in names]       # noqa: E731
+    s = dict(variant=cfg["loss_protocol"], name=stage["name"], runs_dir=runs_dir, seed=cfg["seed"],
+             val_fraction=cfg["val_fraction"], batch_size=cfg["batch_size"], features=m["features"],
+             layers=m["layers"], rbf=m["rbf"], cutoff=m["cutoff"], max_order=m["max_order"],
+             penetration=bool(m.get("penetration", False)), quad_weight=cfg.get("quadrupole_weight", 0.0),
+             mep_weight=mep.get("weight", 0.0), mep_points=mep.get("points", 256),
+             mep_iso_share=mep.get("iso_share", 0.5), lr=stage["lr"], min_lr=stage.get("min_lr", 1e-5),
+             patience=stage.get("patience", 60), quiet=True, data=files(data["dft"]),
+             max_molecules=stage.get("max_molecules"), init_from=init_from,
+             repeat=[f"{os.path.join(ds.ROOT, f)}={k}" for f, k in (data.get("dft_repeat") or {}).items()])
     if stage["level"] == "xtb":
-        argv += ["--pretrain-xtb", "--pretrain-only", "--pretrain-epochs", str(stage["epochs"]),
-                 "--xtb", *[os.path.join(ds.ROOT, f) for f in stage.get("xtb", data["xtb"])],
-                 "--pretrain-charge-weight", str(stage.get("charge_weight", 0.0)),
-                 "--pretrain-atomic-dipole-weight", str(stage.get("atomic_dipole_weight", 0.0))]
-        if stage.get("max_xtb"):
-            argv += ["--max-xtb", str(stage["max_xtb"])]
+        s.update(pretrain_xtb=True, pretrain_only=True, pretrain_epochs=stage["epochs"],
+                 xtb=files(stage.get("xtb", data["xtb"])), max_xtb=stage.get("max_xtb"),
+                 pretrain_charge_weight=stage.get("charge_weight", 0.0),
+                 pretrain_atomic_dipole_weight=stage.get("atomic_dipole_weight", 0.0))
     else:
-        argv += ["--epochs", str(stage["epochs"])]
+        s["epochs"] = stage["epochs"]
         if mag.get("molecules"):
-            argv += ["--qm9-magnitude", str(mag["molecules"]), "--magnitude-weight", str(mag.get("weight", 1.0))]
-    if data.get("dft_repeat"):          # beyond-QM9 files weigh K times per epoch (DFT stages)
-        argv += ["--repeat", *[f"{os.path.join(ds.ROOT, f)}={k}" for f, k in data["dft_repeat"].items()]]
-    if stage.get("max_molecules"):
-        argv += ["--max-molecules", str(stage["max_molecules"])]
-    if init_from:
-        argv += ["--init-from", init_from]
-    return argv
+            s.update(qm9_magnitude=mag["molecules"], magnitude_weight=mag.get("weight", 1.0))
+    return tr.Settings(**s)
 
 
 def _log_rows(run_dir: str) -> list[dict]:
@@ -155,10 +152,8 @@ def run_stages(cfg: dict, runs_dir: str, resume: bool, log=print) -> tuple[tr.Tr
         raise SystemExit(f"error: base weights {init}.pt missing: run python -m train.build "
                          f"{cfg['init']['config']} --out {cfg['init']['weights']} (or add --rebuild-base)")
     for k, stage in enumerate(cfg["stages"]):
-        argv = stage_argv(cfg, stage, runs_dir, init)
-        args = tr.build_parser().parse_args(argv)
         torch.set_num_threads(1)
-        trainer = tr.Trainer(args, log=lambda *x: None)
+        trainer = tr.Trainer(stage_settings(cfg, stage, runs_dir, init), log=lambda *x: None)
         ck = os.path.join(trainer.dir, "last.pt")
         if resume and os.path.exists(ck):
             trainer.restore(ck)

@@ -47,6 +47,7 @@ class MoleculeSet:
     atomic_dipoles: np.ndarray | None = None  # (ΣN, 3) reference atomic dipoles (e·Å; xTB files)
     dipole_norm: np.ndarray | None = None  # (M,) reference |μ| (e·Å; QM9's own), NaN if unknown
     total_charge: np.ndarray | None = None  # (M,) total charge (e); None: all neutral
+    surface: "SurfaceMEP | None" = None    # DFT MEP on stored surface points; None: no molecule has one
     offsets: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -64,24 +65,27 @@ class MoleculeSet:
                            self.source[idx], *(None if x is None else x[atoms]
                                                 for x in (self.charges, self.atomic_dipoles)),
                            None if self.dipole_norm is None else self.dipole_norm[idx],
-                           None if self.total_charge is None else self.total_charge[idx])
+                           None if self.total_charge is None else self.total_charge[idx],
+                           None if self.surface is None else self.surface.subset(idx))
 
     def mask(self, keep) -> "MoleculeSet":
         return self.subset(np.flatnonzero(np.asarray(keep, dtype=bool)))
 
     def atom_indices(self, idx) -> np.ndarray:
-        idx = np.asarray(idx, dtype=np.int64)
-        if len(idx) == 0:
-            return np.zeros(0, dtype=np.int64)
-        counts = self.atom_count[idx]
-        starts = self.offsets[idx]
-        first = np.cumsum(counts) - counts
-        return np.repeat(starts - first, counts) + np.arange(counts.sum())
+        return segment_indices(self.offsets, self.atom_count, idx)
 
-    def batch(self, idx, dtype=torch.float32) -> dict:
+    def has_mep(self) -> np.ndarray:
+        """(M,) True for the molecules with stored surface MEPs."""
+        return np.zeros(len(self), bool) if self.surface is None else self.surface.count > 0
+
+    def batch(self, idx, dtype=torch.float32, mep_points: int | None = None, iso_share: float = 0.5,
+              rng=None) -> dict:
         """Tensors for the molecules `idx`: z, pos, batch, total_charge, dipole, quadrupole
         (and atomic `charges`, `atomic_dipoles`, `dipole_norm` when the set has them; NaN marks
-        a target a molecule lacks, e.g. the vector μ of a QM9 |μ|-only molecule)."""
+        a target a molecule lacks, e.g. the vector μ of a QM9 |μ|-only molecule). With
+        `mep_points`, also the stored surface MEP of the molecules that have one
+        (:meth:`SurfaceMEP.sample`: ``mep_points`` (P,3) Å, ``mep_ref`` (P,) kcal/mol/e,
+        ``mep_molecule`` (P,) index into `idx`, ``mep_iso`` (P,) bool); 0 takes every point."""
         idx = np.asarray(idx, dtype=np.int64)
         atoms = self.atom_indices(idx)
         out = {
@@ -99,23 +103,30 @@ class MoleculeSet:
             out["atomic_dipoles"] = torch.from_numpy(self.atomic_dipoles[atoms]).to(dtype)
         if self.dipole_norm is not None:
             out["dipole_norm"] = torch.from_numpy(self.dipole_norm[idx]).to(dtype)
+        if mep_points is not None and self.surface is not None:
+            pts, ref, mol, iso = self.surface.sample(idx, mep_points, iso_share, rng)
+            out.update(mep_points=torch.from_numpy(pts).to(dtype), mep_ref=torch.from_numpy(ref).to(dtype),
+                       mep_molecule=torch.from_numpy(mol), mep_iso=torch.from_numpy(iso))
         return out
 
     def batches(self, batch_size: int, shuffle: bool = False, rng=None, dtype=torch.float32,
-                max_atoms: int | None = None):
-        """Yield batch dicts of up to `batch_size` molecules (and `max_atoms` atoms)."""
+                max_atoms: int | None = None, mep_points: int | None = None, iso_share: float = 0.5,
+                point_rng=None):
+        """Yield batch dicts of up to `batch_size` molecules (and `max_atoms` atoms); with
+        `mep_points`, each with a sample of surface MEP points drawn with `point_rng` (see
+        :meth:`batch`; a generator of its own, so the batch order does not depend on it)."""
         order = np.arange(len(self))
         if shuffle:
             order = (rng or np.random.default_rng()).permutation(len(self))
         cur, n_at = [], 0
         for k in order:
             if cur and (len(cur) >= batch_size or (max_atoms and n_at + self.atom_count[k] > max_atoms)):
-                yield self.batch(cur, dtype)
+                yield self.batch(cur, dtype, mep_points, iso_share, point_rng)
                 cur, n_at = [], 0
             cur.append(k)
             n_at += int(self.atom_count[k])
         if cur:
-            yield self.batch(cur, dtype)
+            yield self.batch(cur, dtype, mep_points, iso_share, point_rng)
 
     def summary(self) -> dict:
         pos = self.position[self.position >= 0]
@@ -131,9 +142,91 @@ class MoleculeSet:
                 "files": files}
 
 
+def segment_indices(offsets: np.ndarray, counts: np.ndarray, idx) -> np.ndarray:
+    """Flat indices of the segments `idx` of a concatenated array (segment k starts at
+    offsets[k] and has counts[k] entries), in the order of `idx`."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if len(idx) == 0:
+        return np.zeros(0, dtype=np.int64)
+    n = counts[idx]
+    first = np.cumsum(n) - n
+    return np.repeat(offsets[idx] - first, n) + np.arange(n.sum())
+
+
+@dataclass
+class SurfaceMEP:
+    """The DFT MEP on each molecule's stored surface points (label files' ``iso_*`` and
+    ``shell_*``): points in Å, potential in kcal/mol/e, ``iso`` True for isodensity vertices
+    (False for Merz–Kollman shell points). Molecules without a surface MEP have count 0."""
+
+    count: np.ndarray        # (M,)
+    points: np.ndarray       # (ΣP, 3) float32, Å
+    esp: np.ndarray          # (ΣP,) float32, kcal/mol/e
+    iso: np.ndarray          # (ΣP,) bool
+    offsets: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.offsets = np.concatenate([[0], np.cumsum(self.count)]).astype(np.int64)
+
+    @classmethod
+    def empty(cls, m: int) -> "SurfaceMEP":
+        return cls(np.zeros(m, np.int64), np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, bool))
+
+    @classmethod
+    def from_arrays(cls, d: dict) -> "SurfaceMEP":
+        """From a label file's arrays: per molecule its isodensity points, then its shell points."""
+        from mepviz.units import HARTREE_TO_KCAL_MOL
+        ni, ns = d["iso_count"].astype(np.int64), d["shell_count"].astype(np.int64)
+        oi, osh = np.concatenate([[0], np.cumsum(ni)]), np.concatenate([[0], np.cumsum(ns)])
+        order, iso = [], []
+        for k in range(len(ni)):             # interleave: molecule k's iso block, then its shells
+            order.append(np.arange(oi[k], oi[k + 1]))
+            order.append(len(d["iso_esp"]) + np.arange(osh[k], osh[k + 1]))
+            iso += [np.ones(ni[k], bool), np.zeros(ns[k], bool)]
+        order = np.concatenate(order).astype(np.int64)
+        pts = np.concatenate([d["iso_points"], d["shell_points"]]).astype(np.float32)[order]
+        esp = np.concatenate([d["iso_esp"], d["shell_esp"]]).astype(np.float64)[order]
+        return cls(ni + ns, pts, (esp * HARTREE_TO_KCAL_MOL).astype(np.float32), np.concatenate(iso))
+
+    def subset(self, idx) -> "SurfaceMEP":
+        sel = segment_indices(self.offsets, self.count, idx)
+        return SurfaceMEP(self.count[np.asarray(idx, np.int64)], self.points[sel], self.esp[sel], self.iso[sel])
+
+    @staticmethod
+    def concat(parts: list["SurfaceMEP"]) -> "SurfaceMEP":
+        return SurfaceMEP(np.concatenate([p.count for p in parts]), np.concatenate([p.points for p in parts]),
+                          np.concatenate([p.esp for p in parts]), np.concatenate([p.iso for p in parts]))
+
+    def sample(self, idx, n: int, iso_share: float = 0.5, rng=None):
+        """(points, esp, molecule, iso) for the molecules `idx` (molecule = position in `idx`):
+        `n` random points per molecule (``iso_share`` of them isodensity vertices, the rest
+        shell points; fewer where a molecule has fewer), or every point when n is 0."""
+        rng = rng or np.random.default_rng()
+        picks, mols = [], []
+        for k, m in enumerate(np.asarray(idx, np.int64)):
+            lo, hi = self.offsets[m], self.offsets[m + 1]
+            if hi == lo:
+                continue
+            if n == 0:
+                sel = np.arange(lo, hi)
+            else:
+                iso = np.flatnonzero(self.iso[lo:hi]) + lo
+                shell = np.flatnonzero(~self.iso[lo:hi]) + lo
+                n_iso = min(len(iso), int(round(n * iso_share)))
+                n_shell = min(len(shell), n - n_iso)
+                sel = np.concatenate([rng.choice(iso, n_iso, replace=False),
+                                      rng.choice(shell, n_shell, replace=False)])
+            picks.append(sel)
+            mols.append(np.full(len(sel), k, np.int64))
+        if not picks:
+            return (np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, bool))
+        sel = np.concatenate(picks)
+        return self.points[sel], self.esp[sel], np.concatenate(mols), self.iso[sel]
+
+
 #: keys of named (beyond-QM9) molecules start here; QM9 indices are < 134,000
 NAMED_KEY_BASE = 1 << 40
-#: surface-MEP arrays of label files (not needed for training on moments)
+#: surface-MEP arrays of label files (:class:`SurfaceMEP`)
 SURFACE_KEYS = ("iso_points", "iso_esp", "shell_points", "shell_esp", "shell_scale")
 
 
@@ -166,7 +259,7 @@ def repeat_files(ms: MoleculeSet, repeats: dict[str, int]) -> MoleculeSet:
 def load_npz(path: str) -> MoleculeSet:
     """A QM9-format file (``qm9_index``) or a named beyond-QM9 file (``name``, ``charge``)."""
     with np.load(path, allow_pickle=False) as f:
-        d = {k: f[k] for k in f.files if k not in SURFACE_KEYS}     # each array once; no MEPs
+        d = {k: f[k] for k in f.files}                   # each array once
     named = "qm9_index" not in d
     key = named_key(d["name"]) if named else d["qm9_index"].astype(np.int64)
     m = len(key)
@@ -179,7 +272,8 @@ def load_npz(path: str) -> MoleculeSet:
     return MoleculeSet(key, position, d["atom_count"].astype(np.int64),
                        d["z"].astype(np.int64), d["pos"].astype(np.float64),
                        d["dipole"].astype(np.float64), np.asarray(quad, dtype=np.float64),
-                       np.full(m, name), charges, adip, None, total_charge)
+                       np.full(m, name), charges, adip, None, total_charge,
+                       SurfaceMEP.from_arrays(d) if "iso_esp" in d else None)
 
 
 def concat(sets: list[MoleculeSet]) -> MoleculeSet:
@@ -199,7 +293,9 @@ def concat(sets: list[MoleculeSet]) -> MoleculeSet:
                        optional("charges", ()), optional("atomic_dipoles", (3,)),
                        optional("dipole_norm", (), per_atom=False),
                        None if all(s.total_charge is None for s in sets) else
-                       cat([np.zeros(len(s)) if s.total_charge is None else s.total_charge for s in sets]))
+                       cat([np.zeros(len(s)) if s.total_charge is None else s.total_charge for s in sets]),
+                       None if all(s.surface is None for s in sets) else
+                       SurfaceMEP.concat([SurfaceMEP.empty(len(s)) if s.surface is None else s.surface for s in sets]))
 
 
 def load_files(paths, dedupe: bool = True) -> MoleculeSet:

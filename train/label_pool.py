@@ -127,6 +127,18 @@ def _round_robin(lists):
     return out
 
 
+def pool_selection(spec: str) -> list[dict]:
+    """Rows of a pool given as ``PATH`` or ``PATH:charged`` (only rows with a nonzero total
+    charge, so a `--mix` run can give ions their own share of the queue)."""
+    path, _, which = spec.partition(":")
+    rows = read_rows(path)
+    if which == "charged":
+        return [r for r in rows if r["charge"] != 0]
+    if which:
+        raise ValueError(f"unknown pool selection {which!r} in {spec!r} (known: charged)")
+    return rows
+
+
 def todo_rows(pools: list[str], out_dir: str, retry_failed: bool = False, limit: int | None = None,
               mix: bool = False):
     """Rows of `pools` still to label: not done or failed in `out_dir`, not already packed in
@@ -134,17 +146,19 @@ def todo_rows(pools: list[str], out_dir: str, retry_failed: bool = False, limit:
     seed label (data/spice/des_monomers_dft_seed.npz)."""
     from train.pools import seed_smiles
     seeded = seed_smiles()
-    packed = packed_names()
-    pool_rows = [read_rows(pool) for pool in pools]
+    packed = packed_names() | packed_names(os.path.join("data", "newchem_pending"))
+    def wanted(row):
+        if row["id"] in packed or (row["source"].startswith("SPICE") and row["smiles"] in seeded):
+            return False
+        done, failed = _paths(out_dir, row["id"])
+        return not (os.path.exists(done) or (not retry_failed and os.path.exists(failed)))
+
+    pool_rows = [[r for r in pool_selection(pool) if wanted(r)] for pool in pools]
     rows, seen = [], set()
     for row in (_round_robin(pool_rows) if mix else [r for rs in pool_rows for r in rs]):
-        if row["id"] in seen or row["id"] in packed or (row["source"].startswith("SPICE") and row["smiles"] in seeded):
-            continue
-        seen.add(row["id"])
-        done, failed = _paths(out_dir, row["id"])
-        if os.path.exists(done) or (not retry_failed and os.path.exists(failed)):
-            continue
-        rows.append(row)
+        if row["id"] not in seen:
+            seen.add(row["id"])
+            rows.append(row)
     return rows[:limit] if limit else rows
 
 

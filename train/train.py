@@ -6,8 +6,12 @@
     python -m train.train --name quad1 --resume          # continue an interrupted run
 
 Variants (docs/physics.md, mepviz/registry.py): ``dipole`` — loss on μ only, atomic q and p (θᵢ ≡ 0);
-``quadrupole`` — loss on μ + w·Θ (Θ traceless, about the centre of mass), atomic q, p, θ.
-Loss = mean squared error per Cartesian component in e·Å (μ) and e·Å² (Θ).
+``quadrupole`` — loss on μ + w·Θ (Θ traceless, about the centre of mass), atomic q, p, θ;
+``mep`` — μ + w·Θ + m·MEP at sampled stored surface points of the labels that carry them.
+The terms and their units live in :mod:`train.loss`.
+
+One run is described by a :class:`Settings` (typed, JSON-able): the command line below fills it
+from flags, :mod:`train.build` from a committed YAML config (no command-line round trip).
 
 Data: DFT labels from data/qm9/train.npz + data/qm9/train_dft_*.npz (all shards present at
 start); validation = a seeded 10 % of those molecules by QM9 index (train/dataset.py);
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -36,16 +41,92 @@ import torch  # noqa: E402
 from mepviz.model import DEFAULT_CONFIG, MultipoleNet, convert_state_dict, save_model  # noqa: E402
 from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
 from train import dataset as ds  # noqa: E402
+from train.loss import LossWeights, atomic_error, loss_terms, surface_potential  # noqa: E402
 
 PHASES = ("pretrain", "finetune")
 LOG_FIELDS = ["phase", "epoch", "lr", "train_loss", "val_loss", "val_mu_mae_D", "val_mu_norm_mae_D",
-              "val_theta_mae_DA", "dft_val_loss", "dft_val_mu_mae_D", "dft_val_theta_mae_DA",
-              "epoch_s", "mol_per_s", "elapsed_s"]
+              "val_theta_mae_DA", "val_mep_iso_mae", "val_mep_shell_mae", "dft_val_loss", "dft_val_mu_mae_D",
+              "dft_val_theta_mae_DA", "epoch_s", "mol_per_s", "elapsed_s"]
+
+
+@dataclasses.dataclass
+class Settings:
+    """Everything one training run needs (the command-line flags of ``python -m train.train``
+    have the same names). Lengths Å, learning rates per Adam step, times in minutes."""
+
+    name: str
+    variant: str = "quadrupole"                 # loss protocol: dipole | quadrupole | mep
+    runs_dir: str = os.path.join(ds.ROOT, "runs")
+    resume: bool = False
+    data: list | None = None                    # DFT .npz files (default: data/qm9 shards)
+    xtb: list | None = None                     # GFN2-xTB .npz files (default: data/xtb/*.npz)
+    pretrain_xtb: bool = False
+    pretrain_only: bool = False
+    init_from: str | None = None
+    max_molecules: int | None = None
+    repeat: list = dataclasses.field(default_factory=list)       # ["FILE=K", ...]
+    max_xtb: int | None = None
+    max_xtb_val: int = 400
+    val_fraction: float = 0.1
+    seed: int = 0
+    features: int = DEFAULT_CONFIG["features"]
+    layers: int = DEFAULT_CONFIG["layers"]
+    rbf: int = DEFAULT_CONFIG["rbf"]
+    cutoff: float = DEFAULT_CONFIG["cutoff"]
+    max_order: int | None = None
+    penetration: bool = DEFAULT_CONFIG.get("penetration", False)
+    quad_weight: float = 1.0
+    mep_weight: float = 0.0
+    mep_points: int = 256
+    mep_iso_share: float = 0.5
+    pretrain_charge_weight: float = 0.0
+    pretrain_atomic_dipole_weight: float = 0.0
+    qm9_magnitude: int = 0
+    magnitude_weight: float = 1.0
+    qm9_geometries: str | None = None
+    epochs: int = 300
+    pretrain_epochs: int = 60
+    batch_size: int = 32
+    lr: float = 1e-3
+    pretrain_lr: float | None = None
+    min_lr: float = 1e-5
+    schedule: str = "cosine"
+    plateau_patience: int = 10
+    patience: int = 60
+    weight_decay: float = 0.0
+    clip: float = 10.0
+    time_limit: float | None = None
+    stop_after: int | None = None
+    threads: int = 1
+    save: str | None = None
+    quiet: bool = False
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Settings":
+        """Settings from a dict (e.g. a run's saved settings); unknown keys are refused."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        bad = set(values) - names
+        if bad:
+            raise SystemExit(f"error: unknown training settings {sorted(bad)}")
+        return cls(**values)
+
+    def loss_weights(self, phase: str) -> LossWeights:
+        """The loss of this run's variant in `phase` (xTB pre-training adds the atomic priors)."""
+        w = {"dipole": 1.0}
+        if self.variant in ("quadrupole", "mep"):
+            w["quadrupole"] = self.quad_weight
+        if self.variant == "mep":
+            w["mep"] = self.mep_weight
+        if self.qm9_magnitude:
+            w["magnitude"] = self.magnitude_weight
+        if phase == "pretrain":
+            w.update(charges=self.pretrain_charge_weight, atomic_dipoles=self.pretrain_atomic_dipole_weight)
+        return LossWeights.for_protocol(self.variant, **w)
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m train.train", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--variant", choices=["dipole", "quadrupole"], default="quadrupole")
+    ap.add_argument("--variant", choices=["dipole", "quadrupole", "mep"], default="quadrupole")
     ap.add_argument("--name", required=True, help="run name: checkpoints/logs in runs/<name>/")
     ap.add_argument("--runs-dir", default=os.path.join(ds.ROOT, "runs"))
     ap.add_argument("--resume", action="store_true", help="continue runs/<name>/last.pt (uses its saved args)")
@@ -71,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--cutoff", type=float, default=DEFAULT_CONFIG["cutoff"])
     # optimisation
     ap.add_argument("--quad-weight", type=float, default=1.0, help="w in loss = MSE(μ) + w·MSE(Θ)")
+    ap.add_argument("--mep-weight", type=float, default=0.0,
+                    help="m (mep variant): the loss adds m·MSE(V) [kcal/mol/e]² at stored surface points")
+    ap.add_argument("--mep-points", type=int, default=256,
+                    help="surface points sampled per molecule and batch for the MEP term")
+    ap.add_argument("--mep-iso-share", type=float, default=0.5,
+                    help="share of the sampled points on the isodensity surface (the rest on MK shells)")
+    ap.add_argument("--penetration", action="store_true",
+                    help="the model also predicts Slater widths for a charge-penetration term (docs/physics.md)")
     ap.add_argument("--pretrain-charge-weight", type=float, default=0.0,
                     help="c: xTB pre-training adds c·MSE(qᵢ − qᵢ(xTB)) [e²], atomic charges of the xTB "
                          "files; DFT fine-tuning never uses it")
@@ -107,80 +196,53 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------------------
-def _masked_mse(pred, ref):
-    """Mean squared error over the entries whose reference is known (finite); 0 if none."""
-    known = torch.isfinite(ref)
-    if bool(known.all()):
-        return ((pred - ref) ** 2).mean()
-    return ((pred[known] - ref[known]) ** 2).mean() if bool(known.any()) else pred.new_zeros(())
-
-
-def loss_terms(out, batch, variant: str, w: float):
-    """(loss, MSE(μ), MSE(Θ)): μ components (e·Å)², plus w·Θ components (e·Å²)² for the
-    quadrupole variant; molecules without a vector μ (QM9 |μ|-only) are skipped."""
-    mse_mu = _masked_mse(out["dipole"], batch["dipole"])
-    mse_th = _masked_mse(out["quadrupole"], batch["quadrupole"])
-    loss = mse_mu + w * mse_th if variant == "quadrupole" else mse_mu
-    return loss, mse_mu, mse_th
-
-
-def magnitude_term(out, batch, weight: float):
-    """weight·MSE(|μ| − |μ|_ref) in (e·Å)² over the molecules with a reference |μ| (QM9's own)."""
-    if weight <= 0 or "dipole_norm" not in batch:
-        return out["dipole"].new_zeros(())
-    norm = torch.sqrt((out["dipole"] ** 2).sum(-1) + 1e-12)
-    return weight * _masked_mse(norm, batch["dipole_norm"])
-
-
-def _atomic_errors(out, batch, key: str):
-    """Model − reference for the per-atom quantity `key` over the entries the batch knows
-    (reference atomic charges/dipoles are NaN where a file has none); None if it has none."""
-    if key not in batch:
-        return None
-    known = torch.isfinite(batch[key])
-    return out[key][known] - batch[key][known]
-
-
-def atomic_terms(out, batch, charge_weight: float, dipole_weight: float):
-    """c·MSE(qᵢ) + d·MSE(pᵢ) against the batch's reference atomic charges/dipoles (xTB), over
-    the atoms that have them; 0 when the weights are 0 or the batch has none."""
-    total = out["dipole"].new_zeros(())
-    for key, w in (("charges", charge_weight), ("atomic_dipoles", dipole_weight)):
-        err = _atomic_errors(out, batch, key) if w > 0 else None
-        if err is not None and err.numel():
-            total = total + w * (err ** 2).mean()
-    return total
+#: surface points per validation molecule for the MEP metrics (a fixed sample, same every epoch)
+VAL_MEP_POINTS = 1024
 
 
 @torch.no_grad()
-def evaluate(model, data: ds.MoleculeSet, variant: str, w: float, batch_size: int = 64) -> dict:
-    """Loss and MAEs (μ components and |μ| in D, Θ components in D·Å) on `data`."""
+def evaluate(model, data: ds.MoleculeSet, weights: LossWeights, batch_size: int = 64, seed: int = 0) -> dict:
+    """Loss (the weighted terms of `weights` over the whole set) and MAEs: μ components and |μ|
+    in D, Θ components in D·Å, atomic charges/dipoles where known, and the MEP (kcal/mol/e) on
+    a fixed sample of each molecule's stored isodensity and shell points where it has them."""
     if len(data) == 0:
         return {}
     model.eval()
-    mus, mus_ref, ths, ths_ref = [], [], [], []
+    mus, mus_ref, ths, ths_ref, mep_err, mep_iso = [], [], [], [], [], []
     atomic = {"charge_mae_e": ("charges", []), "atomic_dipole_mae_eA": ("atomic_dipoles", [])}
-    for b in data.batches(batch_size):
+    rng = np.random.default_rng([seed, 31337])
+    for b in data.batches(batch_size, mep_points=VAL_MEP_POINTS, point_rng=rng):
         out = model(b["z"], b["pos"], b["batch"], b["total_charge"])
         mus.append(out["dipole"].double()); mus_ref.append(b["dipole"].double())
         ths.append(out["quadrupole"].double()); ths_ref.append(b["quadrupole"].double())
         for key, errs in atomic.values():
-            err = _atomic_errors(out, b, key)
+            err = atomic_error(out, b, key)
             if err is not None:
                 errs.append(err.double().abs())
+        if "mep_points" in b and len(b["mep_points"]):
+            mep_err.append((surface_potential(out, b) - b["mep_ref"]).double())
+            mep_iso.append(b["mep_iso"])
     mu, mu_ref, th, th_ref = (torch.cat(x) for x in (mus, mus_ref, ths, ths_ref))
-    mse_mu = float(((mu - mu_ref) ** 2).mean())
-    mse_th = float(((th - th_ref) ** 2).mean())
+    known_mu, known_th = torch.isfinite(mu_ref), torch.isfinite(th_ref)
+    mse = {"dipole": float(((mu - mu_ref)[known_mu] ** 2).mean()),
+           "quadrupole": float(((th - th_ref)[known_th] ** 2).mean())}
     d = DEBYE_PER_E_ANGSTROM
     extra = {name: float(e.mean()) for name, (_, errs) in atomic.items()
              if errs and (e := torch.cat(errs)).numel()}
+    if mep_err:
+        err, iso = torch.cat(mep_err), torch.cat(mep_iso)
+        mse["mep"] = float((err ** 2).mean())
+        extra.update(mep_iso_mae=float(err[iso].abs().mean()) if bool(iso.any()) else None,
+                     mep_shell_mae=float(err[~iso].abs().mean()) if bool((~iso).any()) else None,
+                     mep_molecules=int(data.has_mep().sum()))
+    rows = torch.isfinite(mu_ref).all(1)
     return {**extra,
-        "loss": mse_mu + w * mse_th if variant == "quadrupole" else mse_mu,
-        "mu_mae_D": float((mu - mu_ref).abs().mean()) * d,
-        "mu_norm_mae_D": float((mu.norm(dim=1) - mu_ref.norm(dim=1)).abs().mean()) * d,
-        "mu_rmse_D": math.sqrt(mse_mu) * d,
-        "theta_mae_DA": float((th - th_ref).abs().mean()) * d,
-        "theta_rmse_DA": math.sqrt(mse_th) * d,
+        "loss": sum(w * mse.get(k, 0.0) for k, w in weights.active().items() if k in mse),
+        "mu_mae_D": float((mu - mu_ref)[known_mu].abs().mean()) * d,
+        "mu_norm_mae_D": float((mu[rows].norm(dim=1) - mu_ref[rows].norm(dim=1)).abs().mean()) * d,
+        "mu_rmse_D": math.sqrt(mse["dipole"]) * d,
+        "theta_mae_DA": float((th - th_ref)[known_th].abs().mean()) * d,
+        "theta_rmse_DA": math.sqrt(mse["quadrupole"]) * d,
         "n": len(data),
     }
 
@@ -208,7 +270,12 @@ def _fmt_time(s: float) -> str:
 
 
 class Trainer:
-    def __init__(self, args, log=print):
+    """One training run (:class:`Settings`): xTB pre-training and/or DFT fine-tuning with
+    per-epoch checkpoints, early stopping on the validation loss and the model card."""
+
+    def __init__(self, args: Settings, log=print):
+        if not isinstance(args, Settings):              # an argparse.Namespace of the same fields
+            args = Settings.from_dict(vars(args))
         self.args = args
         self.log = log
         self.dir = os.path.join(args.runs_dir, args.name)
@@ -220,13 +287,13 @@ class Trainer:
         self.dft_files = [os.path.abspath(f) for f in dft]
         self.train, self.val = ds.training_data(self.dft_files, a.val_fraction, a.seed,
                                                 max_molecules=a.max_molecules)
-        self.train = ds.repeat_files(self.train, dict(_file_repeat(r) for r in getattr(a, "repeat", [])))
+        self.train = ds.repeat_files(self.train, dict(_file_repeat(r) for r in a.repeat))
         self.dft_train, self.magnitude = self.train, None
-        if getattr(a, "qm9_magnitude", 0):
+        if a.qm9_magnitude:
             dft_all = ds.load_files(self.dft_files).qm9_index
             self.magnitude = ds.qm9_magnitude_set(None if a.qm9_magnitude < 0 else a.qm9_magnitude, a.seed,
                                                   a.val_fraction, exclude=dft_all,
-                                                  path=getattr(a, "qm9_geometries", None))
+                                                  path=a.qm9_geometries)
             self.train = ds.concat([self.train, self.magnitude])
         self.xtb_train = self.xtb_val = None
         self.xtb_file_list: list[str] = []
@@ -248,12 +315,14 @@ class Trainer:
             if val is not None and not len(val):
                 raise SystemExit(f"error: the {what} validation split is empty (seed {a.seed}, val_fraction "
                                  f"{a.val_fraction}): use more molecules, a larger val_fraction or another seed")
-        order = getattr(a, "max_order", None)
+        order = a.max_order
         cfg = dict(features=a.features, layers=a.layers, rbf=a.rbf, cutoff=a.cutoff,
-                   max_order=(2 if a.variant == "quadrupole" else 1) if order is None else order)
+                   max_order=(1 if a.variant == "dipole" else 2) if order is None else order)
+        if a.penetration:
+            cfg["penetration"] = True
         self.model = MultipoleNet(**cfg)
         self.init_card = None
-        if getattr(a, "init_from", None):
+        if a.init_from:
             from mepviz.model import load_card
             stem = os.path.splitext(a.init_from)[0] if a.init_from.endswith((".pt", ".json")) else a.init_from
             if os.path.exists(stem + ".json"):           # a saved model (stem.pt + stem.json)
@@ -273,7 +342,7 @@ class Trainer:
             if src != mine:
                 raise SystemExit(f"error: --init-from config {src} does not match this model {mine}")
             self.model.load_state_dict(state)
-        self.phases = [p for p in PHASES if (p == "finetune" and not getattr(a, "pretrain_only", False))
+        self.phases = [p for p in PHASES if (p == "finetune" and not a.pretrain_only)
                        or (p == "pretrain" and a.pretrain_xtb)]
         self.state = {"phase": self.phases[0], "epoch": 0, "best": math.inf, "best_epoch": -1,
                       "bad_epochs": 0, "elapsed": 0.0, "history": {}, "done": False}
@@ -300,7 +369,7 @@ class Trainer:
         ck = {"model": self.model.state_dict(), "best_model": self.best_state,
               "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
               "state": json.dumps(self.state), "config": json.dumps(self.model.config),
-              "args": json.dumps(vars(self.args)), "torch_rng": torch.get_rng_state()}
+              "args": json.dumps(dataclasses.asdict(self.args)), "torch_rng": torch.get_rng_state()}
         tmp = os.path.join(self.dir, fname + ".tmp")
         torch.save(ck, tmp)
         os.replace(tmp, os.path.join(self.dir, fname))
@@ -324,20 +393,19 @@ class Trainer:
         a = self.args
         self.model.train()
         rng = np.random.default_rng([a.seed, PHASES.index(phase), epoch])
+        weights = a.loss_weights(phase)
+        mep = {"mep_points": a.mep_points, "iso_share": a.mep_iso_share,
+               "point_rng": np.random.default_rng([a.seed, PHASES.index(phase), epoch, 7])} if weights.mep else {}
         tot, n = 0.0, 0
         t0 = t_last = time.time()
-        for b in data.batches(a.batch_size, shuffle=True, rng=rng):
+        for b in data.batches(a.batch_size, shuffle=True, rng=rng, **mep):
             if not a.quiet and time.time() - t_last > 120:      # progress inside long epochs
                 t_last = time.time()
                 rate = n / (t_last - t0)
                 self.log(f"  [{phase} {epoch + 1}] {n}/{len(data)} molecules, loss {tot / max(n, 1):.4g}, "
                          f"{rate:.0f} mol/s, epoch ETA {_fmt_time((len(data) - n) / max(rate, 1e-9))}")
             out = self.model(b["z"], b["pos"], b["batch"], b["total_charge"])
-            loss, _, _ = loss_terms(out, b, a.variant, a.quad_weight)
-            loss = loss + magnitude_term(out, b, getattr(a, "magnitude_weight", 0.0))
-            if phase == "pretrain":
-                loss = loss + atomic_terms(out, b, getattr(a, "pretrain_charge_weight", 0.0),
-                                           getattr(a, "pretrain_atomic_dipole_weight", 0.0))
+            loss = loss_terms(out, b, weights)["total"]
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             if a.clip:
@@ -374,8 +442,8 @@ class Trainer:
                 t0 = time.time()
                 train_loss = self.train_epoch(train, st["epoch"], phase)
                 t_train = time.time() - t0
-                vm = evaluate(self.model, val, a.variant, a.quad_weight)
-                dm = evaluate(self.model, self.val, a.variant, a.quad_weight) if phase == "pretrain" else vm
+                vm = evaluate(self.model, val, a.loss_weights(phase), seed=a.seed)
+                dm = evaluate(self.model, self.val, a.loss_weights("finetune"), seed=a.seed) if phase == "pretrain" else vm
                 if a.schedule == "plateau":
                     self.sched.step(vm["loss"])
                 else:
@@ -395,6 +463,7 @@ class Trainer:
                 row = {"phase": phase, "epoch": st["epoch"], "lr": self.opt.param_groups[0]["lr"],
                        "train_loss": train_loss, "val_loss": vm["loss"], "val_mu_mae_D": vm["mu_mae_D"],
                        "val_mu_norm_mae_D": vm["mu_norm_mae_D"], "val_theta_mae_DA": vm["theta_mae_DA"],
+                       "val_mep_iso_mae": vm.get("mep_iso_mae"), "val_mep_shell_mae": vm.get("mep_shell_mae"),
                        "dft_val_loss": dm["loss"], "dft_val_mu_mae_D": dm["mu_mae_D"],
                        "dft_val_theta_mae_DA": dm["theta_mae_DA"], "epoch_s": round(ep_s, 2),
                        "mol_per_s": round(mps, 1), "elapsed_s": round(st["elapsed"], 1)}
@@ -412,6 +481,8 @@ class Trainer:
                     self.log(f"[{phase} {st['epoch']:4d}/{n_ep}] loss {train_loss:.4g} | val {vm['loss']:.4g} "
                              f"μ {vm['mu_mae_D']:.3f} D |μ| {vm['mu_norm_mae_D']:.3f} D "
                              f"Θ {vm['theta_mae_DA']:.3f} D·Å"
+                             + (f" MEP iso {vm['mep_iso_mae']:.2f} shell {vm['mep_shell_mae']:.2f}"
+                                if vm.get("mep_iso_mae") is not None else "")
                              + (f" | DFT-val μ {dm['mu_mae_D']:.3f} D Θ {dm['theta_mae_DA']:.3f}"
                                 if phase == "pretrain" else "")
                              + f"{' *' if improved else ''} | lr {row['lr']:.2g} | {mps:.0f} mol/s | "
@@ -443,7 +514,7 @@ class Trainer:
                                     "train/dataset.py validation_mask",
                 "excluded": "data/qm9/test.npz molecules, reserved permutation positions 0-99, and the "
                             "beyond-QM9 test sets (data/newchem/test_*.npz, sigma_hole.npz)"}
-        if getattr(a, "repeat", None):
+        if a.repeat:
             data["repeat"] = dict(_file_repeat(r) for r in a.repeat)
             data["dft_train"]["note"] = "molecule counts include the repeats"
         if self.magnitude is not None:
@@ -453,26 +524,37 @@ class Trainer:
             data["xtb_pretrain"] = self.xtb_train.summary()
             data["xtb_validation"] = self.xtb_val.summary()
             data["xtb_files"] = {os.path.relpath(f, ds.ROOT): ds.file_digest(f) for f in self.xtb_file_list}
+        if a.variant == "mep":
+            mep = self.dft_train.has_mep()
+            data["mep_labels"] = {"training_molecules": int(mep.sum()),
+                                  "validation_molecules": int(self.val.has_mep().sum()),
+                                  "by_file": {str(f): int(mep[self.dft_train.source == f].sum())
+                                              for f in np.unique(self.dft_train.source)},
+                                  "points_per_molecule_and_batch": a.mep_points, "isodensity_share": a.mep_iso_share}
         hist = st["history"]
         tp = st.get("throughput", [])
+        weights = a.loss_weights("finetune")
+        fitted = {"dipole": "DFT molecular dipoles only", "quadrupole": "DFT molecular dipoles and quadrupoles",
+                  "mep": "DFT molecular dipoles, quadrupoles and the DFT MEP on stored surface points"}[a.variant]
         return {
             "name": a.variant,
             "variant": a.variant,
             "description": ("PiNet2-style equivariant network (l=0,1,2 PaiNN-like features, e3nn basis). "
-                            + ("Fitted to DFT molecular dipoles only; predicts atomic charges and atomic dipoles "
+                            + (f"Fitted to {fitted}; predicts atomic charges and atomic dipoles "
                                "(atomic quadrupoles are identically zero)." if a.variant == "dipole" else
-                               "Fitted to DFT molecular dipoles and quadrupoles; predicts atomic charges, "
-                               "dipoles and traceless quadrupoles.")),
+                               f"Fitted to {fitted}; predicts atomic charges, dipoles and traceless quadrupoles.")),
             "level_of_theory": level_of_theory(self.dft_train),
             "pretraining_level_of_theory": "GFN2-xTB (tblite)" if a.pretrain_xtb else None,
             "units": {"charges": "e", "dipole": "e·Å", "quadrupole": "e·Å² (traceless Buckingham, about COM)"},
-            "loss": ("MSE(μ) [e·Å]²" if a.variant == "dipole" else f"MSE(μ) [e·Å]² + {a.quad_weight}·MSE(Θ) [e·Å²]²"),
-            "quadrupole_weight": a.quad_weight if a.variant == "quadrupole" else 0.0,
-            "hyperparameters": {k: getattr(a, k, None) for k in (
+            "loss": weights.describe(),
+            "loss_weights": weights.active(),
+            "quadrupole_weight": weights.quadrupole,
+            "hyperparameters": {k: getattr(a, k) for k in (
                 "features", "layers", "rbf", "cutoff", "batch_size", "lr", "pretrain_lr", "min_lr", "schedule",
                 "epochs", "pretrain_epochs", "patience", "weight_decay", "clip", "seed", "val_fraction",
                 "pretrain_xtb", "quad_weight", "pretrain_charge_weight", "pretrain_atomic_dipole_weight",
-                "max_order", "qm9_magnitude", "magnitude_weight")},
+                "max_order", "qm9_magnitude", "magnitude_weight")
+                + (("mep_weight", "mep_points", "mep_iso_share", "penetration") if a.variant == "mep" else ())},
             "optimizer": "Adam",
             "data": data,
             "training": {
@@ -502,18 +584,18 @@ class Trainer:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = Settings.from_dict(vars(build_parser().parse_args(argv)))
     if args.resume:
         path = os.path.join(args.runs_dir, args.name, "args.json")
         if not os.path.exists(path):
             raise SystemExit(f"error: nothing to resume at {path}")
         saved = json.load(open(path))
-        cli = vars(args)
-        # saved args, but allow overriding a few run-control options
+        cli = dataclasses.asdict(args)
+        # saved settings, but allow overriding a few run-control options
         keep = {k: cli[k] for k in ("time_limit", "threads", "quiet", "runs_dir", "stop_after")}
         if cli["save"] is not None:
             keep["save"] = cli["save"]
-        args = argparse.Namespace(**{**saved, **keep, "resume": True})
+        args = Settings.from_dict({**saved, **keep, "resume": True})
     torch.set_num_threads(max(1, args.threads))
     log = (lambda *x: None) if args.quiet else (lambda *x: print(*x, flush=True))
     tr = Trainer(args, log)
@@ -522,7 +604,7 @@ def main(argv=None) -> int:
         log(f"[train] resumed {args.name}: phase {tr.state['phase']} epoch {tr.state['epoch']}")
     else:
         with open(os.path.join(tr.dir, "args.json"), "w") as fh:
-            json.dump(vars(args), fh, indent=1)
+            json.dump(dataclasses.asdict(args), fh, indent=1)
     log(f"[train] {args.variant}: DFT train {len(tr.train)} / val {len(tr.val)} molecules"
         + (f"; xTB pretrain {len(tr.xtb_train)} / val {len(tr.xtb_val)}" if tr.xtb_train is not None else "")
         + f"; {sum(p.numel() for p in tr.model.parameters())} parameters; {args.threads} thread(s)")
