@@ -30,7 +30,7 @@ Modules:
 - ``appkit.widgets``  display controls, number panels, the DFT reference panel, surface
                       extrema/indices, 2D slice
 - ``appkit.gallery``  example molecules with shipped DFT references
-- ``appkit.applicability`` notes/refusals of mepviz.applicability next to every result
+- ``appkit.applicability`` notes/refusals of mepviz.ml.applicability next to every result (read from the prediction)
 - ``appkit.urlstate`` molecule, model, surface and unit in the URL (shareable, reload-proof)
 - ``appkit.surfacekinds`` surface names incl. a chosen isodensity value ("isodensity@0.002")
 - ``appkit.text``     user strings as plain text in Markdown;  ``appkit.thumbs`` 2D pictures

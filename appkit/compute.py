@@ -1,12 +1,15 @@
 """Cached computations for the pages (thin wrappers over mepviz).
 
-Models are loaded once per server process (``mepviz.predict.get_predictor``); surfaces, predictions
-and MEP maps are memoised per molecule geometry (``st.cache_data``, keyed by
-``Molecule.key()``), so reruns, page switches and other sessions reuse them.
+Models are loaded once per server process (``mepviz.ml.predict.get_predictor``); surfaces,
+predictions and MEP maps are memoised per molecule (``st.cache_data``, keyed by
+``Molecule.key()`` and its reading notes), so reruns, page switches and other sessions reuse
+them. A molecule is assessed once per model (by the predictor): the verdict travels with the
+prediction and the MEP map (``.applicability``); a refusal is cached too and raised as
+:class:`mepviz.ml.applicability.Refused`.
 
     from appkit import compute
-    mep = compute.mep_map(mol, "quadrupole", "isodensity")   # mepviz.predict.MEPMap
-    mep.values, mep.statistics, mep.prediction.charges
+    mep = compute.mep_map(mol, "quadrupole", "isodensity")   # mepviz.ml.predict.MEPMap
+    mep.values, mep.statistics, mep.prediction.charges, mep.applicability.notes
     ref = compute.reference_result(mol)     # ReferenceResult from the gallery / disk cache, or None
     v_ref = compute.reference_values(mol, "isodensity")   # reference MEP on the same vertices
 
@@ -17,17 +20,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from mepviz import Molecule, MoleculeInputError  # noqa: F401  (re-exported for pages)
-from mepviz import registry
-from mepviz.metrics import error_metrics  # noqa: F401  (re-exported for pages)
-from mepviz.units import POTENTIAL_UNITS  # noqa: F401
+from mepviz.core import registry
+from mepviz.core.units import POTENTIAL_UNITS  # noqa: F401
+from mepviz.ml import cards
+from mepviz.ml.applicability import Applicability, Refused, assess
+from mepviz.ml.predict import get_predictor as _get_predictor
+from mepviz.ml.predict import predict_mep_map
+from mepviz.report.metrics import error_metrics  # noqa: F401  (re-exported for pages)
+from mepviz.surface import names as surface_names
+from mepviz.surface.colors import symmetric_range
+from mepviz.surface.surfaces import surface_for
 
-#: human labels of the surfaces and models (mepviz.registry)
+#: human labels of the surfaces and models (mepviz.core.registry)
 SURFACE_LABELS = registry.SURFACES
 MODEL_LABELS = {name: m.label for name, m in registry.MODELS.items()}
 
@@ -48,8 +57,7 @@ def surface_kinds() -> tuple[str, ...]:
 def weights_stamp(name: str) -> str:
     """Identifies the weights in use (path + modification time): part of every cache key, so
     new weights (or MEPVIZ_WEIGHTS pointing elsewhere) never reuse stale results."""
-    from mepviz.predict import default_weights_dir
-    path = Path(default_weights_dir()) / f"{name}.pt"
+    path = cards.weights_path(name)
     try:
         return f"{path.resolve()}:{os.path.getmtime(path)}"
     except OSError:
@@ -58,78 +66,97 @@ def weights_stamp(name: str) -> str:
 
 def _require_weights(name: str) -> None:
     """ModelUnavailable when the weights of model `name` are not installed."""
-    from mepviz.predict import default_weights_dir
-    path = Path(default_weights_dir()) / f"{name}.pt"
-    if not path.exists():
-        raise ModelUnavailable(f"The {name} model's weights are not installed ({path.name} missing "
-                               f"in {path.parent}); train them with train/train.py.")
+    if not cards.weights_present(name):
+        raise ModelUnavailable(cards.missing_weights_message(name))
 
 
 def get_predictor(name: str):
-    """The loaded :class:`mepviz.predict.Predictor` for model `name` (cached per process).
-
-    Raises :class:`ModelUnavailable` if its weights are missing.
-    """
+    """The :class:`mepviz.ml.predict.Predictor` for model `name` (cached per process; its
+    network loads on the first forward pass). Raises :class:`ModelUnavailable` if its weights
+    are missing."""
     _require_weights(name)
-    from mepviz.predict import get_predictor as _get
-    return _get(name)
+    return _get_predictor(name)
 
 
 def model_card(name: str) -> dict:
     """The model card (JSON) of `name`, or {} when absent."""
-    from mepviz.predict import model_card as card
     try:
-        return dict(card(name) or {})
+        return dict(cards.model_card(name) or {})
     except Exception:
         return {}
 
 
+def molecule_key(mol: Molecule) -> str:
+    """Cache key of a molecule: geometry, charge, multiplicity (``Molecule.key()``) and what
+    its verdicts depend on besides (reading notes, SMILES, bonds)."""
+    extra = "|".join(mol.notes) + f"|{mol.smiles}|{len(mol.bonds)}"
+    return mol.key() + hashlib.sha1(extra.encode()).hexdigest()[:12]
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _surface(key: str, kind: str, _mol: Molecule):
-    from .surfacekinds import make
-    return make(_mol, kind)
+    return surface_for(_mol, kind)
 
 
 def current_kind() -> str:
     """The surface the pages show: the shared "surface" setting at the shared isodensity value."""
     from . import state
-    from .surfacekinds import kind_for
-    return kind_for(state.get_setting("surface"), state.get_setting("isovalue"))
+    return surface_names.kind_for(state.get_setting("surface"), state.get_setting("isovalue"))
 
 
 def surface_label(kind: str) -> str:
-    from .surfacekinds import label
-    return label(kind)
+    return surface_names.label(kind)
 
 
 def surface(mol: Molecule, kind: str = registry.DEFAULT_SURFACE):
-    """The :class:`mepviz.surfaces.Surface` of `kind` for `mol` (cached)."""
+    """The :class:`mepviz.surface.surfaces.Surface` named `kind` for `mol` (cached)."""
     return _surface(mol.key(), kind, mol)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _prediction(key: str, model: str, stamp: str, _mol: Molecule):
+    """The prediction (assessed once, by the predictor), or the refusal's verdict."""
     from . import gallery
     shipped = gallery.shipped_prediction(_mol, model)     # no PyTorch needed for these
-    return shipped if shipped is not None else get_predictor(model).predict(_mol)
-
-
-def check_applicable(mol: Molecule, model: str) -> None:
-    """ModelUnavailable (weights missing) or MoleculeInputError (mepviz.applicability refuses
-    `mol` for `model`), judged from the model card without loading the network."""
-    from mepviz.predict import check_applicable as check
-    _require_weights(model)
-    check(mol, model)
+    try:
+        return get_predictor(model).predict(_mol, stored=shipped)
+    except Refused as exc:
+        return exc.applicability
 
 
 def prediction(mol: Molecule, model: str = registry.DEFAULT_MODEL):
-    """:class:`mepviz.predict.Prediction` of `model` for `mol` (cached; gallery molecules use
-    the predictions shipped for the installed weights).
+    """:class:`mepviz.ml.predict.Prediction` of `model` for `mol` with its applicability verdict
+    (cached; gallery molecules use the predictions shipped for the installed weights).
 
-    Raises MoleculeInputError when mepviz.applicability.assess refuses the molecule.
+    Raises :class:`ModelUnavailable` (weights missing) or
+    :class:`mepviz.ml.applicability.Refused` (a MoleculeInputError) for a refused molecule.
     """
-    check_applicable(mol, model)
-    return _prediction(mol.key(), model, weights_stamp(model), mol)
+    _require_weights(model)
+    out = _prediction(molecule_key(mol), model, weights_stamp(model), mol)
+    if isinstance(out, Applicability):
+        raise Refused(out, molecule=mol)
+    return out
+
+
+def model_verdict(mol: Molecule, model: str) -> Applicability | None:
+    """The applicability verdict of `model` for `mol`, read from its (cached) prediction or
+    refusal; None when the model is not available or the prediction failed otherwise."""
+    try:
+        return prediction(mol, model).applicability
+    except Refused as exc:
+        return exc.applicability
+    except (MoleculeInputError, ModelUnavailable):
+        return None
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _dft_verdict(key: str, _mol: Molecule) -> Applicability:
+    return assess(_mol, None)
+
+
+def dft_verdict(mol: Molecule) -> Applicability:
+    """The applicability verdict of the DFT reference for `mol` (assessed once, cached)."""
+    return _dft_verdict(molecule_key(mol), mol)
 
 
 _WARM: set = set()
@@ -145,10 +172,9 @@ def warm_up(models=registry.PAPER_PAIR) -> None:
     _WARM.update(todo)
 
     def load():
-        from mepviz.predict import get_predictor as _get
         for m in todo:
             try:
-                _get(m)
+                _get_predictor(m).load()
             except Exception:     # noqa: BLE001 - missing weights are reported when used
                 pass
     threading.Thread(target=load, name="mepviz-warm-up", daemon=True).start()
@@ -156,16 +182,16 @@ def warm_up(models=registry.PAPER_PAIR) -> None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _mep_map(key: str, model: str, kind: str, order: int, stamp: str, _mol: Molecule):
-    from mepviz.predict import predict_mep_map
     return predict_mep_map(_mol, model, surface(_mol, kind), order=order,
                            prediction=prediction(_mol, model))
 
 
 def mep_map(mol: Molecule, model: str = registry.DEFAULT_MODEL, kind: str = registry.DEFAULT_SURFACE,
             order: int = 2):
-    """:class:`mepviz.predict.MEPMap` (surface, values kcal/mol/e, statistics, prediction)."""
-    check_applicable(mol, model)
-    return _mep_map(mol.key(), model, kind, order, weights_stamp(model), mol)
+    """:class:`mepviz.ml.predict.MEPMap` (surface, values kcal/mol/e, statistics, prediction,
+    applicability verdict). Raises ModelUnavailable or Refused like :func:`prediction`."""
+    _require_weights(model)
+    return _mep_map(molecule_key(mol), model, kind, order, weights_stamp(model), mol)
 
 
 # -- analyses shown next to a map (cached by content: reruns and tab switches reuse them) ---
@@ -181,12 +207,12 @@ def content_digest(*arrays) -> str:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _local_extrema(digest: str, _vertices, _values, _positions):
-    from mepviz.extrema import local_extrema as extrema
+    from mepviz.surface.extrema import local_extrema as extrema
     return extrema(_vertices, _values, positions=_positions)
 
 
 def local_extrema(surface, values, positions):
-    """:func:`mepviz.extrema.local_extrema` of `values` (kcal/mol/e) on `surface`, nearest atoms
+    """:func:`mepviz.surface.extrema.local_extrema` of `values` (kcal/mol/e) on `surface`, nearest atoms
     from `positions` (Å); cached."""
     return _local_extrema(content_digest(surface.vertices, values, positions),
                           surface.vertices, values, positions)
@@ -194,12 +220,12 @@ def local_extrema(surface, values, positions):
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _mep_slice(digest: str, plane: str, _mol: Molecule, _prediction):
-    from mepviz.slices import mep_slice as make_slice
+    from mepviz.surface.slices import mep_slice as make_slice
     return make_slice(_mol, _prediction.mep, plane)
 
 
 def mep_slice(mol: Molecule, prediction, plane: str):
-    """:func:`mepviz.slices.mep_slice` of the ML MEP (kcal/mol/e) of `prediction` for `mol` in
+    """:func:`mepviz.surface.slices.mep_slice` of the ML MEP (kcal/mol/e) of `prediction` for `mol` in
     `plane`; cached."""
     p = prediction
     digest = content_digest(mol.numbers, mol.positions, p.charges, p.atomic_dipoles, p.atomic_quadrupoles)
@@ -209,7 +235,7 @@ def mep_slice(mol: Molecule, prediction, plane: str):
 # -- DFT reference -------------------------------------------------------------------------
 def reference_engine():
     """The app's ReferenceEngine (default level, default disk cache)."""
-    from mepviz.reference import ReferenceEngine
+    from mepviz.physics.reference import ReferenceEngine
     return ReferenceEngine()
 
 
@@ -218,7 +244,7 @@ def estimate_reference_seconds(mol: Molecule, kind: str = "isodensity") -> tuple
     reference already exists, plus the MEP on the surface vertices), from this machine's
     finished runs when there are enough; returns (seconds, calibrated).
     Raises MoleculeInputError when the reference cannot be set up (e.g. no basis)."""
-    from mepviz import timing
+    from mepviz.physics import timing
     n_points = surface(mol, kind).n_vertices
     return timing.estimate_seconds(reference_engine(), mol, n_points,
                                    scf_needed=reference_result(mol) is None)
@@ -255,12 +281,10 @@ def map_range(mol: Molecule, kind: str, mode: str = "auto", fixed: float = 40.0)
     (kcal/mol/e) by `mode` over the MEPs of both paper models (those whose weights load) and
     the DFT reference when it has been evaluated, on surface `kind` — so one molecule gets
     the same scale on every page. Difference maps use :func:`difference_range` instead."""
-    from mepviz.registry import PAPER_PAIR
-    from mepviz.views import symmetric_range
     if mode == "fixed":
         return float(fixed)
     arrays = []
-    for m in PAPER_PAIR:
+    for m in registry.PAPER_PAIR:
         try:
             arrays.append(mep_map(mol, m, kind).values)
         except (MoleculeInputError, ModelUnavailable):
@@ -273,5 +297,4 @@ def map_range(mol: Molecule, kind: str, mode: str = "auto", fixed: float = 40.0)
 
 def difference_range(*diffs, mode: str = "auto") -> float:
     """Symmetric half-width (kcal/mol/e) for difference maps: their own scale, never the MEP's."""
-    from mepviz.views import symmetric_range
     return symmetric_range(*diffs, percentile=98.0 if mode == "p98" else 100.0)

@@ -93,7 +93,8 @@ def _process_age_s() -> float | None:
 def run(spec: dict) -> dict:
     """Do the job described by `spec`; returns the final message (see the module docstring)."""
     from mepviz import Molecule, MoleculeInputError, timing
-    from mepviz.reference import ReferenceEngine, ReferenceTimeout, atomic_write
+    from mepviz.core.paths import atomic_write
+    from mepviz.physics.reference import ReferenceEngine, ReferenceTimeout
 
     from . import gallery
     from .surfacekinds import make as make_surface

@@ -22,7 +22,7 @@ import threading
 from functools import lru_cache
 import numpy as np
 
-from mepviz.paths import gallery_dir
+from mepviz.core.paths import gallery_dir
 
 GALLERY_DIR = gallery_dir()
 _LOCK = threading.Lock()
@@ -52,7 +52,7 @@ def entry(gallery_id: str) -> dict:
 @lru_cache(maxsize=32)
 def load(gallery_id: str):
     """The gallery molecule `gallery_id` as a :class:`mepviz.Molecule`."""
-    from mepviz.inputs import from_xyz
+    from mepviz.io import from_xyz
     e = entry(gallery_id)
     mol = from_xyz((GALLERY_DIR / e["xyz"]).read_text())[0]
     from dataclasses import replace
@@ -84,7 +84,7 @@ _REF_CACHE: dict = {}
 
 def _reference(filename: str, mol):
     if filename not in _REF_CACHE:
-        from mepviz.reference import ReferenceResult   # no PySCF import needed until .mep()
+        from mepviz.physics.reference import ReferenceResult
         _REF_CACHE[filename] = ReferenceResult.load(GALLERY_DIR / filename, mol)
     return _REF_CACHE[filename]
 
@@ -109,8 +109,8 @@ def precomputed_values(mol, kind: str, surface):
 
 def shipped_prediction(mol, model: str):
     """The Prediction of `model` for a gallery molecule (this exact geometry and charge) from
-    predictions.npz (mepviz.stored_predictions: only for the weight file in use), else None."""
-    from mepviz import stored_predictions
+    predictions.npz (mepviz.ml.stored: only for the weight file in use), else None."""
+    from mepviz.ml import stored as stored_predictions
     e = next((e for e in _index() if e["key"] == mol.key()), None)
     if e is None:
         return None

@@ -38,9 +38,9 @@ UPLOAD_SEEN_KEY = "mepviz_upload_seen"
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _from_smiles(smiles: str) -> Molecule:
-    """mepviz.inputs.from_smiles, cached: it is deterministic, and the conformer search takes
+    """mepviz.io.from_smiles, cached: it is deterministic, and the conformer search takes
     up to a second for a flexible 50-atom molecule (errors are raised again, not cached)."""
-    from mepviz.inputs import from_smiles
+    from mepviz.io import from_smiles
     return from_smiles(smiles)
 
 
@@ -82,7 +82,7 @@ def _file_id(uploaded) -> str:
 
 def _handle_upload(uploaded) -> None:
     """Parse a newly uploaded file once; remember multi-frame results for the frame picker."""
-    from mepviz.inputs import read_file
+    from mepviz.io import read_file
     fid = _file_id(uploaded)
     if st.session_state.get(UPLOAD_SEEN_KEY) == fid:
         return
@@ -130,7 +130,7 @@ def _on_charge():
     mult = 1 if n_el % 2 == 0 else 2
     new = replace(mol, charge=q, multiplicity=mult)
     try:
-        from mepviz.inputs import validate
+        from mepviz.io import validate
         validate(new, max_atoms=None)
     except MoleculeInputError as exc:
         state.set_input_error(str(exc))

@@ -25,7 +25,7 @@ def _svg_uri(molblock: str, width: int, height: int) -> str | None:
 def thumbnail(mol, width: int = 140, height: int = 90) -> str | None:
     """A data URI of a 2D drawing of `mol` (bonds and formal charges perceived from its 3D
     geometry and total charge), or None when RDKit cannot draw it."""
-    from mepviz.export import sdf_3d
+    from mepviz.io.export import sdf_3d
     try:
         return _svg_uri(sdf_3d(mol).split("$$$$")[0], width, height)
     except Exception:   # noqa: BLE001 — a missing picture never breaks the table

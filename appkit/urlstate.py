@@ -17,7 +17,7 @@ SETTINGS = ("model", "surface", "unit")
 
 
 def _allowed(name: str) -> tuple:
-    from mepviz import registry
+    from mepviz.core import registry
     return {"model": registry.MODEL_NAMES, "surface": registry.SURFACE_KINDS,
             "unit": registry.POTENTIAL_UNIT_NAMES}[name]
 

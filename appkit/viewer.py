@@ -1,4 +1,4 @@
-"""Embedding 3Dmol.js views (mepviz.views) in Streamlit pages.
+"""Embedding 3Dmol.js views (mepviz.report.views) in Streamlit pages.
 
     from appkit import viewer
     viewer.show_mep(mol, mep.surface, mep.values, vmax=R, unit="kcal/mol/e",
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mepviz import views
+from mepviz.report import views
 
 DEFAULT_HEIGHT = 440
 
@@ -32,7 +32,7 @@ def color_range(*value_arrays, mode: str = "auto", fixed: float = 40.0) -> float
 
 
 def mep_html(mol, surface=None, values=None, **kwargs) -> str:
-    """The view's HTML (see :func:`mepviz.views.mep_view_html` for the keyword arguments)."""
+    """The view's HTML (see :func:`mepviz.report.views.mep_view_html` for the keyword arguments)."""
     kwargs.setdefault("js_url", views.THREEDMOL_APP_URL)
     kwargs.setdefault("height", DEFAULT_HEIGHT)
     return views.mep_view_html(mol, surface, values, **kwargs)
@@ -47,7 +47,7 @@ def show_mep_live(mol, surface=None, values=None, *, key: str, height: int = DEF
     static/mepviz_viewer/): reruns send new data to the same viewer instead of reloading an
     iframe, so updates are fast and the camera (rotation/zoom) is kept while the molecule
     stays the same. `key` must be stable across reruns. kwargs as
-    :func:`mepviz.views.mep_view_spec`. Returns the spec."""
+    :func:`mepviz.report.views.mep_view_spec`. Returns the spec."""
     import streamlit.components.v1 as components
     spec = views.mep_view_spec(mol, surface, values, height=height, **kwargs)
     # declared at call time: registration needs a running script (see declare_component)
@@ -79,7 +79,7 @@ def show_mep(mol, surface=None, values=None, *, height: int = DEFAULT_HEIGHT, co
 def show_mep_grid(mol, surface, value_sets, *, titles=None, height: int = 340, container=None,
                   **kwargs) -> str:
     """Several maps on the same surface in one linked viewer grid (rotate together, one
-    shared colour bar); kwargs as :func:`mepviz.views.mep_grid_html` (vmax, unit, opacity,
+    shared colour bar); kwargs as :func:`mepviz.report.views.mep_grid_html` (vmax, unit, opacity,
     statistics=[...], markers, marker_labels, title). Returns the HTML."""
     kwargs.setdefault("js_url", views.THREEDMOL_APP_URL)
     html = views.mep_grid_html(mol, surface, value_sets, titles=titles, height=height, **kwargs)

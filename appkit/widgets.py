@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mepviz import MoleculeInputError, registry
-from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
-from mepviz.views import PLOTLY_COLORSCALE
+from mepviz import MoleculeInputError
+from mepviz.core import registry
+from mepviz.core.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
+from mepviz.surface.colors import PLOTLY_COLORSCALE
 
 from . import compute, state
 
@@ -274,7 +275,7 @@ def extrema_error(model: str) -> dict:
     weights/evaluation.json (``models/<model>/extrema``: v_min_mae, v_max_mae) when the
     evaluation wrote them; {} otherwise."""
     try:
-        from mepviz.metrics import load_evaluation
+        from mepviz.report.metrics import load_evaluation
         doc = load_evaluation() or {}
     except (ValueError, OSError):
         return {}
@@ -288,7 +289,7 @@ def surface_analysis(mol, surface, values, unit: str, *, label: str, key: str,
     and the area-vs-potential histogram of `values` (kcal/mol/e) on `surface`."""
     import plotly.graph_objects as go
 
-    from mepviz.extrema import area_histogram, politzer_indices
+    from mepviz.surface.extrema import area_histogram, politzer_indices
     c = container if container is not None else st
     f = POTENTIAL_UNITS[unit]
     ext = compute.local_extrema(surface, values, mol.positions)
@@ -337,7 +338,7 @@ def slice_panel(mol, prediction, vmax: float, unit: str, *, key: str = "slice", 
     only where it is seen (e.g. inside an expander whose ``.open`` is True)."""
     import plotly.graph_objects as go
 
-    from mepviz.slices import PLANES
+    from mepviz.surface.slices import PLANES
     c = container if container is not None else st
     ss = st.session_state
     labels = {"molecular": "molecular plane (two largest principal axes)", "xy": "xy", "xz": "xz", "yz": "yz"}

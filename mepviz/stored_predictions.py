@@ -1,61 +1,9 @@
-"""Predictions stored next to the weights they came from (e.g. the app gallery's).
+"""Deprecated location; use mepviz.ml.stored.
 
-One ``.npz`` holds, per model, the sha256 of its weight file (``<model>.weights_sha256``) and,
-per molecule id, the atomic multipoles it predicted (``<id>.<model>.charges`` (N,) e,
-``.atomic_dipoles`` (N, 3) e·Å, ``.atomic_quadrupoles`` (N, 3, 3) e·Å², float64). A stored
-prediction is returned only while the same weight file is installed; otherwise the caller
-predicts live. Reading it needs no PyTorch.
-
-    write(path, {"quadrupole": {"water": prediction, ...}})
-    load(path, "water", "quadrupole", mol)       # Prediction or None
-"""
-from __future__ import annotations
-
-import os
-from functools import lru_cache
-
-import numpy as np
-
-from .molecule import Molecule
-from .predict import Prediction, weights_sha256
-from .reference import atomic_write
-
-_FIELDS = ("charges", "atomic_dipoles", "atomic_quadrupoles")
-
-
-def _names(mol_id: str, model: str) -> list[str]:
-    return [f"{mol_id}.{model}.{f}" for f in _FIELDS]
-
-
-def write(path, predictions: dict[str, dict[str, Prediction]], weights_dir=None) -> None:
-    """Write {model: {molecule id: Prediction}} with each model's weight-file sha256."""
-    arrays = {}
-    for model, by_id in predictions.items():
-        arrays[f"{model}.weights_sha256"] = np.str_(weights_sha256(model, weights_dir))
-        for mol_id, p in by_id.items():
-            for name, field in zip(_names(mol_id, model), _FIELDS):
-                arrays[name] = np.asarray(getattr(p, field), np.float64)
-    atomic_write(str(path), lambda fh: np.savez_compressed(fh, **arrays))
-
-
-@lru_cache(maxsize=4)
-def _arrays(path: str, mtime_ns: int) -> dict:
-    with np.load(path, allow_pickle=False) as d:
-        return {k: d[k] for k in d.files}
-
-
-def load(path, mol_id: str, model: str, mol: Molecule, weights_dir=None) -> Prediction | None:
-    """The stored Prediction of `model` for `mol` (id `mol_id`) when it came from the weight
-    file installed now and has `mol`'s atom count; else None (also when `path` is missing)."""
-    try:
-        d = _arrays(str(path), os.stat(path).st_mtime_ns)
-    except (OSError, ValueError):
-        return None
-    names = _names(mol_id, model)
-    sha = d.get(f"{model}.weights_sha256")
-    if sha is None or any(n not in d for n in names) or str(sha) != weights_sha256(model, weights_dir):
-        return None
-    q, p, theta = (d[n] for n in names)
-    if q.shape != (mol.n_atoms,) or p.shape != (mol.n_atoms, 3) or theta.shape != (mol.n_atoms, 3, 3):
-        return None
-    return Prediction(molecule=mol, model_name=model, charges=q, atomic_dipoles=p, atomic_quadrupoles=theta)
+A thin re-export kept for one release, so that older imports keep working."""
+# ruff: noqa: F401
+from .core.molecule import Molecule
+from .core.paths import atomic_write
+from .ml.cards import weights_sha256
+from .ml.predict import Prediction
+from .ml.stored import load, write

@@ -8,8 +8,13 @@ import streamlit as st
 
 import appkit
 from appkit import applicability, compute, viewer, widgets
-from mepviz import MoleculeInputError, metrics, views
-from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS
+from mepviz import MoleculeInputError
+from mepviz.core.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS
+from mepviz.io import export as vx
+from mepviz.ml.applicability import Refused
+from mepviz.report import metrics, views
+from mepviz.surface.colors import PLOTLY_COLORSCALE
+from mepviz.surface.statistics import surface_statistics
 
 mol = appkit.page_setup("Explore", icon="🔬",
                         intro="The molecular electrostatic potential predicted by the equivariant "
@@ -28,15 +33,14 @@ ufac = POTENTIAL_UNITS[unit]
 mep = None
 ml_error = None
 view_col, num_col = st.columns([3, 2], gap="medium")
-with view_col:
-    refused = applicability.show(mol, model)
 try:
-    if not refused:
-        mep = compute.mep_map(mol, model, kind)
-except MoleculeInputError as exc:
+    mep = compute.mep_map(mol, model, kind)      # assessed once, by the predictor
+except Refused:
+    pass                                         # its verdict is shown below
+except (MoleculeInputError, compute.ModelUnavailable) as exc:
     ml_error = str(exc)
-except compute.ModelUnavailable as exc:
-    ml_error = str(exc)
+with view_col:
+    applicability.show(mep.applicability if mep is not None else compute.model_verdict(mol, model), model)
 
 if mep is not None:
     pred = mep.prediction
@@ -65,7 +69,6 @@ if mep is not None:
                 widgets.slice_panel(mol, pred, vmax, unit, key="explore_slice")
         with st.expander("Downloads: view, structure, cubes, surface"):
             stem = f"{(mol.formula or 'molecule')}_{model}"
-            from mepviz import export as vx
             d1, d2, d3 = st.columns(3)
             viewer.download_view_button(mol, mep.surface, mep.values, f"{stem}_mep.html",
                                         key="dl_view", container=d1, **view_kw)
@@ -117,13 +120,12 @@ got = widgets.reference_panel(mol, kind)
 if got is not None:
     ref, v_ref = got
     surf = compute.surface(mol, kind)
-    applicability.show(mol, None)
+    applicability.show(compute.dft_verdict(mol), None)
     from appkit import gallery
     origin = ("shipped with the gallery" if gallery.reference_for(mol) is not None
               else f"computed in {ref.wall_time:.0f} s" if ref.wall_time else "from the disk cache")
     st.caption(f"{ref.method.upper()}/{ref.basis} with density fitting (PySCF), "
                f"E = {ref.energy:.6f} Eh, {origin}.")
-    from mepviz.electrostatics import surface_statistics
     ref_stats = surface_statistics(surf.vertices, v_ref, surf.vertex_areas)
     R = compute.map_range(mol, kind, opts["range_mode"], opts["range_fixed"])
     if mep is not None:
@@ -153,7 +155,7 @@ if got is not None:
             lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
             fig = go.Figure()
             fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name="surface vertices",
-                                       marker=dict(size=4, color=y, colorscale=views.PLOTLY_COLORSCALE,
+                                       marker=dict(size=4, color=y, colorscale=PLOTLY_COLORSCALE,
                                                    cmin=-R * ufac, cmax=R * ufac, opacity=0.6)))
             fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
                                      line=dict(color="black", dash="dash")))

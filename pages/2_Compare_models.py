@@ -8,8 +8,13 @@ import streamlit as st
 
 import appkit
 from appkit import applicability, compute, state, viewer, widgets
-from mepviz import MoleculeInputError, metrics, registry, views
-from mepviz.units import POTENTIAL_UNITS, convert_potential
+from mepviz import MoleculeInputError
+from mepviz.core import registry
+from mepviz.core.units import POTENTIAL_UNITS, convert_potential
+from mepviz.report import metrics
+from mepviz.report import tables as report_tables
+from mepviz.report import views
+from mepviz.surface.statistics import surface_statistics
 
 MODELS = registry.PAPER_PAIR
 SHORT = {m: registry.short_model_label(m) for m in MODELS}
@@ -89,7 +94,7 @@ def molecule_section(container):
                        "the models on a molecule.")
         return
     kind, unit, range_mode = _settings(container)
-    if applicability.show(mol, MODELS[-1], container):
+    if applicability.show(compute.model_verdict(mol, MODELS[-1]), MODELS[-1], container):
         return
     try:
         maps = {m: compute.mep_map(mol, m, kind) for m in MODELS}
@@ -114,7 +119,6 @@ def molecule_section(container):
                         marker_labels="short", height=VIEW_HEIGHT, container=col, element_id=f"compare-{m}")
     ref_stats = None
     if ref_values is not None:
-        from mepviz.electrostatics import surface_statistics
         ref_stats = surface_statistics(surf.vertices, ref_values, getattr(surf, "vertex_areas", None))
         cols[2].markdown(f"**DFT reference** — {getattr(ref, 'method', 'b3lyp').upper()}/"
                          f"{getattr(ref, 'basis', '6-31g(2df,p)')}")
@@ -123,7 +127,7 @@ def molecule_section(container):
 
     # -- numbers
     container.subheader("Moments and surface statistics")
-    table = metrics.comparison_table({m: maps[m].prediction for m in MODELS},
+    table = report_tables.comparison_table({m: maps[m].prediction for m in MODELS},
                                      {m: maps[m].statistics for m in MODELS}, ref, ref_stats, unit)
     container.dataframe(table.style.format("{:.3f}", na_rep="—"), width="stretch", key="compare_numbers",
                         height=35 * (len(table) + 1) + 3)
@@ -148,7 +152,7 @@ def molecule_section(container):
         return
     diffs = {m: maps[m].values - ref_values for m in MODELS}
     dmax = compute.difference_range(*diffs.values(), mode=range_mode)
-    errs = metrics.error_table({SHORT[m]: convert_potential(maps[m].values, unit) for m in MODELS},
+    errs = report_tables.error_table({SHORT[m]: convert_potential(maps[m].values, unit) for m in MODELS},
                                convert_potential(ref_values, unit))
     container.dataframe(errs.style.format("{:.3f}"), width="stretch", key="compare_errors")
     container.caption(f"Errors of the model MEP against DFT on the {surf.n_vertices} surface vertices, "
@@ -187,7 +191,7 @@ def dataset_section():
         st.info("The dataset-level evaluation has not been run yet (weights/evaluation.json is "
                 "missing). It is written by `python -m train.evaluate`.", icon="ℹ️")
         return
-    tables = metrics.evaluation_tables(doc)
+    tables = report_tables.evaluation_tables(doc)
     unit = tables.get("unit", "kcal/mol/e")
     overall = tables.get("overall")
     if overall is None or not len(overall):
@@ -301,7 +305,7 @@ def model_cards_section():
     if not cards:
         return
     with st.expander("The two models (from their model cards)"):
-        st.dataframe(metrics.model_card_table(cards), width="stretch", key="model_cards")
+        st.dataframe(report_tables.model_card_table(cards), width="stretch", key="model_cards")
         st.caption("Same architecture and data; only the loss differs. Full cards: weights/<model>.json.")
 
 

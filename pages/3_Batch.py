@@ -7,13 +7,14 @@ import time
 import streamlit as st
 
 from appkit import compute
-from mepviz import batch, export, inputs, limits, paths, registry
-from mepviz.elements import model_element_names
-from mepviz.molecule import MoleculeInputError
+from mepviz.core import limits, paths, registry
+from mepviz.core.elements import model_element_names
+from mepviz.core.molecule import MoleculeInputError
+from mepviz.io import export
+from mepviz.io.records import split_records
+from mepviz.report import batch
+from mepviz.surface.names import label as surface_label
 
-SURFACES = {"isodensity": "ρ = 0.001 e/bohr³ isodensity (promolecular)",
-            "vdw1.4": "1.4 × vdW", "vdw1.6": "1.6 × vdW", "vdw1.8": "1.8 × vdW",
-            "vdw2.0": "2.0 × vdW"}
 STATE = "batch_page"
 EXAMPLE = paths.examples_dir() / "batch_example.xyz"
 
@@ -28,11 +29,8 @@ def _column_config():
            "structure": st.column_config.ImageColumn("structure", width="small"),
            "n_atoms": st.column_config.NumberColumn("atoms"),
            "charge": st.column_config.NumberColumn("charge (e)")}
-    labels = {"mu_x_D": "μx (D)", "mu_y_D": "μy (D)", "mu_z_D": "μz (D)", "mu_abs_D": "|μ| (D)",
-              "theta_1_DA": "Θ₁ (D·Å)", "theta_2_DA": "Θ₂ (D·Å)", "theta_3_DA": "Θ₃ (D·Å)",
-              "Vs_min_kcal": "V_s,min (kcal/mol/e)", "Vs_max_kcal": "V_s,max (kcal/mol/e)"}
     for m in registry.PAPER_PAIR:
-        for col, lab in labels.items():
+        for col, lab in batch.COLUMN_LABELS.items():
             cfg[f"{col}_{m}"] = st.column_config.NumberColumn(
                 f"{lab} · {m}", format="%.2f", help=batch.COLUMN_HELP.get(col, lab) + f" — {m} model")
     return cfg
@@ -65,8 +63,8 @@ with c1:
     upload = st.file_uploader("SMILES list, multi-molecule XYZ or SDF file (.smi, .xyz, .sdf)",
                               key="batch_upload")
 with c2:
-    surface = st.selectbox("Surface for V_s,min / V_s,max", list(SURFACES),
-                           format_func=SURFACES.get, key="batch_surface")
+    surface = st.selectbox("Surface for V_s,min / V_s,max", list(registry.SURFACE_KINDS),
+                           format_func=surface_label, key="batch_surface")
 
 if upload is not None:
     filename, data = upload.name, upload.getvalue()
@@ -90,7 +88,7 @@ key = (hashlib.sha256(data).hexdigest(), filename, surface)
 state = st.session_state.get(STATE)
 if state is None or state.get("key") != key:
     try:
-        records = inputs.split_records(data, filename)
+        records = split_records(data, filename)
     except MoleculeInputError as exc:
         st.session_state.pop(STATE, None)
         st.error(f"Cannot process this file: {exc}", icon="🚫")
@@ -134,7 +132,7 @@ from appkit.thumbs import thumbnail
 
 df.insert(1, "structure", [thumbnail(m) for m in result.molecules])
 st.subheader("Results")
-st.caption(f"Surface: {SURFACES[result.surface]}. μ in debye (D); Θ eigenvalues in D·Å (ascending, "
+st.caption(f"Surface: {surface_label(result.surface)}. μ in debye (D); Θ eigenvalues in D·Å (ascending, "
            "traceless: they sum to zero); potentials in kcal/mol/e.")
 show_components = st.checkbox("Show the μ components (x, y, z)", value=False, key="batch_components")
 shown = [c for c in df.columns if show_components or not c.startswith(("mu_x", "mu_y", "mu_z"))]

@@ -2,6 +2,8 @@
 how the molecular monopole, dipole and quadrupole terms decay with distance."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -9,8 +11,12 @@ import streamlit as st
 
 import appkit
 from appkit import compute, state, viewer
-from mepviz import MoleculeInputError, learn, metrics, registry, views
-from mepviz.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
+from mepviz import MoleculeInputError
+from mepviz.core import registry
+from mepviz.core.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
+from mepviz.io import from_smiles
+from mepviz.report import learn, metrics, views
+from mepviz.report.learn import offset_line_profile
 
 VIEW_HEIGHT = 340
 EXAMPLES = {"water": ("O", "water"), "acetate (anion)": ("CC(=O)[O-]", "acetate"),
@@ -47,9 +53,6 @@ mol = appkit.page_setup("Learn: where the electrostatic potential comes from")
 
 
 def _load_example(smiles: str, name: str):
-    from dataclasses import replace
-
-    from mepviz.inputs import from_smiles
     try:
         m = from_smiles(smiles)
     except MoleculeInputError as exc:   # pragma: no cover - fixed, known-good SMILES
@@ -148,7 +151,6 @@ loglog = d3.checkbox("log–log axes", value=True, key="learn_loglog",
 if r_hi <= r_lo:
     st.warning("Choose a range whose end is beyond its start.")
     st.stop()
-from mepviz.learn import offset_line_profile
 
 CLEARANCE = 0.5    # Å: the line never passes closer than this to a nucleus
 prof = offset_line_profile(mol, pred, direction, r_min=float(r_lo), r_max=float(r_hi), n=240,
@@ -241,7 +243,6 @@ QUAD_EXAMPLES = {"carbon dioxide": ("O=C=O", -4.3), "benzene": ("c1ccccc1", -8.7
 
 @st.cache_data(show_spinner=False)
 def _quad_example(smiles: str):
-    from mepviz.inputs import from_smiles
     return from_smiles(smiles)
 
 

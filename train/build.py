@@ -34,8 +34,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from mepviz import registry  # noqa: E402
-from mepviz.model import save_model  # noqa: E402
+from mepviz.core import registry  # noqa: E402
+from mepviz.ml import cards  # noqa: E402
+from mepviz.ml.model import save_model  # noqa: E402
 from train import dataset as ds  # noqa: E402
 from train import train as tr  # noqa: E402
 
@@ -44,7 +45,7 @@ STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "cha
               "atomic_dipole_weight", "max_xtb", "max_molecules", "qm9_magnitude"}
 TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
             "mep", "data", "qm9_magnitude", "stages", "init"}
-MEP_KEYS = {"weight", "points", "iso_share"}
+MEP_KEYS = {"weight", "points", "iso_share", "keep"}
 DATA_KEYS = {"dft", "xtb", "dft_repeat"}
 #: card fields of the pre-build weights that were typed by hand (the config replaces them)
 HAND_WRITTEN = ("recipe", "ablation_test", "training.stage_times_s", "training.total_time_all_stages_s")
@@ -102,7 +103,7 @@ def stage_settings(cfg: dict, stage: dict, runs_dir: str, init_from: str | None)
              layers=m["layers"], rbf=m["rbf"], cutoff=m["cutoff"], max_order=m["max_order"],
              penetration=bool(m.get("penetration", False)), quad_weight=cfg.get("quadrupole_weight", 0.0),
              mep_weight=mep.get("weight", 0.0), mep_points=mep.get("points", 256),
-             mep_iso_share=mep.get("iso_share", 0.5), lr=stage["lr"], min_lr=stage.get("min_lr", 1e-5),
+             mep_iso_share=mep.get("iso_share", 0.5), mep_keep=mep.get("keep"), lr=stage["lr"], min_lr=stage.get("min_lr", 1e-5),
              patience=stage.get("patience", 60), quiet=True, data=files(data["dft"]),
              max_molecules=stage.get("max_molecules"), init_from=init_from,
              repeat=[f"{os.path.join(ds.ROOT, f)}={k}" for f, k in (data.get("dft_repeat") or {}).items()])
@@ -206,9 +207,7 @@ def relabel(cfg: dict, stem: str) -> None:
     """Rewrite the naming fields (and ``seen_elements``) of an existing card stem.json from the
     registry and config (e.g. after renaming weights/dipole.* to weights/dipole-xtb.*); the
     weights are untouched."""
-    path = stem + ".json"
-    with open(path) as fh:
-        c = json.load(fh)
+    c = cards.read_card(stem)
     for key in HAND_WRITTEN:
         *parents, leaf = key.split(".")
         node = c
@@ -220,9 +219,7 @@ def relabel(cfg: dict, stem: str) -> None:
     if c.get("build"):                  # built from this config under another name
         c["build"]["command"] = f"python -m train.build {cfg['_name']} --out {os.path.relpath(stem, ds.ROOT)}"
         c["build"]["config"] = os.path.relpath(cfg["_path"], ds.ROOT)
-    with open(path, "w") as fh:
-        json.dump(c, fh, indent=2)
-        fh.write("\n")
+    cards.write_card(stem, c)
 
 
 def xtb_files(cfg: dict) -> list[str]:
@@ -249,8 +246,7 @@ def seen_elements(cfg: dict) -> list[int]:
     seen = {int(z) for z in np.unique(ds.load_files(files).z)}
     stem = base_weights(cfg)
     if stem:
-        with open(stem + ".json") as fh:
-            base = json.load(fh)
+        base = cards.read_card(stem)
         seen |= set(base.get("seen_elements") or base.get("training_elements") or ())
     return sorted(seen)
 
@@ -261,10 +257,9 @@ def base_card(cfg: dict) -> dict | None:
     stem = base_weights(cfg)
     if not stem:
         return None
-    with open(stem + ".json") as fh:
-        base = json.load(fh)
+    base = cards.read_card(stem)
     return {"config": cfg["init"]["config"], "weights": os.path.relpath(stem, ds.ROOT) + ".pt",
-            "weights_sha256": ds.file_digest(stem + ".pt", full=True),
+            "weights_sha256": cards.file_sha256(stem + ".pt"),
             "rebuild": f"python -m train.build {cfg['init']['config']} --out {cfg['init']['weights']}",
             "base_build": base.get("build"), "base_recipe": base.get("recipe"),
             "base_validation_metrics": base.get("validation_metrics"), "base_date": base.get("training", {}).get("date")}

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import math
 import sys
@@ -41,11 +40,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mepviz import paths, registry  # noqa: E402
-from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential  # noqa: E402
-from mepviz.export import jsonable  # noqa: E402
-from mepviz.metrics import TestMolecule, error_metrics, load_test_set  # noqa: E402,F401
-from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
+from mepviz.core import paths, registry  # noqa: E402
+from mepviz.core.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
+from mepviz.io.export import jsonable  # noqa: E402
+from mepviz.ml import cards  # noqa: E402
+from mepviz.ml.cards import file_sha256  # noqa: E402,F401  (train.evaluate.file_sha256: the one identity)
+from mepviz.physics.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential  # noqa: E402
+from mepviz.report.metrics import TestMolecule, error_metrics, load_test_set  # noqa: E402,F401
 
 DEFAULT_TEST = paths.test_set_path()
 DEFAULT_WEIGHTS = paths.weights_dir()
@@ -76,21 +77,13 @@ def method_label(name: str) -> str:
     return registry.BASELINES.get(name, name)
 
 
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # ------------------------------------------------------------------------ multipoles
 def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, batch_size: int = 16):
     """[(charges, atomic dipoles, atomic quadrupoles)] of the model weights_dir/<name>.pt for
     every molecule (float32 forward passes of `batch_size` molecules, as the app's predictor)."""
     import torch
 
-    from mepviz.model import load_model
+    from mepviz.ml.model import load_model
     net = load_model(Path(weights_dir) / name, dtype=torch.float32)
     out = []
     for start in range(0, len(test_set), batch_size):
@@ -110,7 +103,7 @@ def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, batch_siz
 
 def baseline_multipoles(name: str, test_set):
     """[(q, p or None, θ or None) or None], [error message or None] for a baseline."""
-    from mepviz import baselines
+    from mepviz.physics import baselines
     out, errors = [], []
     for t in test_set:
         try:
@@ -131,7 +124,7 @@ def esp_fit_multipoles(t: TestMolecule, order: int = 2, ridge: float = 1e-8):
     how well *any* set of point atomic multipoles of that order can reproduce the DFT MEP,
     i.e. a floor for the ML models' errors (penetration effects near the surface remain).
     """
-    from mepviz.units import COULOMB_KCAL_ANGSTROM as K
+    from mepviz.core.units import COULOMB_KCAL_ANGSTROM as K
     pts = np.vstack([t.iso_points, t.shell_points])
     ref = np.concatenate([t.iso_esp, t.shell_esp])
     n = t.mol.n_atoms
@@ -532,9 +525,7 @@ def write_card_metrics(stem, test_path=DEFAULT_TEST) -> dict:
 
 
 def update_card(card_path: Path, metrics: dict) -> None:
-    card = json.loads(card_path.read_text())
-    card["test_metrics"] = metrics
-    card_path.write_text(json.dumps(jsonable(card), indent=2) + "\n")   # same style as mepviz.model.save_model
+    cards.update_card(card_path, test_metrics=metrics)
 
 
 def main(argv=None) -> int:
@@ -557,9 +548,8 @@ def main(argv=None) -> int:
         print(f"updated the accuracy table in {README}")
         return 0
 
-    from mepviz.predict import installed_models
     wdir = Path(args.weights)
-    models = args.models if args.models is not None else list(installed_models(wdir))
+    models = args.models if args.models is not None else list(cards.installed_models(wdir))
     test_set = load_test_set(args.test, args.limit)
     t0 = time.perf_counter()
     names = [*models, *([] if args.no_baselines else args.baselines), *([] if args.no_bounds else BOUNDS)]

@@ -19,14 +19,14 @@ test split (μ vector, |μ| and Θ MAE; isodensity and 1.4 × Bondi shell MEP MA
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from mepviz import registry
+from mepviz.core import registry
+from mepviz.ml import cards
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "weights" / "studies"
@@ -44,7 +44,7 @@ TEST = (("test μ vector MAE (D)", ("dipole_vector_mae_debye",), 3),
 
 
 def _read(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
+    return cards.read_card(path)
 
 
 def shipped_stem(config: str) -> Path:
@@ -143,8 +143,7 @@ def ablation_study(path: Path) -> dict:
     card = _read(path)
     base = card["build"]["base"]
     ref = _read((ROOT / base["weights"]).with_suffix(".json"))
-    from train.evaluate import file_sha256
-    current = file_sha256(ROOT / base["weights"]) if (ROOT / base["weights"]).exists() else None
+    current = cards.file_sha256(ROOT / base["weights"]) if (ROOT / base["weights"]).exists() else None
     return {"kind": "ablation", "file": path.name, "config": Path(card["build"]["config"]).stem,
             "reference": base["weights"], "base_unchanged": current == base["weights_sha256"],
             "change": _describe(card),
@@ -260,7 +259,7 @@ def write_card_spreads(items: list[dict]) -> list[Path]:
         path = shipped_stem(config).with_suffix(".json")
         card = _read(path)
         card["seed_spread"] = card_seed_spread(seed_spread(items, config))
-        path.write_text(json.dumps(card, indent=2) + "\n")      # the style of mepviz.model.save_model
+        cards.write_card(path, card)
         written.append(path)
     return written
 

@@ -3,11 +3,11 @@
     python -m train.xtb_pool run  --pool data/pools/xtb_pool.csv.gz --parts train/xtb_pool_parts [--workers 2 | --scheduler ADDR]
     python -m train.xtb_pool pack --parts train/xtb_pool_parts --out data/xtb_pool/pool_xtb.npz
 
-Geometry: the app's SMILES pipeline (mepviz.inputs.from_smiles: canonical order, lowest-MMFF of
+Geometry: the app's SMILES pipeline (mepviz.io.from_smiles: canonical order, lowest-MMFF of
 8 conformers), total charge from the SMILES formal charges. Labels: tblite GFN2-xTB atomic
 charges (e) and atomic dipoles (e·Å), molecular dipole (e·Å) **about the centre of mass**
 (origin-dependent for ions), traceless Buckingham quadrupole about the centre of mass (e·Å²),
-energy (Eh); the same code path as the QM9 xTB labels (mepviz.baselines.xtb_multipoles).
+energy (Eh); the same code path as the QM9 xTB labels (mepviz.physics.baselines.xtb_multipoles).
 
 Rows are processed in chunks of `--chunk` (one dask task each); each finished chunk is saved
 as ``<parts>/chunk_<k>.npz`` (resumable); `pack` concatenates the finished chunks. Molecules
@@ -23,7 +23,8 @@ import time
 
 import numpy as np
 
-from mepviz.reference import atomic_write
+from mepviz.cli.cluster import dask_client, dask_distributed
+from mepviz.core.paths import atomic_write
 from train.pools import read_rows
 
 MOLECULE_KEYS = ("name", "smiles", "source", "charge", "atom_count", "energy", "dipole",
@@ -34,8 +35,8 @@ ATOM_KEYS = ("z", "pos", "charges", "atomic_dipoles")
 def label_rows(rows: list[dict]) -> dict:
     """xTB labels of a list of pool rows → flat arrays (per-atom arrays concatenated)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from mepviz.baselines import xtb_multipoles
-    from mepviz.inputs import from_smiles
+    from mepviz.io import from_smiles
+    from mepviz.physics.baselines import xtb_multipoles
     out = {k: [] for k in MOLECULE_KEYS + ATOM_KEYS}
     failed = []
     for row in rows:
@@ -75,29 +76,20 @@ def _label_chunk(rows, path):
 
 def run(pool: str, parts: str, chunk: int = 250, workers: int = 1, scheduler: str | None = None,
         log=print) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
     rows = read_rows(pool)
     os.makedirs(parts, exist_ok=True)
     todo = [k for k in range(0, (len(rows) + chunk - 1) // chunk) if not os.path.exists(_chunk_path(parts, k))]
     log(f"{len(rows)} molecules in {pool}: {len(todo)} chunks of {chunk} to go")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                  dashboard_address=None, memory_limit=0)
-    client = Client(scheduler or cluster)
-    try:
+    with dask_client(scheduler, workers, dashboard_address=None, memory_limit=0) as client:
         futs = [client.submit(_label_chunk, rows[k * chunk:(k + 1) * chunk],
                               os.path.abspath(_chunk_path(parts, k)), key=f"xtb-chunk-{k}",
                               priority=-k, pure=False) for k in todo]
         t0, n_done = time.monotonic(), 0
-        for i, fut in enumerate(as_completed(futs), 1):
+        for i, fut in enumerate(dask_distributed().as_completed(futs), 1):
             n, n_failed, dt = fut.result()
             n_done += n
             log(f"[{i}/{len(todo)}] chunk: {n} labelled, {n_failed} failed, {dt:.0f} s | "
                 f"{n_done / (time.monotonic() - t0) * 3600:.0f} mol/h")
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def pack(parts: str, out: str, log=print) -> dict:

@@ -5,9 +5,10 @@ quadrupole Θ (about the centre of mass) and the MEP statistics on a molecular s
 readable table (default), JSON or CSV. With ``--points FILE`` the MEP is evaluated at the
 given points (Å), in their order; with ``--cube OUT.cube`` the MEP on a grid is written as
 a Gaussian cube file. Applicability notes (charge, elements, fragments, … outside what a
-model knows; see mepviz.applicability) are printed to stderr as ``note:`` lines. Bad input,
-and a molecule the applicability check refuses, end with a non-zero exit status and a
-one-line reason on stderr.
+model knows; :mod:`mepviz.ml.applicability`, assessed once by the predictor and read from each
+prediction) are printed to stderr as ``note:`` lines. Bad input, and a molecule the
+applicability check refuses, end with a non-zero exit status and a one-line reason on stderr.
+``mepviz batch`` is :mod:`mepviz.cli.batch`.
 
 Exit status: 0 ok, 1 unexpected error, 2 bad input or usage.
 """
@@ -22,10 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import limits, registry
-from .export import jsonable
-from .molecule import Molecule, MoleculeInputError
-from .units import DEBYE_PER_E_ANGSTROM
+from ..core import limits, registry
+from ..core.molecule import Molecule, MoleculeInputError
+from ..core.units import DEBYE_PER_E_ANGSTROM
+from ..io.export import jsonable, mep_cube, write_cube
+from ..io.files import read_file
+from ..io.smiles import from_smiles
+from ..ml import cards
+from ..ml.applicability import Refused
+from ..ml.predict import get_predictor, predict_mep_map
+from . import batch as batch_command
 
 SURFACE_CHOICES = registry.SURFACE_KINDS + ("none",)
 
@@ -37,22 +44,20 @@ class UsageError(Exception):
 # ------------------------------------------------------------------------------ input
 def load_molecules(source: str, charge: int | None = None) -> list[Molecule]:
     """Molecules from a file path, or from a SMILES string if no such file exists."""
-    from . import inputs
-
     src = source.strip()
     if not src:
         raise MoleculeInputError("empty input: give a file (XYZ, SDF, MOL, SMI) or a SMILES string")
     kw = {} if charge is None else {"charge": int(charge)}
     path = Path(src)
     if path.exists():
-        out = inputs.read_file(str(path), **kw)
+        out = read_file(str(path), **kw)
     else:
         looks_like_path = path.suffix.lower() in (".xyz", ".sdf", ".sd", ".mol", ".smi", ".smiles", ".txt",
                                                   ".mol2", ".pdb", ".npy", ".csv")
         if looks_like_path:
             raise MoleculeInputError(f"no such file: {src}")
         try:
-            out = inputs.from_smiles(src, **kw)
+            out = from_smiles(src, **kw)
         except MoleculeInputError as exc:
             if "invalid smiles" in str(exc).lower():
                 raise MoleculeInputError(f"{src!r} is not an existing file, and not a valid SMILES: {exc}") from None
@@ -115,29 +120,29 @@ def _check_points_off_nuclei(mol: Molecule, pts: np.ndarray, tol: float = 1e-3) 
 
 
 # ---------------------------------------------------------------------------- compute
-def check_applicable(mols, model: str, warn=None) -> None:
-    """Refuse (MoleculeInputError naming the record) or report notes via `warn(line)`."""
-    from .applicability import assess
-
-    for k, m in enumerate(mols, 1):
-        where = f"molecule {k} ({m.name or m.formula}): " if len(mols) > 1 else ""
-        verdict = assess(m, model)
-        if verdict.refusal:
-            raise MoleculeInputError(where + verdict.refusal)
-        for note in verdict.notes:
-            if warn is not None:
-                warn(f"note: {where}{note}")
+def _where(mols, k: int) -> str:
+    m = mols[k - 1]
+    return f"molecule {k} ({m.name or m.formula}): " if len(mols) > 1 else ""
 
 
 def compute(mols, model: str, surface: str, points: np.ndarray | None, cube: str | None,
-            spacing: float | None = None, order: int = 2) -> list[dict]:
-    from .predict import get_predictor, predict_mep_map
-
-    check_applicable(mols, model)    # before loading the model: a fast, clear refusal
+            spacing: float | None = None, order: int = 2, warn=None) -> list[dict]:
+    """One record per molecule (prediction, surface statistics, MEP at `points`, cube file).
+    Every molecule is assessed once, by the predictor, before the network loads: a refusal
+    raises MoleculeInputError naming the molecule; the notes go to `warn(line)`."""
     predictor = get_predictor(model)
-    preds = predictor.predict_many(mols)
+    try:
+        preds = predictor.predict_many(mols)
+    except Refused as exc:
+        k = next((i for i, m in enumerate(mols, 1) if m is exc.molecule), None)
+        if k is None or len(mols) == 1:
+            raise
+        raise MoleculeInputError(_where(mols, k) + str(exc)) from None
     records = []
     for k, pred in enumerate(preds):
+        for note in pred.notes:
+            if warn is not None:
+                warn(f"note: {_where(mols, k + 1)}{note}")
         rec = pred.to_dict()
         rec["index"] = k + 1
         rec["model_card"] = {key: predictor.card.get(key) for key in ("name", "description", "training_set",
@@ -156,7 +161,6 @@ def compute(mols, model: str, surface: str, points: np.ndarray | None, cube: str
             _check_points_off_nuclei(pred.molecule, points)
             rec["mep_kcal_mol_e"] = pred.mep(points, order=order).tolist()
         if cube:
-            from .export import mep_cube, write_cube
             out = cube if len(preds) == 1 else _numbered(cube, k + 1)
             write_cube(out, mep_cube(pred, order=order))
             rec["cube_file"] = str(out)
@@ -295,19 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="multipole order of the MEP: 0 charges, 1 + atomic dipoles, 2 + atomic quadrupoles (default)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output here instead of stdout")
     sub.add_parser("models", help="list the available models and their test metrics")
-    from .batch import add_parser as add_batch_parser
-    add_batch_parser(sub)
+    batch_command.add_parser(sub)
     return parser
 
 
 def _cmd_models() -> str:
-    from .predict import default_weights_dir, model_card
-
     lines = []
     for name in registry.MODEL_NAMES:
-        card = model_card(name)
+        card = cards.model_card(name)
         if card is None:
-            lines.append(f"{name}: no weights ({default_weights_dir() / (name + '.pt')} missing)")
+            lines.append(f"{name}: no weights ({cards.weights_path(name)} missing)")
             continue
         tm = card.get("test_metrics", {})
         iso = tm.get("mep_isodensity", {})
@@ -330,8 +331,7 @@ def main(argv=None) -> int:
             sys.stdout.write(_cmd_models())
             return 0
         if args.command == "batch":
-            from .batch import main as batch_main
-            return batch_main(args)
+            return batch_command.main(args)
         if args.spacing is not None and not (0.02 <= args.spacing <= 1.0):
             raise UsageError(f"--spacing {args.spacing} Å is outside [0.02, 1.0] Å")
         points = load_points(args.points) if args.points else None
@@ -340,8 +340,8 @@ def main(argv=None) -> int:
             if not cube_dir.is_dir():
                 raise UsageError(f"cannot write {args.cube}: folder {cube_dir} does not exist")
         mols = load_molecules(args.input, args.charge)
-        check_applicable(mols, args.model, warn=lambda line: print(line, file=sys.stderr))
-        records = compute(mols, args.model, args.surface, points, args.cube, args.spacing, args.order)
+        records = compute(mols, args.model, args.surface, points, args.cube, args.spacing, args.order,
+                          warn=lambda line: print(line, file=sys.stderr))
         if args.format == "json":
             text = format_json(records) + "\n"
         elif args.format == "csv":
