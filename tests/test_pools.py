@@ -57,15 +57,14 @@ def test_committed_pools_keep_test_molecules_out_of_training():
     test = set()
     for name in ("test_drugs.csv", "test_spice.csv", "test_ions.csv", "sigma_hole.csv"):
         test |= {r["smiles"] for r in pools.read_rows(str(POOLS / name))}
-    train = {r["smiles"] for f in ("train_dft.csv", "train_spice.csv", "train_halogen.csv")
+    train = {r["smiles"] for f in sorted(p.name for p in POOLS.glob("train_*.csv"))
              for r in pools.read_rows(str(POOLS / f))}
     xtb = pools.read_rows(str(POOLS / "xtb_pool.csv.gz"))
     assert not test & train
-    for f in ("train_spice.npz", "train_dft.npz", "train_halogen.npz"):       # and the packed training labels
-        packed = NEWCHEM / f
-        if packed.exists():
+    for packed in sorted(NEWCHEM.glob("train_*.npz")) + sorted((ROOT / "data" / "newchem_pending").glob("*.npz")):
+        if packed.exists():       # and the packed training labels
             with np.load(packed, allow_pickle=False) as d:
-                assert not test & set(d["smiles"].tolist()), f
+                assert not test & set(d["smiles"].tolist()), packed.name
     assert not test & {r["smiles"] for r in xtb}
     assert len(xtb) >= 100_000
     assert {r["charge"] for r in xtb} == {-2, -1, 0, 1, 2}
@@ -182,3 +181,16 @@ def test_halogen_swaps_cover_iodine_and_skip_excluded_molecules():
     rows = pools.halogen_train_rows(queue, exclude={"Brc1ccncc1", "Clc1ccncc1"})
     assert [(r["id"], r["smiles"]) for r in rows] == [("frag_a_I", "Ic1ccncc1")]
     assert rows[0]["charge"] == 0 and rows[0]["source"].startswith("halogen swap (I)")
+
+
+def test_ion_training_pool_covers_every_charged_group_and_no_test_ion():
+    rows = pools.read_rows(str(POOLS / "train_ions.csv"))
+    test = {r["smiles"] for r in pools.read_rows(str(POOLS / "test_ions.csv"))}
+    assert rows and not test & {r["smiles"] for r in rows}
+    assert all(r["charge"] == Chem.GetFormalCharge(Chem.MolFromSmiles(r["smiles"])) for r in rows)
+    scaffolds = [r for r in rows if r["id"].startswith("scaffold_ion_")]
+    heads = {int(r["id"].split("_")[2]) for r in scaffolds}
+    assert heads == set(range(len(pools.ION_HEADS)))            # every charged group is there
+    assert {-2, -1, 1} <= {r["charge"] for r in rows}
+    # a prefix (the labeller's order) mixes scaffold ions and ionised SPICE monomers
+    assert {r["source"] for r in rows[:4]} == {"charged group on a substituent (scaffold ion)", "ionised SPICE monomer"}

@@ -20,6 +20,7 @@ DFT and xTB files (a validation molecule is never trained on at either level).
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import os
@@ -142,6 +143,47 @@ class MoleculeSet:
                 "files": files}
 
 
+#: chemistry groups of training molecules (the learning curve's axes; :func:`chemistry_groups`)
+CHEMISTRY_GROUPS = ("qm9", "halogen", "sulfur_phosphorus", "ions", "organic")
+
+
+def chemistry_groups(ms: "MoleculeSet") -> np.ndarray:
+    """(M,) group of each molecule: ``qm9`` (a QM9 index), ``ions`` (total charge ≠ 0),
+    ``halogen`` (contains Cl, Br or I), ``sulfur_phosphorus`` (S or P, no Cl/Br/I), else
+    ``organic`` (neutral H C N O F beyond QM9: drug-like fragments and small organics)."""
+    out = np.full(len(ms), "organic", dtype=object)
+    for k in range(len(ms)):
+        z = set(ms.z[ms.offsets[k]:ms.offsets[k + 1]].tolist())
+        if ms.qm9_index[k] < NAMED_KEY_BASE:
+            out[k] = "qm9"
+        elif ms.total_charge is not None and ms.total_charge[k] != 0:
+            out[k] = "ions"
+        elif z & {17, 35, 53}:
+            out[k] = "halogen"
+        elif z & {15, 16}:
+            out[k] = "sulfur_phosphorus"
+    return out.astype(str)
+
+
+def thin_mep(ms: "MoleculeSet", keep: dict[str, float], seed: int = 0) -> "MoleculeSet":
+    """`ms` with the surface MEP kept for a seeded random `keep[group]` share of each
+    chemistry group's MEP-labelled molecules (μ and Θ of every molecule stay): learning curves."""
+    if not keep or ms.surface is None:
+        return ms
+    bad = set(keep) - set(CHEMISTRY_GROUPS)
+    if bad:
+        raise ValueError(f"unknown chemistry groups {sorted(bad)}; known: {', '.join(CHEMISTRY_GROUPS)}")
+    groups, has = chemistry_groups(ms), ms.has_mep()
+    keep_mask = has.copy()
+    rng = np.random.default_rng([seed, 2718])
+    for group, share in keep.items():
+        members = np.flatnonzero(has & (groups == group))
+        # order by a key of the molecule (not its position), so shares nest: 0.5 ⊂ 0.75
+        order = members[np.argsort(_splitmix64(ms.qm9_index[members].astype(np.uint64) ^ np.uint64(rng.integers(1 << 62))))]
+        keep_mask[order[int(round(share * len(order))):]] = False
+    return dataclasses.replace(ms, surface=ms.surface.keep_molecules(keep_mask))
+
+
 def segment_indices(offsets: np.ndarray, counts: np.ndarray, idx) -> np.ndarray:
     """Flat indices of the segments `idx` of a concatenated array (segment k starts at
     offsets[k] and has counts[k] entries), in the order of `idx`."""
@@ -191,6 +233,12 @@ class SurfaceMEP:
     def subset(self, idx) -> "SurfaceMEP":
         sel = segment_indices(self.offsets, self.count, idx)
         return SurfaceMEP(self.count[np.asarray(idx, np.int64)], self.points[sel], self.esp[sel], self.iso[sel])
+
+    def keep_molecules(self, keep) -> "SurfaceMEP":
+        """The same molecules with the surface MEP of those where `keep` (M,) is False removed."""
+        keep = np.asarray(keep, bool)
+        sel = segment_indices(self.offsets, self.count, np.flatnonzero(keep))
+        return SurfaceMEP(np.where(keep, self.count, 0), self.points[sel], self.esp[sel], self.iso[sel])
 
     @staticmethod
     def concat(parts: list["SurfaceMEP"]) -> "SurfaceMEP":

@@ -58,7 +58,8 @@ def model_covers(card: dict, test_set) -> str | None:
 
 # --------------------------------------------------------------------------- σ-hole
 def sigma_hole_rows(t: ev.TestMolecule, values: dict[str, np.ndarray]) -> list[dict]:
-    """One row per C–X bond: V at the cap (max within the cone) and the angle of the maximum
+    """One row per bonded halogen X (Cl, Br, I; its partner A = the nearest atom, within
+    2.6 Å): V at the cap (max within the cone about the A→X axis) and the angle of the maximum
     on X's surface patch, for each method's MEP `values` on t.iso_points (kcal/mol/e)."""
     pos, z, pts = t.mol.positions, t.mol.numbers, t.iso_points
     nearest = np.argmin(np.linalg.norm(pts[:, None] - pos[None], axis=2), axis=1)
@@ -66,19 +67,35 @@ def sigma_hole_rows(t: ev.TestMolecule, values: dict[str, np.ndarray]) -> list[d
     for x in np.flatnonzero(np.isin(z, list(HALOGENS))):
         d = np.linalg.norm(pos - pos[x], axis=1)
         d[x] = np.inf
-        c = int(np.argmin(np.where(z == 6, d, np.inf)))
+        c = int(np.argmin(d))
+        if d[c] > 2.6:                       # a halide ion: no bond, no σ-hole
+            continue
         axis = (pos[x] - pos[c]) / np.linalg.norm(pos[x] - pos[c])
         v = pts - pos[x]
         cosang = v @ axis / np.linalg.norm(v, axis=1)
         cone = cosang >= np.cos(np.radians(CAP_CONE_DEG))
         patch = nearest == x
+        if not cone.any() or not patch.any():
+            continue
         row = {"molecule": t.mol.name, "halogen": HALOGENS[int(z[x])], "n_cap_vertices": int(cone.sum())}
         for name, val in values.items():
             k = np.flatnonzero(patch)[int(np.argmax(val[patch]))]
-            row[name] = {"v_cap": float(val[cone].max()) if cone.any() else float("nan"),
+            row[name] = {"v_cap": float(val[cone].max()),
                          "max_angle_deg": float(np.degrees(np.arccos(np.clip(cosang[k], -1, 1))))}
         rows.append(row)
     return rows
+
+
+def cap_summary(rows: list[dict], method: str) -> dict | None:
+    """How a method does on the halogen caps of `rows`: caps whose V_s,max has DFT's sign,
+    caps within 5 kcal/mol/e of DFT, and the MAE of the cap value (kcal/mol/e)."""
+    rows = [r for r in rows if method in r]
+    if not rows:
+        return None
+    dft = np.array([r["dft"]["v_cap"] for r in rows])
+    val = np.array([r[method]["v_cap"] for r in rows])
+    return {"caps": len(rows), "sign_right": int((np.sign(val) == np.sign(dft)).sum()),
+            "within_5": int((np.abs(val - dft) <= 5.0).sum()), "mae": float(np.abs(val - dft).mean())}
 
 
 # --------------------------------------------------------------------------- driver
@@ -126,14 +143,55 @@ def evaluate_sets(data_dir=ROOT / "data" / "newchem", weights_dir=ev.DEFAULT_WEI
             log(f"{key} {name}: MEP iso MAE {r['mep']['overall']['mae']:.2f} kcal/mol/e "
                 f"({r['n_molecules']} molecules, {r['n_failed']} failed)")
         doc["sets"][key] = res
+        caps = []
+        for k, t in enumerate(test_set):
+            if not np.isin(t.mol.numbers, list(HALOGENS)).any():
+                continue
+            values = {"dft": t.iso_esp}
+            for name, (mp, _, _) in methods.items():
+                if mp is not None and mp[k] is not None:
+                    values[name] = multipole_potential(t.iso_points, t.mol.positions, *mp[k])
+            caps += sigma_hole_rows(t, values)
+        if caps:
+            res["halogen_caps"] = {name: summary for name in methods if (summary := cap_summary(caps, name))}
         if key == "sigma_hole":
-            for k, t in enumerate(test_set):
-                values = {"dft": t.iso_esp}
-                for name, (mp, _, _) in methods.items():
-                    if mp is not None and mp[k] is not None:
-                        values[name] = multipole_potential(t.iso_points, t.mol.positions, *mp[k])
-                doc["sigma_hole"] += sigma_hole_rows(t, values)
+            doc["sigma_hole"] = caps
     return doc
+
+
+def model_set_metrics(stem, data_dir=ROOT / "data" / "newchem", log=print) -> dict:
+    """One model's results on every beyond-QM9 test set: MEP MAE on the isodensity points and
+    the 1.4 × vdW shell (kcal/mol/e), |μ| MAE (D) and its halogen caps (:func:`cap_summary`)."""
+    stem = Path(stem)
+    out = {}
+    for key, fname in SETS.items():
+        path = Path(data_dir) / fname
+        if not path.exists():
+            continue
+        test_set = load_set(path)
+        mp, err = ev.model_multipoles(stem.name, test_set, stem.parent)
+        r = ev.evaluate_multipoles(test_set, mp, err, detail=False)
+        caps = []
+        for k, t in enumerate(test_set):
+            if mp[k] is not None and np.isin(t.mol.numbers, list(HALOGENS)).any():
+                caps += sigma_hole_rows(t, {"dft": t.iso_esp,
+                                            "model": multipole_potential(t.iso_points, t.mol.positions, *mp[k])})
+        out[key] = {"n_molecules": r["n_molecules"], "mep_iso_mae": r["mep"]["overall"]["mae"],
+                    "mep_1.4_mae": r["mep"]["per_shell"]["1.4"]["mae"],
+                    "dipole_magnitude_mae_debye": r["moments"]["dipole_magnitude_mae_debye"],
+                    "caps": cap_summary(caps, "model")}
+        log(f"{stem.name} {key}: MEP iso MAE {out[key]['mep_iso_mae']:.2f}")
+    return out
+
+
+def write_card_set_metrics(stem, data_dir=ROOT / "data" / "newchem") -> dict:
+    """Add :func:`model_set_metrics` to the card stem.json under ``test_sets``."""
+    metrics = model_set_metrics(stem, data_dir)
+    path = Path(str(stem) + ".json")
+    card = json.loads(path.read_text())
+    card["test_sets"] = metrics
+    path.write_text(json.dumps(card, indent=2, default=float) + "\n")
+    return metrics
 
 
 def markdown(doc: dict) -> str:
@@ -155,6 +213,16 @@ def markdown(doc: dict) -> str:
                          f" | {m['moments']['dipole_magnitude_mae_debye']:.3f} | "
                          f"{m['moments']['quadrupole_component_mae_debye_angstrom']:.3f} | {m['n_failed']} |")
         lines.append("")
+        if res.get("halogen_caps"):
+            n = next(iter(res["halogen_caps"].values()))["caps"]
+            lines += [f"Halogen caps (V_s,max within {CAP_CONE_DEG:.0f}° of the A→X axis beyond X; {n} caps): "
+                      "caps with DFT's sign, caps within 5 kcal/mol/e of DFT, MAE of the cap value (kcal/mol/e)", "",
+                      "| Method | right sign | within 5 | cap MAE |", "|---|---|---|---|"]
+            for name, c in res["halogen_caps"].items():
+                if name != "dft":
+                    lines.append(f"| {res['methods'][name]['label']} | {c['sign_right']}/{c['caps']} | "
+                                 f"{c['within_5']}/{c['caps']} | {c['mae']:.2f} |")
+            lines.append("")
     if doc["sigma_hole"]:
         names = [k for k in doc["sigma_hole"][0] if isinstance(doc["sigma_hole"][0][k], dict)]
         lines += ["## σ-holes: V_s,max at the halogen cap (kcal/mol/e) and angle of the maximum on the "

@@ -367,6 +367,58 @@ def write_halogen_train(out_dir: str) -> int:
     return len(rows)
 
 
+def ion_train_rows(parents: list[dict], exclude: set[str]) -> list[dict]:
+    """Ionised states (:func:`ionised_states`) of the neutral SPICE monomers in `parents`, minus
+    `exclude`: phosphate, sulfonate, carboxylate, phenolate anions and ammonium, amidinium,
+    imidazolium cations of the SPICE chemistry, in the order of their parents."""
+    rows, seen = [], set(exclude)
+    for r in parents:
+        if not r["source"].startswith("SPICE") or r["charge"] != 0:
+            continue
+        for k, (smi, q) in enumerate(ionised_states(r["smiles"])):
+            if smi not in seen and _elements_ok(smi):
+                seen.add(smi)
+                rows.append(_row(f"{r['id']}_ion{k}", smi, "ionised SPICE monomer", q))
+    return rows
+
+
+#: substituents R and charged groups of the scaffold ions ({R} marks where R attaches)
+ION_SUBSTITUENTS = ("C", "CC", "CCC", "CC(C)", "C=C", "c1ccccc1", "Cc1ccccc1", "FC(F)(F)", "ClCC", "OCC")
+ION_HEADS = ("{R}OP(=O)(O)[O-]", "{R}OP(=O)([O-])OC", "{R}P(=O)(O)[O-]", "{R}OS(=O)(=O)[O-]",
+             "{R}S(=O)(=O)[O-]", "{R}C(=O)[O-]", "{R}[S-]", "{R}[NH3+]", "{R}NC(=[NH2+])N",
+             "{R}C(=[NH2+])N", "{R}c1c[nH]c[nH+]1", "{R}[n+]1ccccc1", "{R}[N+](C)(C)C", "{R}[P+](C)(C)C",
+             "{R}[S+](C)C", "{R}OP(=O)([O-])[O-]")
+
+
+def scaffold_ion_rows(exclude: set[str]) -> list[dict]:
+    """Every charged group of ION_HEADS on every substituent of ION_SUBSTITUENTS (phosphates,
+    phosphonates, sulfates, sulfonates, carboxylates, thiolates; ammonium, guanidinium,
+    amidinium, imidazolium, pyridinium, tetraalkyl-ammonium/-phosphonium, sulfonium), minus
+    `exclude`; ordered so that any prefix covers every head."""
+    rows, seen = [], set(exclude)
+    for i, r in enumerate(ION_SUBSTITUENTS):
+        for j, head in enumerate(ION_HEADS):
+            smi = canonical(head.replace("{R}", r))
+            if smi and smi not in seen and _elements_ok(smi):
+                seen.add(smi)
+                rows.append(_row(f"scaffold_ion_{j}_{i}", smi, "charged group on a substituent (scaffold ion)"))
+    return rows
+
+
+def write_ion_train(out_dir: str) -> int:
+    """(Re)write ``train_ions.csv``: scaffold ions (:func:`scaffold_ion_rows`) interleaved with the
+    ionised SPICE training monomers (the SPICE ions themselves are all test molecules), outside
+    every test set and the other training pools."""
+    test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
+    queue = [r for f in ("train_spice.csv", "train_dft.csv", "train_halogen.csv")
+             for r in read_rows(os.path.join(out_dir, f))]
+    exclude = test_smiles | {r["smiles"] for r in queue}
+    scaffolds = scaffold_ion_rows(exclude)
+    rows = _interleave(scaffolds, ion_train_rows(queue, exclude | {r["smiles"] for r in scaffolds}))
+    write_rows(os.path.join(out_dir, "train_ions.csv"), rows)
+    return len(rows)
+
+
 def write_spice_train(out_dir: str) -> int:
     """(Re)write ``train_spice.csv`` from the test CSVs already in `out_dir`."""
     test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
@@ -424,7 +476,12 @@ def main(argv=None) -> int:
     t.add_argument("--out", default=os.path.join("data", "pools"))
     h = sub.add_parser("halogen-train", help="rewrite train_halogen.csv only (no MOSES wheel needed)")
     h.add_argument("--out", default=os.path.join("data", "pools"))
+    i = sub.add_parser("ion-train", help="rewrite train_ions.csv only (ionised SPICE training monomers)")
+    i.add_argument("--out", default=os.path.join("data", "pools"))
     a = ap.parse_args(argv)
+    if a.cmd == "ion-train":
+        print(f"train_ions.csv: {write_ion_train(a.out)} molecules")
+        return 0
     if a.cmd == "halogen-train":
         print(f"train_halogen.csv: {write_halogen_train(a.out)} molecules")
         return 0

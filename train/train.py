@@ -79,6 +79,7 @@ class Settings:
     mep_weight: float = 0.0
     mep_points: int = 256
     mep_iso_share: float = 0.5
+    mep_keep: dict | None = None                # {chemistry group: share of its MEP labels kept}
     pretrain_charge_weight: float = 0.0
     pretrain_atomic_dipole_weight: float = 0.0
     qm9_magnitude: int = 0
@@ -287,6 +288,7 @@ class Trainer:
         self.dft_files = [os.path.abspath(f) for f in dft]
         self.train, self.val = ds.training_data(self.dft_files, a.val_fraction, a.seed,
                                                 max_molecules=a.max_molecules)
+        self.train = ds.thin_mep(self.train, a.mep_keep or {}, a.seed)
         self.train = ds.repeat_files(self.train, dict(_file_repeat(r) for r in a.repeat))
         self.dft_train, self.magnitude = self.train, None
         if a.qm9_magnitude:
@@ -337,11 +339,16 @@ class Trainer:
                                   "state": {k: cst[k] for k in ("phase", "epoch", "best_epoch", "elapsed")},
                                   "validation_metrics": cst["history"]}
             state, src = convert_state_dict(state, self.init_card["config"])    # pre-block weights too
-            src = {k: v for k, v in src.items() if k != "max_order"}
-            mine = {k: v for k, v in self.model.config.items() if k != "max_order"}
+            free = ("max_order", "penetration")       # heads a fine-tune may add to its base
+            src = {k: v for k, v in src.items() if k not in free}
+            mine = {k: v for k, v in self.model.config.items() if k not in free}
             if src != mine:
                 raise SystemExit(f"error: --init-from config {src} does not match this model {mine}")
-            self.model.load_state_dict(state)
+            missing, unexpected = self.model.load_state_dict(state, strict=False)
+            new_head = [k for k in missing if k.startswith("penetration.")]
+            if unexpected or len(new_head) != len(missing):
+                raise SystemExit(f"error: --init-from weights do not fit this model (missing "
+                                 f"{sorted(set(missing) - set(new_head))}, unexpected {sorted(unexpected)})")
         self.phases = [p for p in PHASES if (p == "finetune" and not a.pretrain_only)
                        or (p == "pretrain" and a.pretrain_xtb)]
         self.state = {"phase": self.phases[0], "epoch": 0, "best": math.inf, "best_epoch": -1,
@@ -526,7 +533,10 @@ class Trainer:
             data["xtb_files"] = {os.path.relpath(f, ds.ROOT): ds.file_digest(f) for f in self.xtb_file_list}
         if a.variant == "mep":
             mep = self.dft_train.has_mep()
+            groups = ds.chemistry_groups(self.dft_train)
             data["mep_labels"] = {"training_molecules": int(mep.sum()),
+                                  "by_chemistry": {g: int((mep & (groups == g)).sum()) for g in ds.CHEMISTRY_GROUPS},
+                                  "kept_share": a.mep_keep or None,
                                   "validation_molecules": int(self.val.has_mep().sum()),
                                   "by_file": {str(f): int(mep[self.dft_train.source == f].sum())
                                               for f in np.unique(self.dft_train.source)},
