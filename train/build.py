@@ -45,7 +45,7 @@ STAGE_KEYS = {"name", "level", "epochs", "lr", "patience", "min_lr", "xtb", "cha
               "atomic_dipole_weight", "max_xtb", "max_molecules", "qm9_magnitude"}
 TOP_KEYS = {"variant", "loss_protocol", "model", "seed", "val_fraction", "batch_size", "quadrupole_weight",
             "mep", "data", "qm9_magnitude", "stages", "init"}
-MEP_KEYS = {"weight", "points", "iso_share"}
+MEP_KEYS = {"weight", "points", "iso_share", "keep"}
 DATA_KEYS = {"dft", "xtb", "dft_repeat"}
 #: card fields of the pre-build weights that were typed by hand (the config replaces them)
 HAND_WRITTEN = ("recipe", "ablation_test", "training.stage_times_s", "training.total_time_all_stages_s")
@@ -103,7 +103,7 @@ def stage_settings(cfg: dict, stage: dict, runs_dir: str, init_from: str | None)
              layers=m["layers"], rbf=m["rbf"], cutoff=m["cutoff"], max_order=m["max_order"],
              penetration=bool(m.get("penetration", False)), quad_weight=cfg.get("quadrupole_weight", 0.0),
              mep_weight=mep.get("weight", 0.0), mep_points=mep.get("points", 256),
-             mep_iso_share=mep.get("iso_share", 0.5), lr=stage["lr"], min_lr=stage.get("min_lr", 1e-5),
+             mep_iso_share=mep.get("iso_share", 0.5), mep_keep=mep.get("keep"), lr=stage["lr"], min_lr=stage.get("min_lr", 1e-5),
              patience=stage.get("patience", 60), quiet=True, data=files(data["dft"]),
              max_molecules=stage.get("max_molecules"), init_from=init_from,
              repeat=[f"{os.path.join(ds.ROOT, f)}={k}" for f, k in (data.get("dft_repeat") or {}).items()])
