@@ -94,10 +94,12 @@ def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, batch_siz
                     torch.from_numpy(np.concatenate([m.positions for m in mols])).float(),
                     torch.from_numpy(np.repeat(np.arange(len(mols)), counts)),
                     torch.tensor([float(m.charge) for m in mols]))
+        pen = r["penetration"].double().numpy() if "penetration" in r else None
         r = {k: r[k].double().numpy() for k in ("charges", "atomic_dipoles", "atomic_quadrupoles")}
         ends = np.cumsum(counts)
         for a, b in zip(ends - counts, ends):
-            out.append((r["charges"][a:b], r["atomic_dipoles"][a:b], r["atomic_quadrupoles"][a:b]))
+            out.append((r["charges"][a:b], r["atomic_dipoles"][a:b], r["atomic_quadrupoles"][a:b],
+                        None if pen is None else pen[a:b]))
     return out, [None] * len(out)
 
 
@@ -159,8 +161,9 @@ def _mae_rmse(err) -> dict:
     return {k: v for k, v in error_metrics(err).items() if k != "r"}
 
 
-def molecule_errors(t: TestMolecule, q, p=None, th=None, orders=(2,)) -> dict:
-    """Moment errors and signed MEP errors (arrays) of one molecule's atomic multipoles."""
+def molecule_errors(t: TestMolecule, q, p=None, th=None, penetration=None, orders=(2,)) -> dict:
+    """Moment errors and signed MEP errors (arrays) of one molecule's atomic multipoles (and
+    charge-penetration term, when the method has one: it enters the order-2 potential)."""
     pos = t.mol.positions
     mu = molecular_dipole(pos, q, p, origin=t.com)
     theta = molecular_quadrupole(pos, q, p, th, origin=t.com)
@@ -174,10 +177,10 @@ def molecule_errors(t: TestMolecule, q, p=None, th=None, orders=(2,)) -> dict:
     iso = {}
     for order in orders:
         iso[order] = multipole_potential(t.iso_points, pos, q, p if order >= 1 else None,
-                                         th if order >= 2 else None) - t.iso_esp
+                                         th if order >= 2 else None, penetration if order >= 2 else None) - t.iso_esp
     res["iso_error"] = iso[max(orders)]
     res["iso_error_by_order"] = iso
-    res["shell_error"] = multipole_potential(t.shell_points, pos, q, p, th) - t.shell_esp
+    res["shell_error"] = multipole_potential(t.shell_points, pos, q, p, th, penetration) - t.shell_esp
     return res
 
 

@@ -59,13 +59,14 @@ from torch import nn
 
 from ..core.elements import masses, symbol
 from ..core.registry import MODEL_ELEMENTS
+from ..physics.electrostatics import valence_electrons
 from . import cards
 
 __all__ = [
     "MultipoleNet", "save_model", "load_model", "DEFAULT_CONFIG", "tensor_basis",
     "neighbour_pairs", "molecular_moments", "check_elements", "hidden_irreps", "features_to_irreps",
     "irreps_to_features", "Embedding", "Interaction", "Update", "ChargeReadout", "DipoleReadout",
-    "QuadrupoleReadout", "convert_state_dict", "load_card",
+    "QuadrupoleReadout", "PenetrationReadout", "convert_state_dict", "load_card",
 ]
 
 #: architecture defaults; the committed training configs (train/configs/*.yaml) use the same
@@ -83,6 +84,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # A model fitted to dipoles alone cannot determine atomic quadrupoles, so the dipole
     # variant is trained with max_order = 1 (its θᵢ are exactly zero, not untrained noise).
     "max_order": 2,
+    # also predict each atom's valence-cloud width for the charge-penetration term of the MEP
+    # (PenetrationReadout; docs/physics.md): the mep variant
+    "penetration": False,
 }
 
 
@@ -367,6 +371,29 @@ class QuadrupoleReadout(_GatedReadout):
     IRREP = "2e"
 
 
+class PenetrationReadout(nn.Module):
+    """Scalars (+ an element bias) → Slater width aᵢ (Å) of atom i's valence electron cloud,
+    in WIDTHS (a sigmoid), for the charge-penetration term
+    (:func:`mepviz.physics.electrostatics.penetration_potential`). ``irreps_in`` = the F×0e of
+    the irreps given, ``irreps_out`` = 1×0e. Starts at 0.25 Å for every atom."""
+
+    WIDTHS = (0.1, 0.6)
+
+    def __init__(self, n_elements: int, irreps_in):
+        super().__init__()
+        f = multiplicity(as_irreps(irreps_in), SCALAR)
+        self.irreps_in, self.irreps_out = o3.Irreps(f"{f}x0e"), o3.Irreps("1x0e")
+        self.mlp = _mlp(f, f, 1)
+        nn.init.zeros_(self.mlp[2].weight)
+        nn.init.zeros_(self.mlp[2].bias)
+        self.bias = nn.Embedding(n_elements, 1)
+        nn.init.constant_(self.bias.weight, -0.85)        # sigmoid(−0.85) = 0.3 → 0.25 Å
+
+    def forward(self, s, species):
+        lo, hi = self.WIDTHS
+        return lo + (hi - lo) * torch.sigmoid(self.mlp(s)[:, 0] + self.bias(species)[:, 0])
+
+
 class MultipoleNet(nn.Module):
     """Equivariant network predicting atomic charges, dipoles and quadrupoles.
 
@@ -377,7 +404,9 @@ class MultipoleNet(nn.Module):
     molecule's centre of mass (isotope-averaged masses), plus ``center_of_mass`` (M, 3).
     ``total_charge`` (M,) in e (0 by default) enters the embedding and is conserved exactly.
     ``config["max_order"]`` (2 by default) is the highest atomic multipole predicted; the
-    dipole variants use 1, so their atomic quadrupoles are exactly zero.
+    dipole variants use 1, so their atomic quadrupoles are exactly zero. With
+    ``config["penetration"]`` the output also has ``penetration`` (A, 2): each atom's valence
+    electron population Nᵢ = Zᵢ(valence) − qᵢ (e) and Slater width aᵢ (Å) (invariant).
     Unsupported atomic numbers raise ValueError naming them.
     """
 
@@ -408,6 +437,11 @@ class MultipoleNet(nn.Module):
         self.dipole = DipoleReadout(self.irreps_hidden, cfg["dipole_scale"])
         self.quadrupole = QuadrupoleReadout(self.irreps_hidden, cfg["quadrupole_scale"])
         self.irreps_out = o3.Irreps("1x0e + 1x1o + 1x2e")   # per atom: q, p, θ
+        if cfg["penetration"]:
+            self.penetration = PenetrationReadout(n_el, self.irreps_hidden)
+            self.register_buffer("valence", torch.as_tensor(valence_electrons(np.arange(119)), dtype=torch.float64),
+                                 persistent=False)
+            self.irreps_out = o3.Irreps("1x0e + 1x1o + 1x2e + 2x0e")   # + (Nᵢ, aᵢ)
 
     def _species(self, z: torch.Tensor) -> torch.Tensor:
         if z.numel() and (int(z.min()) < 1 or int(z.max()) > 118):
@@ -462,8 +496,11 @@ class MultipoleNet(nn.Module):
         com = torch.zeros(n_mol, 3, dtype=mdt, device=dev).index_add_(0, batch, m[:, None] * pos_in)
         com = com / msum[:, None]
         mu, th = molecular_moments(pos_in, batch, n_mol, charges.to(mdt), p.to(mdt), theta.to(mdt), com)
-        return {"charges": charges, "atomic_dipoles": p, "atomic_quadrupoles": theta,
-                "dipole": mu, "quadrupole": th, "center_of_mass": com}
+        out = {"charges": charges, "atomic_dipoles": p, "atomic_quadrupoles": theta,
+               "dipole": mu, "quadrupole": th, "center_of_mass": com}
+        if self.config["penetration"]:
+            out["penetration"] = torch.stack([self.valence.to(dtype)[z] - charges, self.penetration(s, species)], -1)
+        return out
 
 
 #: parameter names before the blocks existed → names now

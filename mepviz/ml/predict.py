@@ -53,6 +53,8 @@ UNITS = {
     "quadrupole": "e*angstrom^2 (traceless Buckingham, about the centre of mass)",
     "quadrupole_debye_angstrom": "debye*angstrom (traceless Buckingham, about the centre of mass)",
     "mep": "kcal/mol/e",
+    "penetration_valence_electrons": "e (valence electrons of the smeared cloud, Z_valence - q)",
+    "penetration_widths": "angstrom (Slater width of the valence cloud)",
 }
 
 
@@ -63,7 +65,9 @@ class Prediction:
 
     charges (N,) e; atomic_dipoles (N, 3) e·Å; atomic_quadrupoles (N, 3, 3) e·Å²
     (traceless); dipole (3,) e·Å and quadrupole (3, 3) e·Å² about `origin` (Å, the centre of
-    mass; computed here only when not given); `applicability`: the verdict of
+    mass; computed here only when not given); `penetration` (N, 2): each atom's valence
+    electron population (e) and Slater width (Å) for the charge-penetration term of the MEP,
+    None for models without one; `applicability`: the verdict of
     :func:`mepviz.ml.applicability.assess` for this model (None when not assessed).
     """
 
@@ -76,9 +80,12 @@ class Prediction:
     quadrupole: np.ndarray = None
     origin: np.ndarray = field(default=None, repr=False)
     applicability: Applicability | None = field(default=None, repr=False)
+    penetration: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         n = self.molecule.n_atoms
+        if self.penetration is not None:
+            self.penetration = np.asarray(self.penetration, float).reshape(n, 2)
         self.charges = np.asarray(self.charges, float).reshape(n)
         self.atomic_dipoles = np.asarray(self.atomic_dipoles, float).reshape(n, 3)
         self.atomic_quadrupoles = np.asarray(self.atomic_quadrupoles, float).reshape(n, 3, 3)
@@ -118,17 +125,26 @@ class Prediction:
         w = principal_values(self.quadrupole)
         return w * DEBYE_PER_E_ANGSTROM if debye else w
 
-    def mep(self, points, order: int = 2) -> np.ndarray:
+    def mep(self, points, order: int = 2, penetration: bool = True) -> np.ndarray:
         """MEP (kcal/mol/e) at `points` (Å) from the atomic multipoles.
 
-        order 0: charges only; 1: + atomic dipoles; 2: + atomic quadrupoles (default).
+        order 0: charges only; 1: + atomic dipoles; 2: + atomic quadrupoles (default), and
+        for a model that predicts one, + the charge-penetration term (``penetration=False``
+        leaves it out: the point multipoles alone).
         """
         if order not in (0, 1, 2):
             raise ValueError("order must be 0 (charges), 1 (+ dipoles) or 2 (+ quadrupoles)")
         check_points(int(np.size(points)) // 3)
         return multipole_potential(points, self.molecule.positions, self.charges,
                                    self.atomic_dipoles if order >= 1 else None,
-                                   self.atomic_quadrupoles if order >= 2 else None)
+                                   self.atomic_quadrupoles if order >= 2 else None,
+                                   self.penetration if order >= 2 and penetration else None)
+
+    @property
+    def multipoles(self) -> tuple:
+        """(charges, atomic dipoles, atomic quadrupoles, penetration or None): the arguments of
+        :func:`mepviz.physics.electrostatics.multipole_potential` after the positions."""
+        return self.charges, self.atomic_dipoles, self.atomic_quadrupoles, self.penetration
 
     def to_dict(self) -> dict:
         """JSON-able record (plain lists and floats), units stated under ``units``."""
@@ -154,6 +170,8 @@ class Prediction:
             "quadrupole_debye_angstrom": self.quadrupole_debye_angstrom.tolist(),
             "quadrupole_eigenvalues_debye_angstrom": self.quadrupole_eigenvalues(debye=True).tolist(),
             "origin": np.asarray(self.origin, float).tolist(),
+            **({"penetration_valence_electrons": self.penetration[:, 0].tolist(),
+                "penetration_widths": self.penetration[:, 1].tolist()} if self.penetration is not None else {}),
             "units": dict(UNITS, origin="angstrom (centre of mass)"),
         }
 
@@ -256,7 +274,8 @@ class Predictor:
                     atomic_dipoles=out["atomic_dipoles"][a:b],
                     atomic_quadrupoles=out["atomic_quadrupoles"][a:b],
                     dipole=out["dipole"][k], quadrupole=out["quadrupole"][k], origin=out["center_of_mass"][k],
-                    applicability=verdicts[start + k]))
+                    applicability=verdicts[start + k],
+                    penetration=out["penetration"][a:b] if "penetration" in out else None))
         return preds
 
 

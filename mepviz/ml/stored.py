@@ -4,7 +4,8 @@ One ``.npz`` holds, per model, the sha256 of its weight file (``<model>.weights_
 per molecule id, the atomic multipoles it predicted (``<id>.<model>.charges`` (N,) e,
 ``.atomic_dipoles`` (N, 3) e·Å, ``.atomic_quadrupoles`` (N, 3, 3) e·Å², float64) and the
 molecular moments (``.dipole`` e·Å, ``.quadrupole`` e·Å², ``.origin`` Å; files written
-before these were stored get them recomputed). A stored prediction is returned only while
+before these were stored get them recomputed), and for a model with a charge-penetration term
+its ``.penetration`` (N, 2) (valence electrons e, Slater width Å). A stored prediction is returned only while
 the same weight file is installed; otherwise the caller predicts live. Reading it needs no
 PyTorch; the predictor assesses it (``Predictor.predict(mol, stored=...)``).
 
@@ -39,6 +40,8 @@ def write(path, predictions: dict[str, dict[str, Prediction]], weights_dir=None)
         for mol_id, p in by_id.items():
             for name, field in zip(_names(mol_id, model, _FIELDS + _MOMENTS), _FIELDS + _MOMENTS):
                 arrays[name] = np.asarray(getattr(p, field), np.float64)
+            if p.penetration is not None:
+                arrays[f"{mol_id}.{model}.penetration"] = np.asarray(p.penetration, np.float64)
     atomic_write(str(path), lambda fh: np.savez_compressed(fh, **arrays))
 
 
@@ -65,5 +68,6 @@ def load(path, mol_id: str, model: str, mol: Molecule, weights_dir=None) -> Pred
     moments = dict(zip(_MOMENTS, (d.get(n) for n in _names(mol_id, model, _MOMENTS))))
     if any(v is None for v in moments.values()):
         moments = {}
+    pen = d.get(f"{mol_id}.{model}.penetration")
     return Prediction(molecule=mol, model_name=model, charges=q, atomic_dipoles=p, atomic_quadrupoles=theta,
-                      **moments)
+                      penetration=pen, **moments)

@@ -75,11 +75,45 @@ _PAIRS = (np.array([0, 1, 2, 0, 0, 1]), np.array([0, 1, 2, 1, 2, 2]))
 _PAIR_WEIGHTS = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0])
 
 
+_NOBLE_GAS_CORES = (0, 2, 10, 18, 36, 54, 86)
+
+
+def valence_electrons(numbers) -> np.ndarray:
+    """Valence electrons of the neutral atoms (main-group count: electrons beyond the noble-gas
+    core, less a filled d shell from period 4 on): H 1, C 4, N 5, O 6, F 7, P 5, S 6, Cl 7, Br 7, I 7."""
+    z = np.asarray(numbers, dtype=int)
+    core = np.array([max(c for c in _NOBLE_GAS_CORES if c < k) if k > 0 else 0 for k in z.ravel()]).reshape(z.shape)
+    v = z - core
+    return np.where((v > 10) & (core >= 18), v - 10, v)
+
+
+def penetration_potential(points, positions, penetration, chunk_size: int = 2000) -> np.ndarray:
+    """Charge-penetration correction (kcal/mol/e) at `points` (Å) of smeared valence clouds.
+
+    Atom i is a nucleus + core of charge Zᵢ (its valence electrons) and a valence cloud of Nᵢ
+    electrons with the Slater density ρ(r) = Nᵢ e^(−r/aᵢ) / (8π aᵢ³); its net charge is
+    qᵢ = Zᵢ − Nᵢ. The potential is qᵢ/s (the point charge) plus
+    ΔVᵢ(s) = k_e Nᵢ (1/s + 1/(2aᵢ)) e^(−s/aᵢ), which vanishes far from the atom (the moments do
+    not change) and grows where the surface penetrates the cloud. `penetration` (N, 2) holds
+    (Nᵢ in e, aᵢ in Å) per atom (docs/physics.md).
+    """
+    pts = np.asarray(points, float).reshape(-1, 3)
+    pos = np.asarray(positions, float).reshape(-1, 3)
+    pen = np.asarray(penetration, float).reshape(len(pos), 2)
+    n_val, width = pen[:, 0], pen[:, 1]
+    out = np.empty(len(pts))
+    for start in range(0, len(pts), chunk_size):
+        s = np.linalg.norm(pts[start:start + chunk_size, None, :] - pos[None], axis=-1)   # (P, N)
+        out[start:start + chunk_size] = (n_val * (1.0 / s + 0.5 / width) * np.exp(-s / width)).sum(1)
+    return COULOMB_KCAL_ANGSTROM * out
+
+
 def multipole_potential(points, positions, charges=None, dipoles=None, quadrupoles=None,
-                        chunk_size: int = 2000) -> np.ndarray:
+                        penetration=None, chunk_size: int = 2000) -> np.ndarray:
     """MEP (kcal/mol/e) of atomic multipoles at `points` (Å).
 
-    V(R) = k_e Σᵢ [ qᵢ/s + pᵢ·s/s³ + Σ_αβ θᵢ,αβ s_α s_β / s⁵ ],  s = R − rᵢ.
+    V(R) = k_e Σᵢ [ qᵢ/s + pᵢ·s/s³ + Σ_αβ θᵢ,αβ s_α s_β / s⁵ ],  s = R − rᵢ,
+    plus :func:`penetration_potential` when `penetration` (N, 2) is given.
 
     With s = R − r, every numerator is a polynomial in R whose coefficients depend only on the
     atom: |s|² = |R|² − 2R·r + |r|², p·s = p·R − p·r, s·θ·s = R·θR − 2R·θr + r·θr (θ
@@ -120,4 +154,7 @@ def multipole_potential(points, positions, charges=None, dipoles=None, quadrupol
         else:
             acc = inv * q
         out[start:start + chunk_size] = acc.sum(1)
-    return COULOMB_KCAL_ANGSTROM * out
+    out = COULOMB_KCAL_ANGSTROM * out
+    if penetration is not None:
+        out += penetration_potential(points, positions, penetration, chunk_size)
+    return out
