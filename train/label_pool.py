@@ -146,7 +146,7 @@ def todo_rows(pools: list[str], out_dir: str, retry_failed: bool = False, limit:
     seed label (data/spice/des_monomers_dft_seed.npz)."""
     from train.pools import seed_smiles
     seeded = seed_smiles()
-    packed = packed_names() | packed_names(os.path.join("data", "newchem_pending"))
+    packed = packed_names()
     def wanted(row):
         if row["id"] in packed or (row["source"].startswith("SPICE") and row["smiles"] in seeded):
             return False
@@ -303,26 +303,41 @@ def packed_records(path: str) -> dict[str, dict]:
     return out
 
 
+def packed_names_of(path: str) -> set[str]:
+    """Names of the molecules packed in one file."""
+    with np.load(path, allow_pickle=False) as d:
+        return {str(n) for n in d["name"]}
+
+
 def packed_names(data_dir: str = os.path.join("data", "newchem")) -> set[str]:
     """Names of every molecule already packed under `data_dir`."""
     names = set()
     for path in glob.glob(os.path.join(data_dir, "*.npz")):
-        with np.load(path, allow_pickle=False) as d:
-            names |= {str(n) for n in d["name"]}
+        names |= packed_names_of(path)
     return names
 
 
-def pack(label_dir: str, pools: list[str], out_path: str, log=print) -> dict:
+def pack(label_dir: str, pools: list[str], out_path: str, log=print, new_only: bool = False) -> dict:
     """Pack the finished labels of the rows of `pools` (pool order) into one .npz (the keys of
     the SPICE seed file: per-atom arrays concatenated, MEPs in hartree/e). Rows without a label
     file in `label_dir` are kept from `out_path` when it already holds them (labels of earlier
     sessions: the label folder is not in git); SPICE rows with a seed label come from the seed
-    file (same level of theory and geometry)."""
+    file (same level of theory and geometry). With `new_only`, rows packed in another file of
+    `out_path`'s folder are left out, so the file is a new shard beside them (models whose
+    cards hash the older shards keep their exact training data)."""
     seed = seed_records()
     packed = packed_records(out_path) if os.path.exists(out_path) else {}
+    folder = os.path.dirname(os.path.abspath(out_path))
+    elsewhere = set()
+    if new_only:
+        for other in glob.glob(os.path.join(folder, "*.npz")):
+            if os.path.abspath(other) != os.path.abspath(out_path):
+                elsewhere |= packed_names_of(other)
     recs = []
     for pool in pools:
         for row in read_rows(pool):
+            if row["id"] in elsewhere:
+                continue
             path = _paths(label_dir, row["id"])[0]
             if os.path.exists(path):
                 with np.load(path, allow_pickle=False) as d:
@@ -414,6 +429,8 @@ def main(argv=None) -> int:
     p.add_argument("--labels", default=os.path.join("train", "labels_pool"))
     p.add_argument("--pool", action="append", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--new-only", action="store_true",
+                   help="leave out rows packed in another file of the output's folder (a new shard)")
     a = ap.parse_args(argv)
     try:
         if a.cmd == "run":
@@ -424,7 +441,7 @@ def main(argv=None) -> int:
         elif a.cmd == "export":
             export_geometries(a.pool, a.out, a.labels, mix=a.mix, limit=a.limit)
         else:
-            pack(a.labels, a.pool, a.out)
+            pack(a.labels, a.pool, a.out, new_only=a.new_only)
     except (ValueError, OSError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
