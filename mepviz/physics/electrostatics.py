@@ -97,15 +97,8 @@ def penetration_potential(points, positions, penetration, chunk_size: int = 2000
     not change) and grows where the surface penetrates the cloud. `penetration` (N, 2) holds
     (Nᵢ in e, aᵢ in Å) per atom (docs/physics.md).
     """
-    pts = np.asarray(points, float).reshape(-1, 3)
-    pos = np.asarray(positions, float).reshape(-1, 3)
-    pen = np.asarray(penetration, float).reshape(len(pos), 2)
-    n_val, width = pen[:, 0], pen[:, 1]
-    out = np.empty(len(pts))
-    for start in range(0, len(pts), chunk_size):
-        s = np.linalg.norm(pts[start:start + chunk_size, None, :] - pos[None], axis=-1)   # (P, N)
-        out[start:start + chunk_size] = (n_val * (1.0 / s + 0.5 / width) * np.exp(-s / width)).sum(1)
-    return COULOMB_KCAL_ANGSTROM * out
+    n = len(np.asarray(positions, float).reshape(-1, 3))
+    return multipole_potential(points, positions, np.zeros(n), penetration=penetration, chunk_size=chunk_size)
 
 
 def multipole_potential(points, positions, charges=None, dipoles=None, quadrupoles=None,
@@ -137,10 +130,16 @@ def multipole_potential(points, positions, charges=None, dipoles=None, quadrupol
         tr = np.einsum("nab,nb->na", ts, pos)
         quad_sq, quad_lin = (ts[:, _PAIRS[0], _PAIRS[1]] * _PAIR_WEIGHTS).T, -2.0 * tr.T
         quad_const = np.einsum("na,na->n", pos, tr)
+    if penetration is not None:
+        pen = np.asarray(penetration, float).reshape(len(pos), 2)
+        n_val, inv_width = pen[:, 0], 1.0 / pen[:, 1]
     out = np.empty(len(pts))
     for start in range(0, len(pts), chunk_size):
         r = pts[start:start + chunk_size]
         inv = 1.0 / np.sqrt(np.einsum("pa,pa->p", r, r)[:, None] + r @ dist_lin + dist_const)   # (P, N)
+        smeared = 0.0
+        if penetration is not None:          # Nᵢ (1/s + 1/(2aᵢ)) e^(−s/aᵢ)
+            smeared = (n_val * (inv + 0.5 * inv_width) * np.exp(-inv_width / inv)).sum(1)
         if with_p or with_t:
             inv2 = inv * inv
             acc = (r[:, _PAIRS[0]] * r[:, _PAIRS[1]]) @ quad_sq + r @ quad_lin + quad_const if with_t else 0.0
@@ -153,8 +152,5 @@ def multipole_potential(points, positions, charges=None, dipoles=None, quadrupol
             acc *= inv
         else:
             acc = inv * q
-        out[start:start + chunk_size] = acc.sum(1)
-    out = COULOMB_KCAL_ANGSTROM * out
-    if penetration is not None:
-        out += penetration_potential(points, positions, penetration, chunk_size)
-    return out
+        out[start:start + chunk_size] = acc.sum(1) + smeared
+    return COULOMB_KCAL_ANGSTROM * out
