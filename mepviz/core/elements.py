@@ -2,15 +2,20 @@
 supported sets."""
 from __future__ import annotations
 
-import numpy as np
-from pyscf.data import elements as _pyscf_elements
-from pyscf.data import radii as _pyscf_radii
+import json
 
+import numpy as np
+
+from .paths import data_dir
 from .registry import MODEL_ELEMENTS
 from .units import BOHR_ANGSTROM
 
+#: PySCF's element tables (mepviz/data/elements.json, written by train/make_element_table.py)
+_TABLE = json.loads((data_dir() / "elements.json").read_text())
 #: element symbols indexed by atomic number (index 0 is a ghost "X")
-SYMBOLS: tuple[str, ...] = tuple(_pyscf_elements.ELEMENTS)
+SYMBOLS: tuple[str, ...] = tuple(_TABLE["symbols"])
+_MASSES = np.asarray(_TABLE["masses_amu"], dtype=float)
+_VDW_BOHR = np.asarray(_TABLE["vdw_radii_bohr"], dtype=float)
 _NUMBER_BY_SYMBOL = {s.upper(): i for i, s in enumerate(SYMBOLS) if i > 0}
 
 MAX_ATOMIC_NUMBER = 118
@@ -27,7 +32,7 @@ def atomic_number(sym: str) -> int:
 
 def masses(numbers) -> np.ndarray:
     """Isotope-averaged atomic masses (amu), as PySCF's `atom_mass_list(isotope_avg=True)`."""
-    return np.asarray(_pyscf_elements.MASSES, dtype=float)[np.asarray(numbers, dtype=int)]
+    return _MASSES[np.asarray(numbers, dtype=int)]
 
 
 def center_of_mass(numbers, positions) -> np.ndarray:
@@ -38,7 +43,7 @@ def center_of_mass(numbers, positions) -> np.ndarray:
 
 def bondi_radii(numbers) -> np.ndarray:
     """Bondi van der Waals radii in Å (PySCF's table)."""
-    return np.asarray(_pyscf_radii.VDW, dtype=float)[np.asarray(numbers, dtype=int)] * BOHR_ANGSTROM
+    return _VDW_BOHR[np.asarray(numbers, dtype=int)] * BOHR_ANGSTROM
 
 
 def element_names(numbers) -> str:

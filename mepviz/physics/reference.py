@@ -36,9 +36,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import pyscf
-from pyscf import df, dft, gto, lib
-from pyscf.dft import numint
+
+try:
+    import pyscf
+    from pyscf import df, dft, gto, lib
+    from pyscf.dft import numint
+except ImportError as exc:      # pragma: no cover - installed with the [dft] extra
+    raise ImportError("the DFT reference needs PySCF: pip install 'mepviz[dft]'") from exc
 
 from ..core.elements import center_of_mass, symbol
 from ..core.molecule import Molecule, MoleculeInputError
