@@ -49,9 +49,10 @@ APP_TITLE = "MEPviz"
 
 
 def page_setup(title: str, icon: str = "⚡", layout: str = "wide", show_charge: bool = True,
-               intro: str | None = None) -> Molecule | None:
+               intro: str | None = None, url_keep: tuple = ()) -> Molecule | None:
     """Configure the page, render the shared sidebar molecule input and any pending input
-    error, write the title; return the current molecule (None before the first input)."""
+    error, write the title; return the current molecule (None before the first input).
+    `url_keep`: this page's own URL parameters, kept in the address (appkit.urlstate.publish)."""
     from . import urlstate
     from .molinput import molecule_sidebar, show_input_error
     try:
@@ -61,7 +62,7 @@ def page_setup(title: str, icon: str = "⚡", layout: str = "wide", show_charge:
     state.init()
     urlstate.restore()
     mol = molecule_sidebar(show_charge=show_charge)
-    urlstate.publish()
+    urlstate.publish(keep=url_keep)
     st.title(title)
     if intro:
         st.caption(intro)

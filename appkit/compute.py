@@ -18,6 +18,7 @@ Errors: ``MoleculeInputError`` (user-facing, e.g. an element the ML models lack)
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 
@@ -33,7 +34,7 @@ from mepviz.ml.predict import get_predictor as _get_predictor
 from mepviz.ml.predict import predict_mep_map
 from mepviz.report.metrics import error_metrics  # noqa: F401  (re-exported for pages)
 from mepviz.surface import names as surface_names
-from mepviz.surface.colors import symmetric_range
+from mepviz.surface.colors import ColorScale, color_scale, symmetric_range
 from mepviz.surface.surfaces import surface_for
 
 #: human labels of the surfaces and models (mepviz.core.registry)
@@ -218,10 +219,23 @@ def local_extrema(surface, values, positions):
                           surface.vertices, values, positions)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _halogen_caps(digest: str, _numbers, _positions, _vertices):
+    from mepviz.surface.extrema import halogen_caps as caps
+    return caps(_numbers, _positions, _vertices)
+
+
+def halogen_caps(mol: Molecule, surface):
+    """:func:`mepviz.surface.extrema.halogen_caps` of `mol` on the vertices of `surface` (cached):
+    the σ-hole cap of each bonded Cl, Br, I; ``site.value(values)`` reads a map's cap value."""
+    return _halogen_caps(content_digest(mol.numbers, mol.positions, surface.vertices),
+                         mol.numbers, mol.positions, surface.vertices)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def _mep_slice(digest: str, plane: str, _mol: Molecule, _prediction):
     from mepviz.surface.slices import mep_slice as make_slice
-    return make_slice(_mol, _prediction.mep, plane)
+    return make_slice(_mol, functools.partial(_prediction.mep, grid=True), plane)
 
 
 def mep_slice(mol: Molecule, prediction, plane: str):
@@ -293,6 +307,53 @@ def map_range(mol: Molecule, kind: str, mode: str = "auto", fixed: float = 40.0)
     if ref is not None:
         arrays.append(ref)
     return symmetric_range(*arrays, percentile=98.0 if mode == "p98" else 100.0)
+
+
+def scale_models(model: str | None = None) -> tuple[str, ...]:
+    """The models whose maps set a molecule's colour scale: the paper's pair, the default model
+    and `model` (the one shown), in that order, without repeats."""
+    return tuple(dict.fromkeys((*registry.PAPER_PAIR, registry.DEFAULT_MODEL, *((model,) if model else ()))))
+
+
+def map_scale(mol: Molecule, kind: str, mode: str = "auto", fixed: float = 40.0, rule: str | None = None,
+              model: str | None = None, extra=()) -> ColorScale:
+    """THE colour scale of every MEP panel of the app (Explore, Compare, Learn): a
+    :class:`mepviz.surface.colors.ColorScale` (centre, half-width, kcal/mol/e) over the MEPs of
+    :func:`scale_models` (those whose weights load), the DFT reference when it has been
+    evaluated, and any `extra` arrays, on surface `kind`, so one molecule gets the same scale on
+    every page. `rule`: "auto" (symmetric about 0 for neutral molecules, min–max for ions),
+    "symmetric", "minmax", "mean" (default: the shared "scale" setting); `mode` sets the width:
+    max ("auto"), 98th percentile ("p98") or `fixed` (half-width, kcal/mol/e)."""
+    from . import state
+    rule = rule or state.get_setting("scale")
+    arrays = []
+    for m in scale_models(model):
+        try:
+            arrays.append(mep_map(mol, m, kind).values)
+        except (MoleculeInputError, ModelUnavailable):
+            pass
+    ref = reference_values(mol, kind)
+    if ref is not None:
+        arrays.append(ref)
+    arrays += [a for a in extra if a is not None]
+    sc = color_scale(*arrays, rule=rule, charge=mol.charge, percentile=98.0 if mode == "p98" else 100.0)
+    if mode == "fixed":
+        sc = ColorScale(sc.center if sc.rule != "symmetric" else 0.0, float(fixed), sc.rule)
+    return sc
+
+
+def scale_caption(sc: ColorScale, unit: str) -> str:
+    """The colour scale in words, e.g. 'colour range ±35.2 kcal/mol/e' or
+    'min–max colour range −162.0 … −81.0 kcal/mol/e (white at −121.5; 0 beyond the blue end)'."""
+    from mepviz.report.views import format_potential
+    if sc.rule == "symmetric":
+        return f"colour range ±{format_potential(sc.half_width, unit, signed=False)} (white = 0)"
+    word = {"minmax": "min–max", "mean": "centred on the mean"}.get(sc.rule, sc.rule)
+    f = sc.zero_fraction
+    zero = ("0 beyond the blue end: every value is negative" if f > 1 else
+            "0 beyond the red end: every value is positive" if f < 0 else "0 marked on the bar")
+    return (f"{word} colour range {format_potential(sc.lo, unit).split(' ')[0]} … "
+            f"{format_potential(sc.hi, unit)} (white at {format_potential(sc.center, unit)}; {zero})")
 
 
 def difference_range(*diffs, mode: str = "auto") -> float:

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "show_extrema": False,          # all local surface extrema as small spheres (Explore)
     "range_mode": "auto",           # "auto" (max |V|), "p98", or "fixed"
     "range_fixed": 40.0,            # kcal/mol/e half-width when range_mode == "fixed"
+    "scale": "auto",                # colour-scale rule (mepviz.surface.colors.SCALES): where white sits
+    "camera": "default",            # camera preset key of the main view (mepviz.report.views.camera_presets)
 }
 
 

@@ -1,5 +1,6 @@
-"""The view in the URL: ``?smiles=…`` (or ``?gallery=…``) ``&model=…&surface=…&unit=…``
-(and ``&isovalue=…`` when the isodensity value is not the default 0.001 e/bohr³).
+"""The view in the URL: ``?smiles=…`` (or ``?gallery=…``) ``&model=…&surface=…&unit=…&scale=…``
+(and ``&isovalue=…`` when the isodensity value is not the default 0.001 e/bohr³; ``scale`` is
+the colour-scale rule of mepviz.surface.colors.SCALES).
 
 :func:`restore` (once per browser session, before the inputs render) loads the molecule and
 settings named in the URL; :func:`publish` (every run) writes the current ones back, so a
@@ -13,13 +14,14 @@ from . import gallery, state
 
 APPLIED_KEY = "mepviz_url_applied"
 #: URL parameter -> (shared setting, allowed values)
-SETTINGS = ("model", "surface", "unit")
+SETTINGS = ("model", "surface", "unit", "scale")
 
 
 def _allowed(name: str) -> tuple:
     from mepviz.core import registry
+    from mepviz.surface.colors import SCALES
     return {"model": registry.MODEL_NAMES, "surface": registry.SURFACE_KINDS,
-            "unit": registry.POTENTIAL_UNIT_NAMES}[name]
+            "unit": registry.POTENTIAL_UNIT_NAMES, "scale": tuple(SCALES)}[name]
 
 
 def restore() -> None:
@@ -79,8 +81,12 @@ def current_params() -> dict:
     return out
 
 
-def publish() -> None:
-    """Write the current view into the URL (only when it changed)."""
+def publish(keep: tuple = ()) -> None:
+    """Write the current view into the URL (only when it changed); the parameters named in
+    `keep` (a page's own, e.g. Learn's ``lesson`` and ``lecture``) stay as they are."""
     params = current_params()
+    for k in keep:
+        if st.query_params.get(k) is not None:
+            params[k] = st.query_params.get(k)
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)

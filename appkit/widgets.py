@@ -16,11 +16,21 @@ import streamlit as st
 from mepviz import MoleculeInputError
 from mepviz.core import registry
 from mepviz.core.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
-from mepviz.surface.colors import PLOTLY_COLORSCALE
+from mepviz.surface.colors import PLOTLY_COLORSCALE, SCALES
 
 from . import compute, state
 
 RANGE_MODES = {"auto": "max |V|", "p98": "98th percentile of |V|", "fixed": "fixed"}
+
+
+def scale_control(container=None) -> None:
+    """The colour-scale rule (key w_scale): automatic (symmetric about 0 for neutral molecules,
+    min–max for ions), symmetric about 0, min–max, centred on the mean. Kept in the URL."""
+    state.setting_widget(st.selectbox, "Colour scale", "scale", container=container, options=list(SCALES),
+                         format_func=lambda r: SCALES[r],
+                         help="Ions have one sign over their whole surface: on a scale symmetric about 0 "
+                              "they are one flat colour. Min–max and centred-on-mean put white elsewhere "
+                              "and mark 0 on the colour bar.")
 
 
 def display_controls(container=None, *, model: bool = True, surface: bool = True,
@@ -46,9 +56,11 @@ def display_controls(container=None, *, model: bool = True, surface: bool = True
         state.setting_widget(st.selectbox, "Potential unit", "unit", container=c,
                              options=list(registry.POTENTIAL_UNIT_NAMES))
     if rng:
+        scale_control(c)
         state.setting_widget(st.selectbox, "Colour range", "range_mode", container=c,
                              options=list(RANGE_MODES), format_func=lambda m: RANGE_MODES[m],
-                             help="Symmetric about 0 (white); red negative, blue positive.")
+                             help="The width of the colour scale: the largest value, the 98th "
+                                  "percentile, or a fixed half-width.")
         if state.get_setting("range_mode") == "fixed":
             state.setting_widget(st.number_input, "± range (kcal/mol/e)", "range_fixed", container=c,
                                  min_value=1.0, max_value=500.0, step=5.0)
@@ -99,15 +111,24 @@ def _fmt(x: float, d: int = 3) -> str:
     return f"{x:.{d}f}".replace("-", "−")
 
 
-def multipole_panel(dipole, quadrupole, *, title: str | None = None, container=None) -> None:
-    """μ (vector and |μ| in D) and Θ (tensor and eigenvalues in D·Å) from e·Å / e·Å² arrays."""
+def about_com(charge: int) -> str:
+    """' about the centre of mass' for an ion (its dipole depends on the origin), else ''."""
+    return " about the centre of mass" if int(charge) else ""
+
+
+def multipole_panel(dipole, quadrupole, *, title: str | None = None, container=None, charge: int = 0) -> None:
+    """μ (vector and |μ| in D) and Θ (tensor and eigenvalues in D·Å) from e·Å / e·Å² arrays
+    (about the centre of mass; for an ion (`charge` ≠ 0) the labels say so)."""
     c = container if container is not None else st
     mu = np.asarray(dipole, float) * DEBYE_PER_E_ANGSTROM
     th = np.asarray(quadrupole, float) * DEBYE_PER_E_ANGSTROM
     if title:
         c.markdown(f"**{title}**")
-    c.metric("|μ| (D)", f"{np.linalg.norm(mu):.3f}")
-    c.markdown("μ (D) = (" + ", ".join(_fmt(x) for x in mu) + ")")
+    c.metric(f"|μ| (D{', about the centre of mass' if charge else ''})", f"{np.linalg.norm(mu):.3f}")
+    c.markdown(f"μ (D){about_com(charge)} = (" + ", ".join(_fmt(x) for x in mu) + ")")
+    if charge:
+        c.caption(f"An ion (total charge {int(charge):+d} e): its dipole depends on the origin, "
+                  "μ(o) = μ(0) − Q·o; shown about the centre of mass.")
     c.markdown("Θ (D·Å), traceless, about the centre of mass:")
     c.dataframe(pd.DataFrame(th, index=["x", "y", "z"], columns=["x", "y", "z"]).round(3),
                 width="content")
@@ -331,7 +352,8 @@ def surface_analysis(mol, surface, values, unit: str, *, label: str, key: str,
     c.plotly_chart(fig, key=f"{key}_hist")
 
 
-def slice_panel(mol, prediction, vmax: float, unit: str, *, key: str = "slice", container=None):
+def slice_panel(mol, prediction, vmax: float, unit: str, *, key: str = "slice", container=None,
+                center: float = 0.0):
     """A 2D contour map of the ML MEP in a plane through the centre of mass (plotly), with the
     ρ = 0.001 e/bohr³ outline and the atoms near the plane; on the colour scale ±`vmax`
     (kcal/mol/e) of the 3D views. The slice is cached (compute.mep_slice); render the panel
@@ -351,11 +373,13 @@ def slice_panel(mol, prediction, vmax: float, unit: str, *, key: str = "slice", 
     sl = compute.mep_slice(mol, prediction, plane)
     f = POTENTIAL_UNITS[unit]
     r = vmax * f
+    c0 = center * f
     # float32 (7 significant digits) is plenty for a contour map and halves what the browser gets
-    z = np.clip(np.nan_to_num(sl.values * f, nan=0.0, posinf=r * 10, neginf=-r * 10), -2 * r, 2 * r).astype(np.float32)
+    z = np.clip(np.nan_to_num(sl.values * f, nan=c0, posinf=c0 + r * 10, neginf=c0 - r * 10),
+                c0 - 2 * r, c0 + 2 * r).astype(np.float32)
     fig = go.Figure()
-    fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=z, colorscale=PLOTLY_COLORSCALE, zmin=-r, zmax=r,
-                             contours=dict(start=-r, end=r, size=r / 8), line=dict(width=0.5),
+    fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=z, colorscale=PLOTLY_COLORSCALE, zmin=c0 - r, zmax=c0 + r,
+                             contours=dict(start=c0 - r, end=c0 + r, size=r / 8), line=dict(width=0.5),
                              colorbar=dict(title=dict(text=unit, side="right")), name="MEP",
                              hovertemplate=f"%{{z:.2f}} {unit}<extra></extra>"))
     fig.add_trace(go.Contour(x=sl.a, y=sl.b, z=sl.density.astype(np.float32), showscale=False, hoverinfo="skip",
@@ -372,3 +396,47 @@ def slice_panel(mol, prediction, vmax: float, unit: str, *, key: str = "slice", 
     c.caption(f"Contours every {r / 8:.{3 if unit in ('V', 'hartree/e') else 1}f} {unit}; black line: the "
               "ρ = 0.001 e/bohr³ (promolecular) surface in this plane; labelled atoms lie within 1 Å of it. "
               "Inside the surface the point-multipole potential grows steeply towards the nuclei (clipped).")
+
+
+def camera_control(mol, statistics=None, caps=None, *, key: str = "w_camera", container=None):
+    """A selectbox of camera presets (mepviz.report.views.camera_presets: the whole molecule,
+    onto V_s,max / V_s,min, down each halogen's bond onto its σ-hole, onto an atom, down a
+    bond); returns the chosen :class:`~mepviz.report.views.CameraPreset` or None (default view).
+    The choice is kept per molecule in the shared "camera" setting."""
+    from mepviz.report.views import camera_presets
+    c = container if container is not None else st
+    presets = {p.key: p for p in camera_presets(mol, statistics, caps)}
+    options = ["default", *presets]
+    current = state.get_setting("camera")
+    if current not in options:
+        current = "default"
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = current
+
+    def _keep():
+        state.set_setting("camera", st.session_state[key])
+    pick = c.selectbox("Camera", options, key=key, on_change=_keep,
+                       format_func=lambda k: "whole molecule" if k == "default" else presets[k].label,
+                       help="Turn the view: onto V_s,max or V_s,min, down a halogen's bond onto its "
+                            "σ-hole cap, onto an atom, or down a bond.")
+    return presets.get(pick)
+
+
+def cap_readout(mol, caps, maps: dict, unit: str, container=None) -> list[dict]:
+    """The σ-hole cap value of each halogen (mepviz.surface.extrema.halogen_caps: the maximum of
+    V within 15° of the A→X axis beyond X) for each map in `maps` (label → values on the
+    surface of `caps`), as a small table; returns its rows."""
+    c = container if container is not None else st
+    f = POTENTIAL_UNITS[unit]
+    rows = []
+    for site in caps:
+        row = {"σ-hole": f"{mol.symbols[site.halogen]}{site.halogen + 1} "
+                         f"(bonded to {mol.symbols[site.partner]}{site.partner + 1})"}
+        for label, values in maps.items():
+            row[f"cap V, {label} ({unit})"] = round(site.value(values) * f, 3 if unit in ("V", "hartree/e") else 1)
+        rows.append(row)
+    if rows:
+        c.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        c.caption("σ-hole cap: the largest V within 15° of the A→X bond axis beyond the halogen, on "
+                  "this surface (positive: a σ-hole that binds Lewis bases).")
+    return rows

@@ -47,9 +47,11 @@ with right:
             st.warning(str(exc))
             viewer.show_molecule(shown, height=300)
         else:
-            st.metric("|μ| predicted (D)", f"{mep.prediction.dipole_magnitude_debye:.3f}")
+            st.metric(f"|μ| predicted (D{', about the centre of mass' if shown.charge else ''})",
+                      f"{mep.prediction.dipole_magnitude_debye:.3f}")
+            sc = compute.map_scale(shown, "isodensity", model=model)
             viewer.show_mep_live(shown, mep.surface, mep.values, key="home_view", height=360,
-                                 vmax=compute.map_range(shown, "isodensity"), statistics=mep.statistics,
+                                 vmax=sc.half_width, center=sc.center, statistics=mep.statistics,
                                  title=f"ML MEP ({model} model)")
 
 compute.warm_up()      # the networks load in the background while the visitor looks
@@ -62,11 +64,16 @@ if st.toggle("Open the drawing editor", key="home_draw", value=False):
     molinput.molecule_editor(key="ketcher", height=460)
 
 with st.expander("About MEPviz"):
+    from mepviz.core import registry
+    from mepviz.report import claims
+    _cards = {m: compute.model_card(m) for m in registry.MODEL_NAMES}
     st.markdown(
-        "- **Models**: two variants of one equivariant message-passing network (PiNet2-style), "
-        "trained on QM9 (elements H, C, N, O, F). The *dipole* model is fitted to molecular dipoles "
-        "only; the *quadrupole* model to dipoles and quadrupoles — which reproduces the DFT MEP "
-        "much better (Muuga, Knijff, Zhang 2026).\n"
+        "- **Models**: variants of one equivariant message-passing network (PiNet2-style) that differ "
+        f"in what they were fitted to; the paper's pair (Muuga, Knijff, Zhang 2026) is the "
+        f"*{registry.PAPER_PAIR[0]}* and the *{registry.PAPER_PAIR[1]}* model; maps use the "
+        f"*{registry.DEFAULT_MODEL}* model unless you choose another. From their model cards:\n"
+        + "".join(f"  - {d}\n" for d in claims.model_descriptions(_cards))
+        + "  Molecules outside a model's training chemistry get a visible note.\n"
         "- **MEP** from atomic multipoles: V(R) = kₑ Σᵢ [qᵢ/s + pᵢ·s/s³ + Σ θᵢ,αβ s_α s_β/s⁵].\n"
         "- **Reference**: PySCF B3LYP/6-31G(2df,p) with density fitting (QM9's level), computed in "
         "the background and cached; gallery molecules ship theirs.\n"

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import appkit
-from appkit import applicability, compute, viewer, widgets
+from appkit import applicability, compute, userqm, viewer, widgets
 from mepviz import MoleculeInputError
 from mepviz.core.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS
 from mepviz.io import export as vx
@@ -21,7 +21,9 @@ mol = appkit.page_setup("Explore", icon="🔬",
                               "network, on the molecule's surface: red = negative (attracts protons "
                               "and cations), blue = positive.")
 if mol is None:
-    st.info("Choose a molecule in the sidebar: an example from the gallery, a SMILES string or a file.")
+    st.info("Choose a molecule in the sidebar: an example from the gallery, a SMILES string or a file — "
+            "or bring your own quantum chemistry below.")
+    userqm.upload_panel(st)
     st.stop()
 
 st.sidebar.header("Display")
@@ -44,29 +46,34 @@ with view_col:
 
 if mep is not None:
     pred = mep.prediction
-    vmax = compute.map_range(mol, kind, opts["range_mode"], opts["range_fixed"])
+    sc = compute.map_scale(mol, kind, opts["range_mode"], opts["range_fixed"], model=model)
+    vmax = sc.half_width
+    caps = compute.halogen_caps(mol, mep.surface)
     with view_col:
         st.subheader(f"{compute.MODEL_LABELS.get(model, model)} · {compute.surface_label(kind)}")
-        view_kw = dict(vmax=vmax, unit=unit, opacity=opts["opacity"],
+        camera = widgets.camera_control(mol, mep.statistics, caps)
+        view_kw = dict(vmax=vmax, center=sc.center, unit=unit, opacity=opts["opacity"],
                        charges=pred.charges if opts["show_charges"] else None,
                        statistics=mep.statistics, markers=opts["show_markers"],
                        title=f"ML MEP ({model} model)")
         extrema = None
         if opts["show_extrema"]:
             extrema = compute.local_extrema(mep.surface, mep.values, mol.positions)
-        viewer.show_mep_live(mol, mep.surface, mep.values, key="explore_main", extrema=extrema, **view_kw)
+        viewer.show_mep_live(mol, mep.surface, mep.values, key="explore_main", extrema=extrema,
+                             camera=camera, **view_kw)
         s = mep.statistics
         st.caption(
             f"{mep.surface.n_vertices} vertices, area {mep.surface.area:.1f} Å² · "
             f"V_s,min {views.format_potential(s['v_min'], unit)} · "
             f"V_s,max {views.format_potential(s['v_max'], unit)} · "
-            f"colour range ±{vmax * ufac:.{views.UNIT_DECIMALS.get(unit, 2)}f} {unit}. "
-            "Drag to rotate, scroll to zoom.")
+            f"{compute.scale_caption(sc, unit)}. Drag to rotate, scroll to zoom.")
+        if caps:
+            widgets.cap_readout(mol, caps, {f"{model} model": mep.values}, unit)
         # computed only while open: a grid of MEP values, sent to the browser only when seen
         slice_box = st.expander("2D contour slice through a plane", key="explore_slice_open", on_change="rerun")
         if slice_box.open:
             with slice_box:
-                widgets.slice_panel(mol, pred, vmax, unit, key="explore_slice")
+                widgets.slice_panel(mol, pred, vmax, unit, key="explore_slice", center=sc.center)
         with st.expander("Downloads: view, structure, cubes, surface"):
             stem = f"{(mol.formula or 'molecule')}_{model}"
             d1, d2, d3 = st.columns(3)
@@ -95,7 +102,7 @@ if mep is not None:
         t_mom, t_q, t_s, t_x = st.tabs(["Dipole & quadrupole", "Atomic charges", "Surface statistics",
                                         "Extrema & indices"], key="explore_numbers", on_change="rerun")
         with t_mom:
-            widgets.multipole_panel(pred.dipole, pred.quadrupole)
+            widgets.multipole_panel(pred.dipole, pred.quadrupole, charge=mol.charge)
         with t_q:
             widgets.charges_table(mol, pred.charges, extra={
                 "|p| (D)": np.round(np.linalg.norm(pred.atomic_dipoles, axis=1) * DEBYE_PER_E_ANGSTROM, 3)})
@@ -113,71 +120,102 @@ else:
         st.caption("The DFT reference below may still work for this molecule.")
         viewer.show_molecule(mol)
 
-# -- DFT reference -----------------------------------------------------------------------------
+# -- DFT reference (the app's, or the user's own QM) ----------------------------------------------
 st.divider()
-st.header("DFT reference")
-got = widgets.reference_panel(mol, kind)
+uq = userqm.current(mol)
+if uq is not None:
+    st.header("Your reference")
+    try:
+        with st.spinner("Mapping your reference's MEP on the isodensity surface of its density…"):
+            surf, v_ref = userqm.surface_values(uq)
+    except MoleculeInputError as exc:
+        st.error(f"Your reference cannot be mapped: {exc}", icon="🚫")
+        st.stop()
+    got, ref_label, ref_col = (uq, v_ref), "Your reference", "yours"
+    st.caption(f"{uq.source} — level of theory: {uq.level}. MEP on the ρ = 0.001 e/bohr³ isodensity surface "
+               f"of the file's density ({surf.n_vertices} vertices); the ML maps below are evaluated on the "
+               "same vertices. " + " ".join(f"{n[0].upper()}{n[1:]}." for n in uq.notes))
+else:
+    st.header("DFT reference")
+    got, ref_label, ref_col = widgets.reference_panel(mol, kind), "DFT reference", "DFT"
+    if got is not None:
+        surf = compute.surface(mol, kind)
+userqm.upload_panel(st)
 if got is not None:
     ref, v_ref = got
-    surf = compute.surface(mol, kind)
-    applicability.show(compute.dft_verdict(mol), None)
-    from appkit import gallery
-    origin = ("shipped with the gallery" if gallery.reference_for(mol) is not None
-              else f"computed in {ref.wall_time:.0f} s" if ref.wall_time else "from the disk cache")
-    st.caption(f"{ref.method.upper()}/{ref.basis} with density fitting (PySCF), "
-               f"E = {ref.energy:.6f} Eh, {origin}.")
-    ref_stats = surface_statistics(surf.vertices, v_ref, surf.vertex_areas)
-    R = compute.map_range(mol, kind, opts["range_mode"], opts["range_fixed"])
+    ml_vals = ml_stats = None
     if mep is not None:
-        diff = mep.values - v_ref
+        ml_vals = mep.values if uq is None else mep.prediction.mep(surf.vertices)
+        ml_stats = mep.statistics if uq is None else surface_statistics(surf.vertices, ml_vals, surf.vertex_areas)
+    if uq is None:
+        applicability.show(compute.dft_verdict(mol), None)
+        from appkit import gallery
+        origin = ("shipped with the gallery" if gallery.reference_for(mol) is not None
+                  else f"computed in {ref.wall_time:.0f} s" if ref.wall_time else "from the disk cache")
+        st.caption(f"{ref.method.upper()}/{ref.basis} with density fitting (PySCF), "
+                   f"E = {ref.energy:.6f} Eh, {origin}.")
+    ref_stats = surface_statistics(surf.vertices, v_ref, surf.vertex_areas)
+    sc = compute.map_scale(mol, kind, opts["range_mode"], opts["range_fixed"], model=model,
+                           extra=[v_ref, ml_vals] if uq is not None else ())
+    R = sc.half_width
+    if mep is not None:
+        diff = ml_vals - v_ref
         D = compute.difference_range(diff, mode=opts["range_mode"])
-        met = compute.error_metrics(mep.values, v_ref)
+        met = compute.error_metrics(ml_vals, v_ref)
         m1, m2, m3, m4 = st.columns(4)
         m1.metric(f"MAE ({unit})", f"{met['mae'] * ufac:.3g}")
         m2.metric(f"RMSE ({unit})", f"{met['rmse'] * ufac:.3g}")
         m3.metric(f"max |error| ({unit})", f"{met['max_abs'] * ufac:.3g}")
         m4.metric("Pearson r", f"{met['r']:.4f}")
         g1, g2 = st.columns([2, 1])
-        g1.markdown(f"**Predicted ({model}) | DFT reference** — the same colour scale as above; "
+        g1.markdown(f"**Predicted ({model}) | {ref_label}** — the same colour scale as above; "
                     "the two views rotate together.")
-        viewer.show_mep_grid(mol, surf, [mep.values, v_ref],
-                             titles=[f"Predicted ({model} model)", "DFT reference"],
-                             vmax=R, unit=unit, opacity=opts["opacity"],
-                             statistics=[mep.statistics, ref_stats],
+        viewer.show_mep_grid(mol, surf, [ml_vals, v_ref],
+                             titles=[f"Predicted ({model} model)", ref_label],
+                             vmax=R, center=sc.center, unit=unit, opacity=opts["opacity"],
+                             statistics=[ml_stats, ref_stats],
                              markers=opts["show_markers"], marker_labels="short",
                              title="MEP", container=g1, element_id="explore-grid")
         g2.markdown("**Difference (predicted − reference)** — on its own scale")
         viewer.show_mep(mol, surf, diff, vmax=D, unit=unit, opacity=opts["opacity"], markers=False,
-                        height=340, container=g2, title="ML − DFT", element_id="explore-diff")
+                        height=340, container=g2, title=f"ML − {ref_col}", element_id="explore-diff")
         pc, mc = st.columns([3, 2])
         with pc:
-            x, y = v_ref * ufac, mep.values * ufac
+            x, y = v_ref * ufac, ml_vals * ufac
             lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
             fig = go.Figure()
             fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name="surface vertices",
                                        marker=dict(size=4, color=y, colorscale=PLOTLY_COLORSCALE,
-                                                   cmin=-R * ufac, cmax=R * ufac, opacity=0.6)))
+                                                   cmin=(sc.center - R) * ufac, cmax=(sc.center + R) * ufac,
+                                                   opacity=0.6)))
             fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
                                      line=dict(color="black", dash="dash")))
-            fig.update_layout(title="Parity: predicted vs DFT MEP on the surface",
-                              xaxis_title=f"DFT MEP ({unit})", yaxis_title=f"ML MEP ({unit})",
+            fig.update_layout(title=f"Parity: predicted vs {ref_label} MEP on the surface",
+                              xaxis_title=f"{ref_label} MEP ({unit})", yaxis_title=f"ML MEP ({unit})",
                               height=420, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
             st.plotly_chart(fig, key="parity")
         with mc:
-            st.markdown("**Moments: ML vs DFT**")
-            tab = pd.DataFrame({"ML": metrics.moment_row(pred.dipole, pred.quadrupole),
-                                "DFT": metrics.moment_row(ref.dipole_com, ref.quadrupole)},
-                               index=metrics.MOMENT_ROWS)
-            st.dataframe(tab.round(3), width="stretch")
-            widgets.statistics_table({"ML": mep.statistics, "DFT": ref_stats}, unit)
+            if getattr(ref, "dipole_com", None) is not None:
+                st.markdown(f"**Moments: ML vs {ref_label}**")
+                tab = pd.DataFrame({"ML": metrics.moment_row(pred.dipole, pred.quadrupole),
+                                    ref_col: metrics.moment_row(ref.dipole_com, ref.quadrupole)},
+                                   index=metrics.MOMENT_ROWS)
+                st.dataframe(tab.round(3), width="stretch")
+            if mol.charge:
+                st.caption("μ and Θ of this ion about the centre of mass (an ion's dipole depends on the origin).")
+            if caps:
+                widgets.cap_readout(mol, compute.halogen_caps(mol, surf),
+                                    {f"{model} model": ml_vals, ref_col: v_ref}, unit)
+            widgets.statistics_table({"ML": ml_stats, ref_col: ref_stats}, unit)
     else:
         c1, c2 = st.columns([3, 2])
         with c1:
-            viewer.show_mep(mol, surf, v_ref, vmax=R, unit=unit, opacity=opts["opacity"],
+            viewer.show_mep(mol, surf, v_ref, vmax=R, center=sc.center, unit=unit, opacity=opts["opacity"],
                             statistics=ref_stats, markers=opts["show_markers"], title="DFT MEP")
         with c2:
-            widgets.multipole_panel(ref.dipole_com, ref.quadrupole, title="DFT moments")
-            widgets.statistics_table({"DFT": ref_stats}, unit)
+            if getattr(ref, "dipole_com", None) is not None:
+                widgets.multipole_panel(ref.dipole_com, ref.quadrupole, title=f"{ref_label} moments", charge=mol.charge)
+            widgets.statistics_table({ref_col: ref_stats}, unit)
     dft_box = st.expander("DFT surface extrema, Murray–Politzer indices and area histogram",
                           key="explore_dft_analysis_open", on_change="rerun")
     if dft_box.open:

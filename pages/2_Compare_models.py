@@ -11,25 +11,39 @@ from appkit import applicability, compute, state, viewer, widgets
 from mepviz import MoleculeInputError
 from mepviz.core import registry
 from mepviz.core.units import POTENTIAL_UNITS, convert_potential
-from mepviz.report import metrics
 from mepviz.report import tables as report_tables
 from mepviz.report import views
 from mepviz.surface.statistics import surface_statistics
 
-MODELS = registry.PAPER_PAIR
+from mepviz.ml import cards as model_cards
+from mepviz.report import claims
+
+#: the paper's pair first, then the default map model when it is not one of them (e.g. `mep`)
+MODELS = registry.PAPER_PAIR + tuple(m for m in (registry.DEFAULT_MODEL,)
+                                     if m not in registry.PAPER_PAIR and model_cards.weights_present(m))
 SHORT = {m: registry.short_model_label(m) for m in MODELS}
 COLORS = {"dipole": "#d95f02", "quadrupole": "#1b9e77"}
+OTHER_COLORS = ("#7570b3", "#e7298a", "#66a61e")
+for _k, _m in enumerate(m for m in MODELS if m not in COLORS):
+    COLORS[_m] = OTHER_COLORS[_k % len(OTHER_COLORS)]
 VIEW_HEIGHT = 380
 
-mol = appkit.page_setup("Compare the two models")
+mol = appkit.page_setup("Compare the models")
+try:
+    QM9_DOC, SETS_DOC = claims.load_documents()
+except ValueError as _exc:
+    QM9_DOC = SETS_DOC = None
+    st.error(f"The evaluation results cannot be read: {_exc}", icon="🚫")
+CLAIMS = claims.compare_claims(QM9_DOC, SETS_DOC)
 st.markdown(
-    "Both networks have the same architecture; they differ in what they were fitted to. The "
-    "**dipole model** predicts atomic charges and dipoles and was fitted to the DFT molecular "
-    "dipole μ only (after pre-training on GFN2-xTB atomic charges and dipoles); the "
-    "**quadrupole model** also predicts atomic quadrupoles and was fitted to μ *and* the "
-    "quadrupole Θ. Fitting Θ too brings the electrostatic potential closer to DFT — most clearly "
-    "a little away from the molecule, on the 1.4–2.0 × vdW shells, where the error roughly halves. "
-    "See it on your molecule, and on the whole test set below.")
+    "The paper's two networks have the same architecture; they differ in what they were fitted to. "
+    f"The **dipole model** was fitted to {registry.MODELS[registry.PAPER_PAIR[0]].fits}; the "
+    f"**quadrupole model** to {registry.MODELS[registry.PAPER_PAIR[1]].fits}. "
+    + " ".join(c.text for c in CLAIMS if c.key == "paper_pair_qm9")
+    + " See it on your molecule, and on every test set below.")
+for _c in CLAIMS:
+    if _c.key.startswith("extra_") and _c.key[6:] in MODELS:
+        st.markdown(_c.text)
 
 tab_mol, tab_data = st.tabs(["This molecule", "Test-set results"])
 
@@ -108,22 +122,30 @@ def molecule_section(container):
     ref_values = compute.reference_values(mol, kind)
     ref = compute.reference_result(mol) if ref_values is not None else None
 
-    vmax = compute.map_range(mol, kind, range_mode, state.get_setting("range_fixed"))
+    sc = compute.map_scale(mol, kind, range_mode, state.get_setting("range_fixed"), extra=[maps[m].values for m in MODELS])
+    vmax = sc.half_width
     container.caption(f"{compute.surface_label(kind)} · {surf.n_vertices} vertices · "
-                      f"all panels share one colour scale: ±{views.format_potential(vmax, unit, signed=False)}")
+                      f"all panels share one colour scale: {compute.scale_caption(sc, unit)}")
 
-    cols = container.columns(3 if ref_values is not None else 2)
+    cols = container.columns(len(MODELS) + (1 if ref_values is not None else 0))
     for col, m in zip(cols, MODELS):
-        col.markdown(f"**{SHORT[m]}** — fitted to {'μ' if m == 'dipole' else 'μ and Θ'}")
-        viewer.show_mep(mol, surf, maps[m].values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), statistics=maps[m].statistics,
+        col.markdown(f"**{SHORT[m]}** — fitted to {registry.MODELS[m].fits}")
+        viewer.show_mep(mol, surf, maps[m].values, vmax=vmax, center=sc.center, unit=unit,
+                        opacity=state.get_setting("opacity"), statistics=maps[m].statistics,
                         marker_labels="short", height=VIEW_HEIGHT, container=col, element_id=f"compare-{m}")
     ref_stats = None
     if ref_values is not None:
         ref_stats = surface_statistics(surf.vertices, ref_values, getattr(surf, "vertex_areas", None))
-        cols[2].markdown(f"**DFT reference** — {getattr(ref, 'method', 'b3lyp').upper()}/"
-                         f"{getattr(ref, 'basis', '6-31g(2df,p)')}")
-        viewer.show_mep(mol, surf, ref_values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), statistics=ref_stats,
-                        marker_labels="short", height=VIEW_HEIGHT, container=cols[2], element_id="compare-dft")
+        cols[-1].markdown(f"**DFT reference** — {getattr(ref, 'method', 'b3lyp').upper()}/"
+                          f"{getattr(ref, 'basis', '6-31g(2df,p)')}")
+        viewer.show_mep(mol, surf, ref_values, vmax=vmax, center=sc.center, unit=unit,
+                        opacity=state.get_setting("opacity"), statistics=ref_stats,
+                        marker_labels="short", height=VIEW_HEIGHT, container=cols[-1], element_id="compare-dft")
+    caps = compute.halogen_caps(mol, surf)
+    if caps:
+        widgets.cap_readout(mol, caps, {**{SHORT[m]: maps[m].values for m in MODELS},
+                                        **({"DFT": ref_values} if ref_values is not None else {})}, unit,
+                            container=container)
 
     # -- numbers
     container.subheader("Moments and surface statistics")
@@ -131,7 +153,8 @@ def molecule_section(container):
                                      {m: maps[m].statistics for m in MODELS}, ref, ref_stats, unit)
     container.dataframe(table.style.format("{:.3f}", na_rep="—"), width="stretch", key="compare_numbers",
                         height=35 * (len(table) + 1) + 3)
-    container.caption("μ about the centre of mass (origin-independent for neutral molecules), in debye; "
+    container.caption(("This is an ion: its μ depends on the origin and is stated " if mol.charge else "")
+                      + "μ about the centre of mass (origin-independent for neutral molecules), in debye; "
                       "Θ: principal values of the traceless Buckingham quadrupole about the centre of "
                       "mass, ascending, in D·Å. Surface statistics on the surface shown above.")
 
@@ -157,7 +180,7 @@ def molecule_section(container):
     container.dataframe(errs.style.format("{:.3f}"), width="stretch", key="compare_errors")
     container.caption(f"Errors of the model MEP against DFT on the {surf.n_vertices} surface vertices, "
                       f"in {unit} (r is the Pearson correlation).")
-    dcols = container.columns(2)
+    dcols = container.columns(len(MODELS))
     for col, m in zip(dcols, MODELS):
         col.markdown(f"**{SHORT[m]} − DFT** (red: model too negative, blue: too positive)")
         viewer.show_mep(mol, surf, diffs[m], vmax=dmax, unit=unit, opacity=state.get_setting("opacity"), height=VIEW_HEIGHT, container=col,
@@ -181,12 +204,30 @@ def _color(method: str) -> str:
     return METHOD_COLORS.get(method, "#66a61e")
 
 
-def dataset_section():
-    try:
-        doc = metrics.load_evaluation()
-    except ValueError as exc:
-        st.error(f"The evaluation results cannot be read: {exc}", icon="🚫")
+def per_set_section():
+    """Every variant and baseline on every test set, and the statements, from the JSON."""
+    table = claims.per_set_table(QM9_DOC, SETS_DOC)
+    if table.empty:
         return
+    st.subheader("MEP error on every test set")
+    shown = table.drop(columns="name")
+    st.dataframe(shown, width="stretch", key="eval_per_set",
+                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in shown.columns})
+    st.caption("MEP MAE (kcal/mol/e) against DFT on the ρ = 0.001 e/bohr³ isodensity points of each test "
+               "set, never trained or tuned on (weights/evaluation.json, weights/evaluation_beyond_qm9.json). "
+               "Empty: not evaluated there (a model not trained on that chemistry is not run on it).")
+    for c in CLAIMS:
+        if c.key.startswith("paper_pair_") and c.key != "paper_pair_qm9":
+            st.markdown(f"- {c.text}")
+    caps = claims.caps_table(SETS_DOC)
+    if not caps.empty:
+        st.markdown("**Halogen σ-hole caps with DFT's sign** (right / caps; cap = largest V within 15° "
+                    "of the A→X axis beyond the halogen)")
+        st.dataframe(caps, width="stretch", key="eval_caps")
+
+
+def dataset_section():
+    doc = QM9_DOC
     if doc is None:
         st.info("The dataset-level evaluation has not been run yet (weights/evaluation.json is "
                 "missing). It is written by `python -m train.evaluate`.", icon="ℹ️")
@@ -304,11 +345,12 @@ def model_cards_section():
     cards = {m: c for m, c in cards.items() if c}
     if not cards:
         return
-    with st.expander("The two models (from their model cards)"):
+    with st.expander("The models (from their model cards)"):
         st.dataframe(report_tables.model_card_table(cards), width="stretch", key="model_cards")
-        st.caption("Same architecture and data; only the loss differs. Full cards: weights/<model>.json.")
+        st.caption("Same architecture; they differ in the loss. Full cards: weights/<model>.json.")
 
 
 with tab_data:
     model_cards_section()
+    per_set_section()
     dataset_section()

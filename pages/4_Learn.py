@@ -10,13 +10,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import appkit
-from appkit import compute, state, viewer
+from appkit import compute, lessons, state, viewer, widgets
 from mepviz import MoleculeInputError
 from mepviz.core import registry
 from mepviz.core.units import DEBYE_PER_E_ANGSTROM, POTENTIAL_UNITS, convert_potential
 from mepviz.io import from_smiles
 from mepviz.report import learn, metrics, views
 from mepviz.report.learn import offset_line_profile
+from mepviz.surface.colors import color_scale
 
 VIEW_HEIGHT = 340
 EXAMPLES = {"water": ("O", "water"), "acetate (anion)": ("CC(=O)[O-]", "acetate"),
@@ -49,7 +50,12 @@ LINE_NAMES = {
     "multipole sum": "Q + μ + Θ terms together",
 }
 
-mol = appkit.page_setup("Learn: where the electrostatic potential comes from")
+mol = appkit.page_setup("Learn: where the electrostatic potential comes from",
+                        url_keep=(lessons.PARAM, lessons.LECTURE))
+lesson = lessons.current()
+if lesson is not None:
+    lessons.show(lesson)
+    st.stop()
 
 
 def _load_example(smiles: str, name: str):
@@ -69,6 +75,9 @@ st.markdown(
     "charge, a dipole, a quadrupole — and adds up their potentials. Below you can switch these "
     "pieces on one by one, and see how fast each kind of term fades with distance.")
 
+lessons.show_index()
+st.divider()
+st.subheader("Your molecule, piece by piece")
 ex_cols = st.columns(len(EXAMPLES) + 1)
 ex_cols[0].markdown("**Try:**")
 for col, (label, (smi, name)) in zip(ex_cols[1:], EXAMPLES.items()):
@@ -80,12 +89,15 @@ if mol is None:
     st.info("Pick an example above or enter a molecule in the sidebar.")
     st.stop()
 
-c1, c2, c3 = st.columns(3)
-model = c1.radio("Model", registry.PAPER_PAIR, index=1, horizontal=True, key="learn_model",
+c1, c2, c3, c4 = st.columns(4)
+_models = lessons.lesson_models()
+model = c1.radio("Model", _models, index=_models.index(registry.DEFAULT_MODEL) if registry.DEFAULT_MODEL in _models
+                 else len(_models) - 1, horizontal=True, key="learn_model",
                  format_func=lambda m: f"{m} model")
 state.setting_widget(st.selectbox, "Surface", "surface", container=c2, options=list(compute.surface_kinds()),
                      format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
 state.setting_widget(st.selectbox, "Potential unit", "unit", container=c3, options=list(POTENTIAL_UNITS))
+widgets.scale_control(c4)
 kind, unit = compute.current_kind(), state.get_setting("unit")
 
 try:
@@ -101,13 +113,14 @@ surf = maps[2].surface
 
 # ------------------------------------------------------------------ 1. build-up on the surface
 st.header("1 · Building the MEP up, one kind of term at a time")
-vmax = viewer.color_range(*(m.values for m in maps.values()))
-st.caption(f"Same molecule, same surface, one colour scale for all three: "
-           f"±{views.format_potential(vmax, unit, signed=False)}.")
+sc = color_scale(*(m.values for m in maps.values()), rule=state.get_setting("scale"), charge=mol.charge)
+vmax = sc.half_width
+st.caption(f"Same molecule, same surface, one colour scale for all three: {compute.scale_caption(sc, unit)}.")
 cols = st.columns(3)
 for col, order in zip(cols, (0, 1, 2)):
     col.markdown(f"**{ORDER_TITLES[order]}**")
-    viewer.show_mep(mol, surf, maps[order].values, vmax=vmax, unit=unit, opacity=state.get_setting("opacity"), markers=False,
+    viewer.show_mep(mol, surf, maps[order].values, vmax=vmax, center=sc.center, unit=unit,
+                    opacity=state.get_setting("opacity"), markers=False,
                     height=VIEW_HEIGHT, container=col, element_id=f"learn-order-{order}")
     col.caption(ORDER_TEXT[order])
 
@@ -140,7 +153,11 @@ st.markdown(
     "like its quadrupole. Close to the molecule these terms are *not* a good description — "
     "there the atomic multipoles (black curve) are needed.")
 d1, d2, d3 = st.columns([1, 2, 1])
-direction = d1.selectbox("Line from the centre of mass along", ["dipole", "quadrupole", "x", "y", "z"],
+mu_d = pred.dipole_magnitude_debye
+terms = learn.significant_terms(mol.charge, mu_d,
+                                float(np.abs(pred.quadrupole_eigenvalues(debye=True)).max()))
+directions = [d for d in ("dipole", "quadrupole") if d in terms] + ["x", "y", "z"]
+direction = d1.selectbox("Line from the centre of mass along", directions,
                          key="learn_direction",
                          format_func={"dipole": "the dipole direction", "quadrupole": "the main quadrupole axis",
                                       "x": "x", "y": "y", "z": "z"}.get)
@@ -161,9 +178,13 @@ if shift > 0:
                f"of) a nucleus, where the potential of a point multipole diverges; it is shifted "
                f"sideways by {shift:.1f} Å so that it stays at least {prof.attrs['clearance']:.2f} Å "
                "from every nucleus. r is the distance from the centre of mass.")
-shown = ["atomic q+p+θ", "atomic q", "atomic q+p", "monopole", "dipole", "quadrupole", "multipole sum"]
-if mol.charge == 0:
-    shown.remove("monopole")
+shown = ["atomic q+p+θ", "atomic q", "atomic q+p", *terms, "multipole sum"]
+if len(terms) < 2:
+    shown.remove("multipole sum")         # the sum of one term is that term
+hidden = [t for t in ("dipole", "quadrupole") if t not in terms]
+if hidden:
+    st.caption("Not drawn: the molecular " + " and ".join(hidden) + " term" + ("s" if len(hidden) > 1 else "")
+               + f" — zero for this molecule (|μ| = {mu_d:.2g} D; a numerical zero, not physics).")
 fig = go.Figure()
 for c in shown:
     y = convert_potential(prof[c].to_numpy(), unit)
@@ -191,12 +212,11 @@ st.dataframe(pd.DataFrame([{"term": LINE_NAMES[c], "measured log–log slope": s
                            for c, s in slopes.items()]),
              hide_index=True, width="stretch", key="learn_slopes",
              column_config={"measured log–log slope": st.column_config.NumberColumn(format="%.2f")})
-mu_d = pred.dipole_magnitude_debye
 note = (f"This molecule has total charge {mol.charge:+d}, so far away its potential approaches the "
         f"point-charge law k·Q/r." if mol.charge else
         "This molecule is neutral: there is no 1/r term. " +
         (f"Its dipole ({mu_d:.2f} D) dominates far away (slope −2)." if mu_d > 0.05 else
-         "Its dipole is (nearly) zero, so the quadrupole dominates far away (slope −3)."))
+         "It has no dipole, so the quadrupole dominates far away (slope −3)."))
 st.info(note + " Slopes are measured beyond 10 Å (or the range start); dips on the log–log plot "
         "are places where the potential changes sign.", icon="💡")
 
@@ -223,7 +243,7 @@ with st.expander("The formulas"):
         "- molecular multipoles about the centre of mass (r = R − R_com): "
         "V ≈ k [ Q/r + μ·r/r³ + Σ_αβ Θ_αβ r_α r_β / r⁵ ]\n\n"
         "Θ is the traceless (Buckingham) quadrupole Θ = ½ Σ q (3 r rᵀ − r² I). "
-        f"For this molecule ({model} model): Q = {mol.charge:+d} e, |μ| = {mu_d:.3f} D, "
+        f"For this molecule ({model} model), about the centre of mass: Q = {mol.charge:+d} e, |μ| = {mu_d:.3f} D, "
         "Θ eigenvalues = " + ", ".join(f"{v:.3f}" for v in pred.quadrupole_eigenvalues(debye=True))
         + " D·Å.")
 
@@ -255,7 +275,8 @@ for (name, (smi, _)) in QUAD_EXAMPLES.items():
     except (MoleculeInputError, compute.ModelUnavailable) as exc:
         st.warning(f"{name}: {exc}")
 if qmaps:
-    qv = viewer.color_range(*(mp.values for _, mp in qmaps.values()))
+    qsc = color_scale(*(mp.values for _, mp in qmaps.values()), rule="symmetric")
+    qv = qsc.half_width
     for col, (name, (m, mp)) in zip(qcols, qmaps.items()):
         axis_theta = metrics.largest_principal_value(mp.prediction.quadrupole) * DEBYE_PER_E_ANGSTROM
         col.markdown(f"**{name.capitalize()}** — |μ| = {mp.prediction.dipole_magnitude_debye:.2f} D, "

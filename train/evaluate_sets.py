@@ -28,6 +28,7 @@ import numpy as np
 from mepviz import registry
 from mepviz.electrostatics import multipole_potential
 from mepviz.metrics import load_test_set
+from mepviz.surface.extrema import CAP_CONE_DEG, HALOGENS, halogen_caps  # noqa: F401  (the cap geometry)
 from train import evaluate as ev
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +37,6 @@ SETS = {"drugs": "test_drugs.npz", "spice": "test_spice.npz", "ions": "test_ions
 SET_LABELS = {"drugs": "drug-like (MOSES test, 15–35 heavy atoms)",
               "spice": "small molecules with P/S/Cl/Br/I (SPICE monomers)",
               "ions": "ions (SPICE + ionised MOSES test fragments)", "sigma_hole": "σ-hole set (CF3X, PhX)"}
-CAP_CONE_DEG = 15.0
-HALOGENS = {17: "Cl", 35: "Br", 53: "I"}
 
 
 def load_set(path) -> list[ev.TestMolecule]:
@@ -60,28 +59,13 @@ def model_covers(card: dict, test_set) -> str | None:
 def sigma_hole_rows(t: ev.TestMolecule, values: dict[str, np.ndarray]) -> list[dict]:
     """One row per bonded halogen X (Cl, Br, I; its partner A = the nearest atom, within
     2.6 Å): V at the cap (max within the cone about the A→X axis) and the angle of the maximum
-    on X's surface patch, for each method's MEP `values` on t.iso_points (kcal/mol/e)."""
-    pos, z, pts = t.mol.positions, t.mol.numbers, t.iso_points
-    nearest = np.argmin(np.linalg.norm(pts[:, None] - pos[None], axis=2), axis=1)
+    on X's surface patch, for each method's MEP `values` on t.iso_points (kcal/mol/e). The
+    geometry is the library's (mepviz.surface.extrema.halogen_caps), which the app uses too."""
     rows = []
-    for x in np.flatnonzero(np.isin(z, list(HALOGENS))):
-        d = np.linalg.norm(pos - pos[x], axis=1)
-        d[x] = np.inf
-        c = int(np.argmin(d))
-        if d[c] > 2.6:                       # a halide ion: no bond, no σ-hole
-            continue
-        axis = (pos[x] - pos[c]) / np.linalg.norm(pos[x] - pos[c])
-        v = pts - pos[x]
-        cosang = v @ axis / np.linalg.norm(v, axis=1)
-        cone = cosang >= np.cos(np.radians(CAP_CONE_DEG))
-        patch = nearest == x
-        if not cone.any() or not patch.any():
-            continue
-        row = {"molecule": t.mol.name, "halogen": HALOGENS[int(z[x])], "n_cap_vertices": int(cone.sum())}
+    for site in halogen_caps(t.mol.numbers, t.mol.positions, t.iso_points):
+        row = {"molecule": t.mol.name, "halogen": site.symbol, "n_cap_vertices": int(site.cone.sum())}
         for name, val in values.items():
-            k = np.flatnonzero(patch)[int(np.argmax(val[patch]))]
-            row[name] = {"v_cap": float(val[cone].max()),
-                         "max_angle_deg": float(np.degrees(np.arccos(np.clip(cosang[k], -1, 1))))}
+            row[name] = {"v_cap": site.value(val), "max_angle_deg": site.max_angle_deg(val)}
         rows.append(row)
     return rows
 

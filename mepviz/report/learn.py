@@ -5,10 +5,12 @@ Units: Å, e, e·Å, e·Å²; potentials in kcal/mol/e (docs/physics.md).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from ..core.molecule import Molecule
 from ..core.units import COULOMB_KCAL_ANGSTROM, convert_potential
@@ -160,3 +162,89 @@ def offset_line_profile(mol, prediction, direction: str = "dipole", r_min: float
     df.attrs["offset"] = s
     df.attrs["clearance"] = segment_clearance(mol.positions, com + s, u, r_min, r_max)
     return df
+
+
+# --------------------------------------------------------------------------- lessons
+#: a molecular dipole below this (D) is zero for teaching: no dipole curve, no dipole direction
+NEGLIGIBLE_DIPOLE_D = 0.05
+#: a molecular quadrupole whose largest principal value is below this (D·Å) is zero likewise
+NEGLIGIBLE_QUADRUPOLE_DA = 0.05
+
+
+def significant_terms(charge: int, dipole_debye: float, quadrupole_max_da: float) -> list[str]:
+    """The molecular multipole terms worth drawing: 'monopole' for an ion, 'dipole' when
+    |μ| ≥ NEGLIGIBLE_DIPOLE_D, 'quadrupole' when its largest |principal value| ≥
+    NEGLIGIBLE_QUADRUPOLE_DA (a CO₂ "dipole" of 1e-6 D is numerical noise, not physics)."""
+    out = []
+    if int(charge):
+        out.append("monopole")
+    if dipole_debye >= NEGLIGIBLE_DIPOLE_D:
+        out.append("dipole")
+    if quadrupole_max_da >= NEGLIGIBLE_QUADRUPOLE_DA:
+        out.append("quadrupole")
+    return out
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lecture-ready lesson: molecules shown side by side on one colour scale, with the
+    point to make. `molecules`: (label, SMILES) pairs, or for the σ-hole lesson the names of
+    the stored DFT references (data/newchem/sigma_hole.npz); `scale`: the colour-scale rule
+    (mepviz.surface.colors.SCALES) shared by all its panels; `sigma_hole`: show DFT and every
+    model per molecule with the halogen cap value read out."""
+
+    id: str
+    title: str
+    molecules: tuple
+    text: str
+    look_for: str
+    scale: str = "symmetric"
+    sigma_hole: bool = False
+
+
+LESSONS: dict[str, Lesson] = {ls.id: ls for ls in (
+    Lesson("phenol-phenoxide", "Phenol vs phenoxide: where the negative charge goes",
+           (("phenol", "Oc1ccccc1"), ("phenoxide", "[O-]c1ccccc1")),
+           "Removing the O–H proton leaves a negative charge that is not stuck on oxygen: it spreads "
+           "into the ring (ortho and para positions), which is why phenol is far more acidic than an "
+           "alcohol and why phenoxide reacts with electrophiles on the ring.",
+           "On one scale the anion is negative everywhere; within it, the ring face and the ortho/para "
+           "carbons are the deepest red after the oxygen.", scale="symmetric"),
+    Lesson("aniline-nitrobenzene", "Aniline vs nitrobenzene: activating and deactivating groups",
+           (("aniline", "Nc1ccccc1"), ("nitrobenzene", "O=[N+]([O-])c1ccccc1")),
+           "The amino group pushes its lone pair into the ring (activating, ortho/para directing); the "
+           "nitro group pulls π density out of it (deactivating, meta directing).",
+           "Aniline's ring face is red (a π donor that attracts electrophiles); nitrobenzene's ring face is "
+           "pale or blue, its negative charge sits on the nitro oxygens."),
+    Lesson("carbonyl", "Carbonyl electrophilicity: aldehyde vs amide",
+           (("acetaldehyde", "CC=O"), ("acetamide", "CC(N)=O")),
+           "A carbonyl carbon is attacked by nucleophiles where the potential is positive. In the amide the "
+           "nitrogen lone pair is delocalised into the C=O: the oxygen becomes more negative and the "
+           "carbonyl carbon less electrophilic — amides are the least reactive carboxylic acid derivatives.",
+           "Compare the red of the two carbonyl oxygens and the blue above and below the carbonyl carbons."),
+    Lesson("hbond", "Hydrogen-bond donors and acceptors: pyridine vs pyrrole",
+           (("pyridine", "c1ccncc1"), ("pyrrole", "c1cc[nH]c1")),
+           "Pyridine's nitrogen lone pair lies in the ring plane and is not part of the π system: a strong "
+           "H-bond acceptor (and base). Pyrrole's nitrogen lone pair is part of the aromatic sextet; its "
+           "N–H is an H-bond donor instead.",
+           "Deep red at pyridine's N (acceptor); blue at pyrrole's N–H (donor) and a red π face."),
+    Lesson("sigma-hole", "Halogen bonding: the σ-hole",
+           ("CF3Cl", "chlorobenzene", "iodobenzene"),
+           "A covalently bound Cl, Br or I has less electron density on the far side of its bond: a cap "
+           "of positive potential on the bond axis (the σ-hole) that binds Lewis bases — the halogen bond. "
+           "It grows from Cl to I and with electron-withdrawing partners (CF₃). Point multipoles fitted "
+           "to μ (and Θ) alone need not put it there; a model trained on the potential itself can.",
+           "Look down the C→X bond: the DFT cap is positive. The table reads the cap value of every map: "
+           "the largest V within 15° of the C→X axis beyond X.", sigma_hole=True),
+)}
+
+
+def idw_to_vertices(points, values, vertices, k: int = 4, power: float = 2.0) -> np.ndarray:
+    """Values known at scattered surface `points` (e.g. the stored DFT isodensity points)
+    carried to nearby `vertices` (Å) by inverse-distance weighting of the `k` nearest points."""
+    pts = np.asarray(points, float).reshape(-1, 3)
+    vals = np.asarray(values, float).ravel()
+    d, i = cKDTree(pts).query(np.asarray(vertices, float).reshape(-1, 3), k=min(k, len(pts)))
+    d, i = np.atleast_2d(d.T).T if d.ndim == 1 else d, np.atleast_2d(i.T).T if i.ndim == 1 else i
+    w = 1.0 / np.maximum(d, 1e-6) ** power
+    return (w * vals[i]).sum(1) / w.sum(1)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import html as _html
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -60,22 +61,47 @@ def _css_gradient() -> str:
 
 
 def colorbar_html(vmax: float, unit: str = "kcal/mol/e", title: str = "MEP",
-                  width: str = "100%") -> str:
-    """A horizontal colour bar for [−vmax, vmax] (vmax in kcal/mol/e), labelled in `unit`."""
+                  width: str = "100%", center: float = 0.0) -> str:
+    """A horizontal colour bar for [center − vmax, center + vmax] (kcal/mol/e), labelled in
+    `unit`. With the default centre 0 the middle is labelled 0; otherwise the middle shows its
+    value and the zero point is marked on the bar (or, for a one-signed map, named at the end
+    beyond which it lies)."""
     if unit not in POTENTIAL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
     r = float(convert_potential(float(vmax), unit))
+    c = float(convert_potential(float(center or 0.0), unit))
     d = UNIT_DECIMALS.get(unit, 2)
-    lo, hi = f"{-r:.{d}f}".replace("-", "\u2212"), f"+{r:.{d}f}"
+
+    def num(x):
+        return (f"{x:+.{d}f}" if abs(x) >= 0.5 * 10 ** -d else "0").replace("-", "\u2212")
+    lo, mid, hi = num(c - r), num(c), num(c + r)
+    zero = ""
+    if abs(c) >= 0.5 * 10 ** -d and r > 0:
+        f = (0.0 - (c - r)) / (2 * r)
+        if 0.0 <= f <= 1.0:
+            zero = (f'<div class="mepviz-zero" data-zero="{f:.4f}" style="position:absolute;top:-3px;'
+                    f'left:calc({100 * f:.2f}% - 1px);width:2px;height:18px;background:#000"></div>'
+                    f'<div style="position:absolute;top:15px;left:calc({100 * f:.2f}% - 6px);'
+                    'font:bold 11px sans-serif">0</div>')
+            note = "black mark: 0"
+        else:
+            side = "right (every value is negative)" if f > 1 else "left (every value is positive)"
+            zero = f'<span class="mepviz-zero" data-zero="{f:.4f}"></span>'
+            note = f"0 lies beyond the {side}"
+        note = (f'<div class="mepviz-zero-note" style="text-align:center;color:#444">white = {mid} '
+                f'{_html.escape(unit)}, not 0 · {note}</div>')
+    else:
+        note = ""
     return (
         f'<div class="mepviz-colorbar" style="width:{width};font:12px sans-serif;color:#222;'
         f'margin-top:4px">'
-        f'<div style="height:12px;border:1px solid #888;background:{_css_gradient()}"></div>'
-        f'<div style="display:flex;justify-content:space-between">'
-        f'<span>{lo}</span><span>0</span><span>{hi}</span></div>'
+        f'<div style="position:relative;height:12px;border:1px solid #888;background:{_css_gradient()}">'
+        f'{zero}</div>'
+        f'<div style="display:flex;justify-content:space-between;margin-top:{6 if zero else 0}px">'
+        f'<span>{lo}</span><span>{mid}</span><span>{hi}</span></div>'
         f'<div style="text-align:center">{_html.escape(title)} ({_html.escape(unit)})'
-        f' &nbsp;<span style="color:#b2182b">negative</span> · '
-        f'<span style="color:#2166ac">positive</span></div></div>')
+        f' &nbsp;<span style="color:#b2182b">{"negative" if not note else "lower"}</span> · '
+        f'<span style="color:#2166ac">{"positive" if not note else "higher"}</span></div>{note}</div>')
 
 
 def _round_list(a, decimals: int) -> list:
@@ -185,7 +211,7 @@ def readout_data(mol, values=None, unit: str = "kcal/mol/e", labels=None) -> dic
     return out
 
 
-def _mesh_js(surface, value_sets, vmax, opacity, decimals, targets, tools=None) -> str:
+def _mesh_js(surface, value_sets, vmax, opacity, decimals, targets, tools=None, center=0.0) -> str:
     verts = np.asarray(surface.vertices, float)
     faces = np.asarray(surface.faces, np.int64)
     normals = getattr(surface, "normals", None)
@@ -197,7 +223,7 @@ def _mesh_js(surface, value_sets, vmax, opacity, decimals, targets, tools=None) 
         "V": json.dumps(_round_list(verts, decimals)),
         "N": json.dumps(_round_list(normals, 3)),
         "F": json.dumps(faces.ravel().tolist()),
-        "CS": json.dumps([colors_to_hex_ints(mep_colors(v, vmax)).tolist() for v in value_sets]),
+        "CS": json.dumps([colors_to_hex_ints(mep_colors(v, vmax, center)).tolist() for v in value_sets]),
         "targets": json.dumps(targets),
         "tools": json.dumps(tools if tools is not None else [{} for _ in value_sets]),
         "opacity": json.dumps(float(np.clip(opacity, 0.05, 1.0))),
@@ -245,12 +271,114 @@ def _add_markers(v, statistics, unit, marker_labels, **where):
             v.addLabel(label["text"], label["style"], **where)
 
 
+def _extrema_items(mol, extrema, unit: str) -> list:
+    """(sphere spec, label box [x, y, z, text, font size]) for each local extremum: a small
+    sphere (dark red minimum, dark blue maximum) labelled with its value and nearest atom."""
+    out = []
+    for e in extrema or []:
+        c = dict(zip("xyz", map(float, e.position)))
+        atom = f" {mol.symbols[e.atom]}{e.atom + 1}" if 0 <= getattr(e, "atom", -1) < mol.n_atoms else ""
+        text = format_potential(e.value, unit).split(" ")[0] + atom
+        out.append(({"center": c, "radius": 0.13, "color": MARKER_COLORS["v_min" if e.kind == "min" else "v_max"]},
+                    [c["x"], c["y"], c["z"], text, 9]))
+    return out
+
+
+def _extremum_label_style(box, color: str) -> dict:
+    return {"position": {"x": box[0], "y": box[1], "z": box[2]}, "fontSize": box[4], "fontColor": "white",
+            "backgroundColor": color, "backgroundOpacity": 0.7, "inFront": True}
+
+
+# --------------------------------------------------------------------------- camera presets
+@dataclass(frozen=True)
+class CameraPreset:
+    """A view to turn the camera to: look at `center` (Å) from the side `direction` points to
+    (unit vector from the centre towards the viewer). `key` identifies it in selectors and
+    URLs ("vmax", "atom:3", "bond:1-7", "cap:7"), `label` says it in words."""
+
+    key: str
+    label: str
+    center: tuple
+    direction: tuple
+
+    def quaternion(self) -> list[float]:
+        """[x, y, z, w] of the rotation taking `direction` to +z (towards the viewer in 3Dmol.js)."""
+        return rotation_to_z(self.direction)
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "label": self.label, "center": [float(x) for x in self.center],
+                "direction": [float(x) for x in self.direction], "quat": self.quaternion()}
+
+
+def rotation_to_z(direction) -> list[float]:
+    """Unit quaternion [x, y, z, w] rotating the unit vector `direction` onto +z."""
+    u = np.asarray(direction, float)
+    u = u / np.linalg.norm(u)
+    z = np.array([0.0, 0.0, 1.0])
+    c = float(np.clip(u @ z, -1.0, 1.0))
+    if c > 1 - 1e-12:
+        return [0.0, 0.0, 0.0, 1.0]
+    if c < -1 + 1e-12:
+        return [1.0, 0.0, 0.0, 0.0]               # half turn about x
+    axis = np.cross(u, z)
+    axis /= np.linalg.norm(axis)
+    half = 0.5 * np.arccos(c)
+    return [*(axis * np.sin(half)).tolist(), float(np.cos(half))]
+
+
+def _unit(v):
+    v = np.asarray(v, float)
+    n = np.linalg.norm(v)
+    return v / n if n > 1e-9 else np.array([0.0, 0.0, 1.0])
+
+
+def camera_presets(mol, statistics=None, caps=None, bonds=None) -> list[CameraPreset]:
+    """The camera presets of a view: onto V_s,max and V_s,min (from `statistics`: looking at the
+    point from outside, along nearest atom → point), down each halogen's A→X bond onto its
+    σ-hole cap (`caps`: :func:`mepviz.surface.extrema.halogen_caps`), onto each atom (from the
+    centre of mass outwards) and down each bond (`bonds`: (i, j) pairs, default
+    ``mol.bonds``), looking from beyond atom j back along j → i."""
+    pos = np.asarray(mol.positions, float)
+    com = mol.center_of_mass
+    sym = mol.symbols
+    out = []
+    for key, word in (("v_max", "V_s,max"), ("v_min", "V_s,min")):
+        p = (statistics or {}).get(f"{key}_position")
+        if p is None:
+            continue
+        p = np.asarray(p, float)
+        k = int(np.argmin(np.linalg.norm(pos - p, axis=1)))
+        out.append(CameraPreset(key.replace("_", ""), f"onto {word} (near {sym[k]}{k + 1})", tuple(p),
+                                tuple(_unit(p - pos[k]))))
+    for cap in caps or []:
+        x, a = cap.halogen, cap.partner
+        out.append(CameraPreset(f"cap:{x + 1}", f"σ-hole of {sym[x]}{x + 1}: down {sym[a]}{a + 1}→{sym[x]}{x + 1}",
+                                tuple(pos[x]), tuple(_unit(pos[x] - pos[a]))))
+    for i in range(mol.n_atoms):
+        d = pos[i] - com
+        out.append(CameraPreset(f"atom:{i + 1}", f"onto atom {sym[i]}{i + 1}", tuple(pos[i]),
+                                tuple(_unit(d if np.linalg.norm(d) > 0.3 else [0, 0, 1.0]))))
+    pairs = bonds if bonds is not None else [(int(b[0]), int(b[1])) for b in getattr(mol, "bonds", ()) or ()]
+    for i, j in pairs:
+        out.append(CameraPreset(f"bond:{i + 1}-{j + 1}", f"down the bond {sym[i]}{i + 1}→{sym[j]}{j + 1}",
+                                tuple(pos[j]), tuple(_unit(pos[j] - pos[i]))))
+    return out
+
+
+_CAMERA_JS = """(function(){ var cam=%s; var vw=viewer_UNIQUEID;
+  if (window.MEPvizTools && MEPvizTools.orient) MEPvizTools.orient(vw, cam); })();"""
+_CAMERA_GRID_JS = """(function(){ var cam=%s; var g=viewergrid_UNIQUEID;
+  for (var r=0;r<g.length;r++) for (var c=0;c<g[r].length;c++)
+    if (window.MEPvizTools && MEPvizTools.orient) MEPvizTools.orient(g[r][c], cam); })();"""
+
+
 def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
                   unit: str = "kcal/mol/e", opacity: float = 0.85, charges=None,
                   statistics: dict | None = None, markers: bool = True,
                   width: str | int = "100%", height: int = 420, js_url: str | None = THREEDMOL_APP_URL,
                   colorbar: bool = True, title: str = "MEP", decimals: int = 3,
-                  element_id: str = "mepviz-view", marker_labels: str = "full") -> str:
+                  element_id: str = "mepviz-view", marker_labels: str = "full", center: float = 0.0,
+                  extrema=None, camera=None) -> str:
     """HTML for an interactive 3Dmol.js view of `mol` with its MEP surface.
 
     mol: a :class:`mepviz.Molecule` (drawn as sticks). surface: an object with
@@ -259,7 +387,10 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
     kcal/mol/e (default max |V|). charges: (N,) atomic charges (e) shown as labels.
     statistics: ``surface_statistics`` dict; with `markers`, spheres + labels mark
     V_s,min and V_s,max (`marker_labels`: "full", "short" = value only, "none"). js_url: where the browser loads 3Dmol.js from (None: inline the
-    vendored file). Without a surface, only the molecule is shown.
+    vendored file). Without a surface, only the molecule is shown. center: the white point of
+    the colour range (kcal/mol/e; :class:`mepviz.surface.colors.ColorScale`). extrema: local
+    extrema (:func:`mepviz.surface.extrema.local_extrema`) marked and labelled with their atoms;
+    camera: a :class:`CameraPreset` (:func:`camera_presets`) to look from.
     """
     if unit not in POTENTIAL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
@@ -279,8 +410,9 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
         if vmax is None:
             vmax = symmetric_range(vals)
         boxes = marker_labels_for(statistics, unit, marker_labels) if markers else []
+        ext_boxes = [b for _, b in _extrema_items(mol, extrema, unit)]
         view.raw(_mesh_js(surface, [vals], vmax, opacity, decimals, [None],
-                          [readout_data(mol, vals, unit, boxes)]))
+                          [readout_data(mol, vals, unit, boxes + ext_boxes)], center))
     else:
         view.raw(_REGISTER_JS % json.dumps(readout_data(mol)))
     if charges is not None:
@@ -293,9 +425,15 @@ def mep_view_html(mol, surface=None, values=None, *, vmax: float | None = None,
                 "alignment": "center"})
     if markers and statistics and have_surface:
         _add_markers(v, statistics, unit, marker_labels)
+    if have_surface:
+        for sphere, box in _extrema_items(mol, extrema, unit):
+            v.addSphere(sphere)
+            v.addLabel(box[3], _extremum_label_style(box, sphere["color"]))
     v.zoomTo()
+    if camera is not None:
+        view.raw(_CAMERA_JS % json.dumps(camera.as_dict()))
     body = view.html(inline_js=inline)
-    bar = colorbar_html(vmax, unit, title) if (colorbar and have_surface) else ""
+    bar = colorbar_html(vmax, unit, title, center=center) if (colorbar and have_surface) else ""
     return (f'<div id="{_html.escape(element_id)}" class="mepviz-view" '
             f'data-vertices="{len(values) if have_surface else 0}" '
             f'data-formula="{_html.escape(mol.formula)}" data-natoms="{mol.n_atoms}">{body}{bar}</div>')
@@ -305,12 +443,14 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
                   unit: str = "kcal/mol/e", opacity: float = 0.85, charges=None,
                   statistics: dict | None = None, markers: bool = True, marker_labels: str = "full",
                   height: int = 420, colorbar: bool = True, title: str = "MEP",
-                  decimals: int = 3, extrema=None) -> dict:
+                  decimals: int = 3, extrema=None, center: float = 0.0, camera=None) -> dict:
     """The same view as :func:`mep_view_html`, as plain JSON-able data for a persistent
     viewer (the app's live 3Dmol.js component, static/mepviz_viewer/index.html): molecule
     (XYZ text), mesh (flat vertex/normal/face lists and one 0xRRGGBB colour per vertex),
     labels, marker spheres, colour bar HTML. `extrema`: local surface extrema
-    (mepviz.extrema.Extremum) marked by small spheres (dark red minima, dark blue maxima).
+    (mepviz.extrema.Extremum) marked by small spheres (dark red minima, dark blue maxima),
+    each labelled with its value and nearest atom. `center`: the white point of the colour
+    range; `camera`: a :class:`CameraPreset` the viewer turns to (``spec["camera"]``).
     ``geom`` identifies the geometry (the viewer
     keeps its camera while it is unchanged); ``sig`` the whole spec."""
     if unit not in POTENTIAL_UNITS:
@@ -333,11 +473,11 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
         # unit normals to 2 decimals (< 1° of shading), the bulk of the payload with the faces
         mesh = {"V": np.round(verts, decimals).ravel(), "N": np.round(normals, 2).ravel(),
                 "F": np.asarray(surface.faces, np.int64).ravel(),
-                "C": colors_to_hex_ints(mep_colors(vals, vmax)).ravel()}
+                "C": colors_to_hex_ints(mep_colors(vals, vmax, center)).ravel()}
         arrays = [*mesh.values(), vals]
         spec["mesh"] = {k: a.tolist() for k, a in mesh.items()}
         if colorbar:
-            spec["colorbar"] = colorbar_html(vmax, unit, title)
+            spec["colorbar"] = colorbar_html(vmax, unit, title, center=center)
     if charges is not None:
         for qi, p in zip(np.asarray(charges, float).ravel(), mol.positions):
             spec["labels"].append({"text": f"{qi:+.2f}".replace("-", "\u2212"), "style": {
@@ -352,9 +492,11 @@ def mep_view_spec(mol, surface=None, values=None, *, vmax: float | None = None,
             if label is not None:
                 spec["labels"].append(label)
         boxes = marker_labels_for(statistics, unit, marker_labels)
-    for e in (extrema or []) if have_surface else []:
-        spec["spheres"].append({"center": dict(zip("xyz", map(float, e.position))), "radius": 0.13,
-                                "color": MARKER_COLORS["v_min" if e.kind == "min" else "v_max"]})
+    for sphere, box in _extrema_items(mol, extrema, unit) if have_surface else []:
+        spec["spheres"].append(sphere)
+        spec["labels"].append({"text": box[3], "style": _extremum_label_style(box, sphere["color"])})
+        boxes.append(box)
+    spec["camera"] = camera.as_dict() if camera is not None else None
     spec["tools"] = readout_data(mol, vals if have_surface else None, unit, boxes)
     spec["geom"] = hashlib.sha1(spec["xyz"].encode()).hexdigest()[:16]
     # the signature of the whole spec; the long lists enter through the arrays they are made
@@ -371,7 +513,7 @@ def mep_grid_html(mol, surface, value_sets, *, titles=None, vmax: float | None =
                   unit: str = "kcal/mol/e", opacity: float = 0.85, statistics=None,
                   markers: bool = True, marker_labels: str = "short", height: int = 340,
                   js_url: str | None = THREEDMOL_APP_URL, title: str = "MEP", decimals: int = 3,
-                  element_id: str = "mepviz-grid") -> str:
+                  element_id: str = "mepviz-grid", center: float = 0.0, camera=None) -> str:
     """Several MEP maps on the same surface side by side in ONE 3Dmol.js viewer grid:
     rotations are linked, the mesh is sent once, one colour bar (shared symmetric range,
     `vmax` kcal/mol/e, default max |V| over all maps). `statistics`: one dict (or None)
@@ -398,12 +540,14 @@ def mep_grid_html(mol, surface, value_sets, *, titles=None, vmax: float | None =
     stats = list(statistics) if statistics is not None else [None] * n
     tools = [readout_data(mol, vals, unit, marker_labels_for(st, unit, marker_labels) if markers else [])
              for vals, st in zip(sets, stats)]
-    view.raw(_mesh_js(surface, sets, vmax, opacity, decimals, [[0, c] for c in range(n)], tools))
+    view.raw(_mesh_js(surface, sets, vmax, opacity, decimals, [[0, c] for c in range(n)], tools, center))
     if markers:
         for c, st in enumerate(stats):
             if st:
                 _add_markers(v, st, unit, marker_labels, viewer=(0, c))
     v.zoomTo()
+    if camera is not None:
+        view.raw(_CAMERA_GRID_JS % json.dumps(camera.as_dict()))
     body = view.html(inline_js=inline)
     heads = "".join(f'<div style="flex:1;text-align:center;font:600 14px sans-serif;color:#222">'
                     f'{_html.escape(t)}</div>' for t in (titles or [""] * n))
@@ -411,7 +555,7 @@ def mep_grid_html(mol, surface, value_sets, *, titles=None, vmax: float | None =
             f'data-vertices="{len(sets[0])}" data-panels="{n}" '
             f'data-formula="{_html.escape(mol.formula)}" data-natoms="{mol.n_atoms}">'
             f'<div style="display:flex;margin-bottom:4px">{heads}</div>{body}'
-            f'{colorbar_html(vmax, unit, title)}</div>')
+            f'{colorbar_html(vmax, unit, title, center=center)}</div>')
 
 
 def standalone_html(fragment: str, title: str = "MEPviz") -> str:

@@ -100,3 +100,71 @@ def area_histogram(values, areas, bin_width: float | None = None, bins: int = 40
         edges = np.histogram_bin_edges(v, bins=bins)
     hist, edges = np.histogram(v, bins=edges, weights=a)
     return edges, hist
+
+
+# --------------------------------------------------------------------------- σ-hole caps
+#: half-angle (degrees) of the cone about the A→X axis, apex at X, that holds a halogen's cap
+CAP_CONE_DEG = 15.0
+#: halogens that can carry a σ-hole (atomic number -> symbol)
+HALOGENS = {17: "Cl", 35: "Br", 53: "I"}
+#: a halogen farther than this (Å) from every other atom is a halide ion: no bond, no σ-hole
+CAP_MAX_BOND = 2.6
+
+
+@dataclass(frozen=True, eq=False)
+class CapSite:
+    """The cap of halogen X (index `halogen`) bonded to atom A (`partner`) on a set of surface
+    points: `cone` marks the points within CAP_CONE_DEG of the A→X axis beyond X, `patch` the
+    points closer to X than to any other atom, `cos_angle` the cosine of each point's angle
+    from the axis (seen from X)."""
+
+    halogen: int
+    partner: int
+    symbol: str
+    cone: np.ndarray
+    patch: np.ndarray
+    cos_angle: np.ndarray
+
+    def value(self, values) -> float:
+        """V at the cap: the maximum of `values` (one per point) over the cone."""
+        return float(np.asarray(values, float)[self.cone].max())
+
+    def cap_point(self, values) -> int:
+        """Index of the point where the cap value is found."""
+        idx = np.flatnonzero(self.cone)
+        return int(idx[int(np.argmax(np.asarray(values, float)[self.cone]))])
+
+    def max_angle_deg(self, values) -> float:
+        """Angle (degrees) from the A→X axis of the largest value on X's surface patch: about 0°
+        when V_s,max of the halogen sits on its cap."""
+        v = np.asarray(values, float)
+        k = np.flatnonzero(self.patch)[int(np.argmax(v[self.patch]))]
+        return float(np.degrees(np.arccos(np.clip(self.cos_angle[k], -1, 1))))
+
+
+def halogen_caps(numbers, positions, points) -> list[CapSite]:
+    """One :class:`CapSite` per bonded halogen X (Cl, Br, I; its partner A = the nearest atom,
+    within CAP_MAX_BOND Å) that has points both in its cone and on its patch. Positions and
+    points in Å. The σ-hole cap value of a map is ``site.value(values)``: the maximum of V
+    within CAP_CONE_DEG of the A→X axis beyond X (the definition of train/evaluate_sets.py)."""
+    pos = np.asarray(positions, float).reshape(-1, 3)
+    z = np.asarray(numbers, int).ravel()
+    pts = np.asarray(points, float).reshape(-1, 3)
+    if not len(pts) or not np.isin(z, list(HALOGENS)).any():
+        return []
+    nearest = cKDTree(pos).query(pts)[1]
+    out = []
+    for x in np.flatnonzero(np.isin(z, list(HALOGENS))):
+        d = np.linalg.norm(pos - pos[x], axis=1)
+        d[x] = np.inf
+        a = int(np.argmin(d))
+        if d[a] > CAP_MAX_BOND:
+            continue
+        axis = (pos[x] - pos[a]) / np.linalg.norm(pos[x] - pos[a])
+        v = pts - pos[x]
+        cosang = v @ axis / np.linalg.norm(v, axis=1)
+        cone = cosang >= np.cos(np.radians(CAP_CONE_DEG))
+        patch = nearest == x
+        if cone.any() and patch.any():
+            out.append(CapSite(int(x), a, HALOGENS[int(z[x])], cone, patch, cosang))
+    return out

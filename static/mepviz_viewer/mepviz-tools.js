@@ -268,5 +268,17 @@
   };
 
   T.refit = function (viewer) { viewer.zoomTo(); T.fit(viewer); };
+
+  /* Camera preset (mepviz.report.views.CameraPreset): bring cam.center to the rotation centre
+     and turn the model by cam.quat (direction -> +z, towards the viewer); framing follows in
+     finish()/fit(). */
+  T.orient = function (viewer, cam) {
+    if (!cam || !cam.quat) return;
+    var v = viewer.getView();
+    v[0] = -cam.center[0]; v[1] = -cam.center[1]; v[2] = -cam.center[2];
+    v[4] = cam.quat[0]; v[5] = cam.quat[1]; v[6] = cam.quat[2]; v[7] = cam.quat[3];
+    viewer.setView(v);
+    viewer.__mepvizCamera = cam.key;
+  };
   window.MEPvizTools = T;
 })();
