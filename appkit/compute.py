@@ -195,6 +195,26 @@ def mep_map(mol: Molecule, model: str = registry.DEFAULT_MODEL, kind: str = regi
     return _mep_map(molecule_key(mol), model, kind, order, weights_stamp(model), mol)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _ensemble_spread(key: str, model: str, kind: str, stamp: str, _mol: Molecule):
+    from mepviz.ml.ensemble import ensemble_predictions, ensemble_spread
+    preds = ensemble_predictions(_mol, model)
+    if not preds:
+        return None
+    return ensemble_spread(preds, surface(_mol, kind).vertices)
+
+
+def ensemble_spread(mol: Molecule, model: str, kind: str = registry.DEFAULT_SURFACE):
+    """(mean, spread) of the MEP (kcal/mol/e) of `model`'s ensemble (registry.ENSEMBLES) on the
+    vertices of surface `kind`, or None when the model has no installed ensemble (cached)."""
+    from mepviz.ml.ensemble import ensemble_members
+    stems = ensemble_members(model)
+    if not stems:
+        return None
+    stamp = "|".join(f"{s}:{os.path.getmtime(str(s) + '.pt')}" for s in stems)
+    return _ensemble_spread(molecule_key(mol), model, kind, stamp, mol)
+
+
 # -- analyses shown next to a map (cached by content: reruns and tab switches reuse them) ---
 def content_digest(*arrays) -> str:
     """A digest of the arrays' shapes, dtypes and bytes: a cache key for results derived from them."""

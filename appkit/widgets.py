@@ -440,3 +440,45 @@ def cap_readout(mol, caps, maps: dict, unit: str, container=None) -> list[dict]:
         c.caption("σ-hole cap: the largest V within 15° of the A→X bond axis beyond the halogen, on "
                   "this surface (positive: a σ-hole that binds Lewis bases).")
     return rows
+
+
+def uncertainty_panel(mol, model: str, kind: str, unit: str, *, container=None, opacity: float = 0.85) -> bool:
+    """The spread (standard deviation) of `model`'s ensemble (mepviz.core.registry.ENSEMBLES)
+    on the surface, white (members agree) to blue (they disagree), with its calibration on the
+    test sets as measured in weights/evaluation*.json. False when the model has no installed
+    ensemble."""
+    from mepviz.core.registry import ENSEMBLES
+    from mepviz.ml.ensemble import calibration_rows
+    from mepviz.report import claims
+
+    from . import viewer
+    c = container if container is not None else st
+    got = compute.ensemble_spread(mol, model, kind)
+    if got is None:
+        members = ENSEMBLES.get(model)
+        c.info(f"No uncertainty map for the {model} model: " + (
+            f"its ensemble ({', '.join(members)}) is not fully installed." if members else
+            "it has no ensemble (mepviz.core.registry.ENSEMBLES)."), icon="ℹ️")
+        return False
+    _, spread = got
+    surf = compute.surface(mol, kind)
+    top = float(spread.max()) if spread.size else 1.0
+    viewer.show_mep(mol, surf, spread, vmax=max(top, 1e-6), center=0.0, unit=unit, opacity=opacity,
+                    markers=False, height=360, container=c, title="ensemble spread (std)",
+                    element_id="explore-uncertainty")
+    f = POTENTIAL_UNITS[unit]
+    c.caption(f"Standard deviation of the MEP over the {len(ENSEMBLES[model])} independently trained members "
+              f"({', '.join(ENSEMBLES[model])}): white where they agree, blue where they disagree (largest "
+              f"{top * f:.2f} {unit}, mean {float(spread.mean()) * f:.2f} {unit}).")
+    try:
+        rows = calibration_rows(*claims.load_documents(), model)
+    except ValueError:
+        rows = []
+    if rows:
+        c.markdown("**Does high spread mark high error?** Spearman rank correlation between the spread and the "
+                   "true |error| against DFT on the test sets (1: perfect ranking, 0: none)")
+        c.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch", key="explore_calibration")
+    else:
+        c.caption("Its calibration on the test sets has not been measured yet (train.evaluate / "
+                  "train.evaluate_sets write it into weights/evaluation*.json).")
+    return True

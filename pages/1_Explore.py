@@ -69,6 +69,13 @@ if mep is not None:
             f"{compute.scale_caption(sc, unit)}. Drag to rotate, scroll to zoom.")
         if caps:
             widgets.cap_readout(mol, caps, {f"{model} model": mep.values}, unit)
+        from mepviz.core.registry import ENSEMBLES
+        if model in ENSEMBLES:
+            unc_box = st.expander("Uncertainty map: where independently trained models disagree",
+                                  key="explore_unc_open", on_change="rerun")
+            if unc_box.open:
+                with unc_box:
+                    widgets.uncertainty_panel(mol, model, kind, unit, opacity=opts["opacity"])
         # computed only while open: a grid of MEP values, sent to the browser only when seen
         slice_box = st.expander("2D contour slice through a plane", key="explore_slice_open", on_change="rerun")
         if slice_box.open:

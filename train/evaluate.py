@@ -60,8 +60,8 @@ BASELINE_NAMES = registry.BASELINE_NAMES
 #: baselines with atomic dipoles and quadrupoles: their isodensity error is also split by order
 BASELINES_WITH_ORDERS = ("xtb-multipoles",)
 #: per-molecule ESP fits to the DFT MEP itself (the floor for point multipoles): name → (order, label)
-BOUNDS = {"esp-fit-charges": (0, "ESP-fitted charges (per-molecule fit to the DFT MEP; floor)"),
-          "esp-fit-multipoles": (2, "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor)")}
+BOUNDS = {"esp-fit-charges": (0, "ESP-fitted charges (per-molecule fit to the DFT MEP; floor of point charges)"),
+          "esp-fit-multipoles": (2, "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor of point multipoles)")}
 ORDER_LABELS = ("charges only", "+ atomic dipoles", "+ atomic quadrupoles")
 README = ROOT / "README.md"
 README_MARKERS = ("<!-- accuracy-table:start (python -m train.evaluate --readme) -->", "<!-- accuracy-table:end -->")
@@ -314,6 +314,42 @@ def extrema_errors(test_set, multipoles) -> dict:
             "v_max_mae": float(np.mean(dmax)) if n else float("nan"), "n_molecules": n}
 
 
+def ensemble_calibration(test_set, stems) -> dict:
+    """Does the spread of an ensemble mark where its first member (the shipped map) is wrong?
+
+    `stems`: the member weight files (mepviz.core.registry.ENSEMBLES, shipped file first). On
+    each molecule's DFT isodensity points: spread = standard deviation of the members' MEPs,
+    error = |first member − DFT| (kcal/mol/e). Spearman rank correlations: over all points of
+    the set pooled, within each molecule (median over molecules), and over molecules (mean
+    spread vs MAE)."""
+    from scipy.stats import spearmanr
+    mps = [model_multipoles(Path(s).name, test_set, Path(s).parent)[0] for s in stems]
+    spread, error, per_mol, mol_spread, mol_mae = [], [], [], [], []
+    for k, t in enumerate(test_set):
+        v = np.stack([multipole_potential(t.iso_points, t.mol.positions, *mp[k]) for mp in mps])
+        sd, err = v.std(0), np.abs(v[0] - t.iso_esp)
+        spread.append(sd)
+        error.append(err)
+        per_mol.append(spearmanr(sd, err)[0])
+        mol_spread.append(sd.mean())
+        mol_mae.append(err.mean())
+    sp, er = np.concatenate(spread), np.concatenate(error)
+    return {"members": [str(Path(s).name if Path(s).parent.name != "studies" else f"studies/{Path(s).name}")
+                        for s in stems],
+            "n_molecules": len(test_set), "n_points": int(sp.size),
+            "spearman_points": float(spearmanr(sp, er)[0]),
+            "spearman_points_within_molecule_median": float(np.nanmedian(per_mol)),
+            "spearman_molecules": float(spearmanr(mol_spread, mol_mae)[0]) if len(test_set) > 2 else float("nan"),
+            "mean_spread": float(sp.mean()), "mae": float(er.mean())}
+
+
+def ensemble_calibrations(test_set, weights_dir=DEFAULT_WEIGHTS) -> dict:
+    """:func:`ensemble_calibration` of every ensemble of the registry whose members are all installed."""
+    from mepviz.ml.ensemble import ensemble_members
+    return {name: ensemble_calibration(test_set, stems) for name in registry.ENSEMBLES
+            if (stems := ensemble_members(name, weights_dir))}
+
+
 def figures(methods: dict, test_set) -> dict:
     """Data of the paper's figures for the Compare page and evaluation.md (kcal/mol/e):
 
@@ -366,7 +402,8 @@ def markdown(doc: dict) -> str:
         "Baselines have no atomic dipoles/quadrupoles unless stated. The two *ESP-fitted* rows are not "
         "predictors: their charges (and atomic dipoles and quadrupoles) are least-squares fitted to each test "
         "molecule's own DFT MEP (isodensity + shell points, Σq fixed), so they show the smallest error any point "
-        "atomic multipoles of that order can reach — the floor for the ML models.",
+        "atomic multipoles of that order can reach — the floor for the point-multipole ML models (the MEP-trained "
+        "model's charge-penetration term goes beyond point multipoles, so it can pass below it on the isodensity surface).",
         "",
         "| Method | μ vector MAE (D) | \\|μ\\| MAE (D) | Θ MAE (D·Å) | MEP MAE iso | MEP RMSE iso "
         "| MAE 1.4 | MAE 1.6 | MAE 1.8 | MAE 2.0 | failed |",
@@ -604,6 +641,9 @@ def main(argv=None) -> int:
         "models": {k: v for k, v in methods.items() if v["kind"] == "model"},
         "baselines": {k: v for k, v in methods.items() if v["kind"] in ("baseline", "bound")},
     }
+    uncertainty = ensemble_calibrations(test_set, wdir)
+    if uncertainty:
+        doc["uncertainty"] = uncertainty
     # "methods" holds everything; "models"/"baselines" are the same objects split by kind
     out_stem = Path(args.out) if args.out else wdir / "evaluation"
     out_stem.with_suffix(".md").write_text(markdown(doc))

@@ -35,6 +35,10 @@ DEFAULT_MODEL = "quadrupole"
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 #: the paper's comparison, in display order (Compare, Learn and Batch pages)
 PAPER_PAIR = ("dipole", "quadrupole")
+#: ensembles for the uncertainty map: model -> its members, weight-file stems relative to the
+#: weights folder (the shipped file first: the map shown is that member's); the spread of
+#: their MEPs on the surface is the map's uncertainty (mepviz.ml.ensemble)
+ENSEMBLES: dict[str, tuple[str, ...]] = {"mep": ("mep", "studies/seed1-mep", "studies/seed2-mep")}
 
 
 def model_label(name: str) -> str:
