@@ -72,8 +72,9 @@ def test_json_points_and_cube(weights_dir, tmp_path):
     q = np.array(d["quadrupole_debye_angstrom"])
     assert q.shape == (3, 3) and abs(np.trace(q)) < 1e-5
     assert d["surface"]["kind"] == "vdw1.4" and d["surface"]["statistics_kcal_mol_e"]["n_points"] > 100
-    # the MEP at the given points, in their order, equals the library's
-    ref = Predictor("quadrupole", weights_dir).predict(mol)
+    # the MEP at the given points, in their order, equals the library's (default model)
+    from mepviz.core.registry import DEFAULT_MODEL
+    ref = Predictor(DEFAULT_MODEL, weights_dir).predict(mol)
     # float32 model in two processes (thread counts may differ): agree to float32 round-off
     assert np.allclose(d["mep_kcal_mol_e"], ref.mep(pts), rtol=1e-5, atol=1e-4)
     assert np.allclose(d["dipole_debye"], ref.dipole_debye, atol=1e-5)

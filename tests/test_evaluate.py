@@ -125,7 +125,7 @@ def test_command_line_and_card_update(tmp_path, test_set):
     md = (tmp_path / "ev.md").read_text()
     assert "| Method |" in md and "Gasteiger" in md and "quadrupole" in md
     doc = json.loads((tmp_path / "ev.json").read_text())
-    assert set(doc["models"]) == {"dipole", "quadrupole"}
+    assert set(doc["models"]) == {"dipole", "quadrupole", "mep"}       # every model make_weights wrote
     assert set(doc["baselines"]) == {"gasteiger", "esp-fit-charges", "esp-fit-multipoles"}
     floor = doc["baselines"]["esp-fit-multipoles"]
     assert floor["kind"] == "bound"
@@ -134,7 +134,8 @@ def test_command_line_and_card_update(tmp_path, test_set):
     assert set(m["per_shell"]) == {"1.4", "1.6", "1.8", "2.0"} and len(m["per_molecule"]) == 3
     # the app's Compare page can read it
     tables = metrics.evaluation_tables(doc)
-    assert len(tables["overall"]) == 5 and len(tables["per_shell"]) == 20
+    n_methods = len(doc["models"]) + len(doc["baselines"])        # 3 models, gasteiger, 2 floors
+    assert len(tables["overall"]) == n_methods and len(tables["per_shell"]) == 4 * n_methods
     # -n: the cards are left alone
     assert "test_metrics" not in json.loads((wdir / "quadrupole.json").read_text())
     # card update: subset metrics are the card metrics of the first molecules

@@ -22,13 +22,14 @@ TINY = {"features": 16, "layers": 2, "rbf": 8, "charge_scale": 3.0, "dipole_scal
 
 
 def make_weights(folder, seed: int = 0, **config):
-    """Write small random-weight dipole/quadrupole models into `folder` (as weights/ would be)."""
+    """Write small random-weight dipole/quadrupole/mep models into `folder` (as weights/ would be;
+    the mep one with its charge-penetration head)."""
     from mepviz.model import MultipoleNet, save_model
 
     cfg = {**TINY, **config}
-    for k, name in enumerate(("dipole", "quadrupole")):
+    for k, name in enumerate(("dipole", "quadrupole", "mep")):
         torch.manual_seed(seed + k)
-        net = MultipoleNet(**cfg)
+        net = MultipoleNet(**cfg, **({"penetration": True} if name == "mep" else {}))
         save_model(net, str(folder / name), {"name": name, "description": f"test {name} model"})
     return folder
 

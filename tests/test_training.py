@@ -201,7 +201,13 @@ def test_shipped_configs_follow_each_variants_protocol():
         chain = [cfg]                          # the config and the base configs it starts from
         while chain[-1].get("init"):
             base = build.load_config(chain[-1]["init"]["config"])
-            assert (base["loss_protocol"], base["model"]) == (cfg["loss_protocol"], cfg["model"]), base["_name"]
+            if name == "mep":        # μ + Θ + MEP: its base stages are the quadrupole model's
+                # (μ + Θ: GFN2-xTB and QM9 data carry no surface MEP), same network but the
+                # charge-penetration head, which only the MEP term can train
+                assert base["loss_protocol"] == "quadrupole", base["_name"]
+                assert {**base["model"], "penetration": True} == cfg["model"], base["_name"]
+            else:
+                assert (base["loss_protocol"], base["model"]) == (cfg["loss_protocol"], cfg["model"]), base["_name"]
             assert os.path.exists(os.path.join(ds.ROOT, chain[-1]["init"]["weights"] + ".pt"))
             chain.append(base)
         stages = [s for c in reversed(chain) for s in c["stages"]]
@@ -210,6 +216,14 @@ def test_shipped_configs_follow_each_variants_protocol():
         if name == "quadrupole":
             assert cfg["loss_protocol"] == "quadrupole" and cfg["quadrupole_weight"] > 0 and not atomic
             assert cfg["model"]["max_order"] == 2
+        elif name == "mep":
+            assert cfg["loss_protocol"] == "mep" and cfg["quadrupole_weight"] > 0 and cfg["mep"]["weight"] > 0
+            assert cfg["model"]["max_order"] == 2 and not atomic
+            # every MEP-carrying training file is in the config, so the MEP term sees all of them
+            import glob
+            carried = {os.path.relpath(f, ds.ROOT) for f in glob.glob(os.path.join(ds.ROOT, "data", "*", "train*.npz"))
+                       if "iso_esp" in np.load(f).files}
+            assert carried <= set(cfg["data"]["dft"]), carried - set(cfg["data"]["dft"])
         else:      # dipole variants: μ only (no Θ in any loss); only dipole-xtb fits atomic targets
             assert cfg["loss_protocol"] == "dipole" and not cfg.get("quadrupole_weight")
             assert cfg["model"]["max_order"] == 1 and atomic == (name == "dipole-xtb")

@@ -60,8 +60,8 @@ BASELINE_NAMES = registry.BASELINE_NAMES
 #: baselines with atomic dipoles and quadrupoles: their isodensity error is also split by order
 BASELINES_WITH_ORDERS = ("xtb-multipoles",)
 #: per-molecule ESP fits to the DFT MEP itself (the floor for point multipoles): name → (order, label)
-BOUNDS = {"esp-fit-charges": (0, "ESP-fitted charges (per-molecule fit to the DFT MEP; floor)"),
-          "esp-fit-multipoles": (2, "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor)")}
+BOUNDS = {"esp-fit-charges": (0, "ESP-fitted charges (per-molecule fit to the DFT MEP; floor of point charges)"),
+          "esp-fit-multipoles": (2, "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor of point multipoles)")}
 ORDER_LABELS = ("charges only", "+ atomic dipoles", "+ atomic quadrupoles")
 README = ROOT / "README.md"
 README_MARKERS = ("<!-- accuracy-table:start (python -m train.evaluate --readme) -->", "<!-- accuracy-table:end -->")
@@ -402,7 +402,8 @@ def markdown(doc: dict) -> str:
         "Baselines have no atomic dipoles/quadrupoles unless stated. The two *ESP-fitted* rows are not "
         "predictors: their charges (and atomic dipoles and quadrupoles) are least-squares fitted to each test "
         "molecule's own DFT MEP (isodensity + shell points, Σq fixed), so they show the smallest error any point "
-        "atomic multipoles of that order can reach — the floor for the ML models.",
+        "atomic multipoles of that order can reach — the floor for the point-multipole ML models (the MEP-trained "
+        "model's charge-penetration term goes beyond point multipoles, so it can pass below it on the isodensity surface).",
         "",
         "| Method | μ vector MAE (D) | \\|μ\\| MAE (D) | Θ MAE (D·Å) | MEP MAE iso | MEP RMSE iso "
         "| MAE 1.4 | MAE 1.6 | MAE 1.8 | MAE 2.0 | failed |",

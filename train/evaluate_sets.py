@@ -89,7 +89,7 @@ def methods_for(test_set, weights_dir=ev.DEFAULT_WEIGHTS) -> dict:
     for name in ev.BASELINE_NAMES:
         mp, err = ev.baseline_multipoles(name, test_set)
         out[name] = (mp, err, registry.BASELINES[name])
-    for order, label in ((0, "ESP-fit charges (floor)"), (2, "ESP-fit q + p + θ (floor)")):
+    for order, label in ((0, "ESP-fit charges (floor of point charges)"), (2, "ESP-fit q + p + θ (floor of point multipoles)")):
         out[f"esp-fit-{order}"] = ([ev.esp_fit_multipoles(t, order=order) for t in test_set],
                                    [None] * len(test_set), label)
     for card_path in sorted(Path(weights_dir).glob("*.json")):

@@ -289,6 +289,7 @@ class Trainer:
         self.train, self.val = ds.training_data(self.dft_files, a.val_fraction, a.seed,
                                                 max_molecules=a.max_molecules)
         self.train = ds.thin_mep(self.train, a.mep_keep or {}, a.seed)
+        self.unique_train = self.train
         self.train = ds.repeat_files(self.train, dict(_file_repeat(r) for r in a.repeat))
         self.dft_train, self.magnitude = self.train, None
         if a.qm9_magnitude:
@@ -515,7 +516,7 @@ class Trainer:
     # -- model card -----------------------------------------------------------------------
     def card(self) -> dict:
         a, st = self.args, self.state
-        data = {"dft_train": self.dft_train.summary(), "dft_validation": self.val.summary(),
+        data = {"dft_train": self.unique_train.summary(), "dft_validation": self.val.summary(),
                 "dft_files": {os.path.relpath(f, ds.ROOT): ds.file_digest(f) for f in self.dft_files},
                 "validation_split": f"seeded hash of QM9 index (named molecules: of their name) < {a.val_fraction} (seed {a.seed}); "
                                     "train/dataset.py validation_mask",
@@ -523,7 +524,7 @@ class Trainer:
                             "beyond-QM9 test sets (data/newchem/test_*.npz, sigma_hole.npz)"}
         if a.repeat:
             data["repeat"] = dict(_file_repeat(r) for r in a.repeat)
-            data["dft_train"]["note"] = "molecule counts include the repeats"
+            data["dft_train"]["molecules_per_epoch"] = len(self.dft_train)
         if self.magnitude is not None:
             data["qm9_magnitude"] = {**self.magnitude.summary(), "weight": a.magnitude_weight,
                                      "target": "qm9pack Dipole_debye (|μ|, B3LYP/6-31G(2df,p))"}
@@ -532,14 +533,13 @@ class Trainer:
             data["xtb_validation"] = self.xtb_val.summary()
             data["xtb_files"] = {os.path.relpath(f, ds.ROOT): ds.file_digest(f) for f in self.xtb_file_list}
         if a.variant == "mep":
-            mep = self.dft_train.has_mep()
-            groups = ds.chemistry_groups(self.dft_train)
+            mep, groups = self.unique_train.has_mep(), ds.chemistry_groups(self.unique_train)
             data["mep_labels"] = {"training_molecules": int(mep.sum()),
                                   "by_chemistry": {g: int((mep & (groups == g)).sum()) for g in ds.CHEMISTRY_GROUPS},
                                   "kept_share": a.mep_keep or None,
                                   "validation_molecules": int(self.val.has_mep().sum()),
-                                  "by_file": {str(f): int(mep[self.dft_train.source == f].sum())
-                                              for f in np.unique(self.dft_train.source)},
+                                  "by_file": {str(f): int(mep[self.unique_train.source == f].sum())
+                                              for f in np.unique(self.unique_train.source)},
                                   "points_per_molecule_and_batch": a.mep_points, "isodensity_share": a.mep_iso_share}
         hist = st["history"]
         tp = st.get("throughput", [])

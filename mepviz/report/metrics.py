@@ -138,4 +138,5 @@ def largest_principal_value(quadrupole) -> float:
 METHOD_SHORT = {**{m: f"ML {m} model" for m in MODEL_NAMES},
                 **{b: BASELINES[b].split(" (")[0] for b in BASELINE_NAMES},
                 "xtb-multipoles": "GFN2-xTB multipoles",
-                "esp-fit-charges": "ESP-fit charges (floor)", "esp-fit-multipoles": "ESP-fit q+p+θ (floor)"}
+                "esp-fit-charges": "ESP-fit charges (point-charge floor)",
+                "esp-fit-multipoles": "ESP-fit q+p+θ (point-multipole floor)"}
