@@ -23,7 +23,7 @@ REBUILD_TOLERANCE = {"test MEP MAE iso": 0.10, "test \\|μ\\| MAE (D)": 0.015, "
 def test_there_are_studies_and_the_page_is_generated_from_them():
     kinds = {p.name.split("-")[0] for p in CARDS}
     assert {"rebuild", "ablation", "seed1"} <= kinds, f"weights/studies/ holds {sorted(p.name for p in CARDS)}"
-    assert studies.OUT.read_text() == studies.markdown(studies.studies()), (
+    assert studies.OUT.read_text() == studies.page(studies.studies()), (
         "weights/studies.md is stale or edited by hand: run python -m train.studies")
 
 

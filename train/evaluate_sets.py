@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mepviz import registry
+from mepviz.ml import cards
 from mepviz.electrostatics import multipole_potential
 from mepviz.metrics import load_test_set
 from mepviz.surface.extrema import CAP_CONE_DEG, HALOGENS, halogen_caps  # noqa: F401  (the cap geometry)
@@ -171,13 +172,36 @@ def model_set_metrics(stem, data_dir=ROOT / "data" / "newchem", log=print) -> di
     return out
 
 
+def set_block(res: dict, name: str) -> dict:
+    """A model's ``test_sets`` entry for one set of an :func:`evaluate_sets` document (the keys of
+    :func:`model_set_metrics`)."""
+    m = res["methods"][name]
+    return {"n_molecules": m["n_molecules"], "mep_iso_mae": m["mep_iso"]["mae"], "mep_1.4_mae": m["mep_shells"]["1.4"]["mae"],
+            "dipole_magnitude_mae_debye": m["moments"]["dipole_magnitude_mae_debye"],
+            "caps": (res.get("halogen_caps") or {}).get(name)}
+
+
+def write_shipped_card_sets(doc: dict, weights_dir=ev.DEFAULT_WEIGHTS) -> list[Path]:
+    """Write every evaluated shipped model's per-set results into its card (``test_sets``)."""
+    written = []
+    for card_path in sorted(Path(weights_dir).glob("*.json")):
+        blocks = {key: set_block(res, card_path.stem) for key, res in doc["sets"].items()
+                  if "skipped" not in res["methods"].get(card_path.stem, {"skipped": True})}
+        if blocks:
+            card = cards.read_card(card_path)
+            card["test_sets"] = blocks
+            cards.write_card(card_path, card)
+            written.append(card_path)
+    return written
+
+
 def write_card_set_metrics(stem, data_dir=ROOT / "data" / "newchem") -> dict:
     """Add :func:`model_set_metrics` to the card stem.json under ``test_sets``."""
     metrics = model_set_metrics(stem, data_dir)
     path = Path(str(stem) + ".json")
-    card = json.loads(path.read_text())
+    card = cards.read_card(path)
     card["test_sets"] = metrics
-    path.write_text(json.dumps(card, indent=2, default=float) + "\n")
+    cards.write_card(path, card)
     return metrics
 
 
@@ -231,6 +255,8 @@ def main(argv=None) -> int:
     Path(a.out + ".json").write_text(json.dumps(doc, indent=1, default=float) + "\n")
     Path(a.out + ".md").write_text(markdown(doc))
     print(f"wrote {a.out}.json and .md")
+    for path in write_shipped_card_sets(doc, a.weights):
+        print(f"wrote the per-set results into {path}")
     return 0
 
 

@@ -11,7 +11,14 @@ Every study is a model card written by :mod:`train.build` (with its test metrics
   committed base weights another config starts from), against the training noise in the cards.
 - ``ablation-<config>.json``: a config that changes one thing about a shipped model, built with
   ``python -m train.build <config> --out weights/studies/ablation-<config>``; compared with the base
-  weights it started from (its card's ``build.base``).
+  weights it started from (its card's ``build.base``). ``ablation-mep-nopen`` (the mep config
+  without its charge-penetration head) is also compared with ``weights/mep`` on every test set.
+- ``curve-<point>.json``: the learning curve of the mep model (:mod:`train.learning_curve`):
+  test-set MEP errors against the MEP-labelled training molecules per chemistry group, the
+  marginal value of each group's labels and a projection of the global curve.
+
+Beyond-QM9 test-set metrics come from each card's ``test_sets`` block
+(:func:`train.evaluate_sets.write_card_set_metrics`).
 
 Metrics: DFT validation split (μ component MAE, |μ| MAE, Θ component MAE; D and D·Å) and the QM9
 test split (μ vector, |μ| and Θ MAE; isodensity and 1.4 × Bondi shell MEP MAE in kcal/mol/e).
@@ -243,6 +250,150 @@ def markdown(items: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: beyond-QM9 test sets in table order (keys of a card's ``test_sets``)
+SETS = (("drugs", "drugs"), ("spice", "SPICE P/S/Cl/Br/I"), ("ions", "ions"), ("sigma_hole", "σ-hole set"))
+
+
+def set_columns(card: dict) -> list[tuple[str, float | None]]:
+    """(label, MEP iso MAE) for the QM9 test split and every beyond-QM9 set of a card."""
+    sets = card.get("test_sets") or {}
+    return [("QM9", test_value(card, ("mep_isodensity", "mae")))] + \
+        [(label, (sets.get(key) or {}).get("mep_iso_mae")) for key, label in SETS]
+
+
+def caps(card: dict) -> str:
+    """'right/all' halogen caps over the beyond-QM9 sets of a card (right = DFT's sign)."""
+    rows = [c for c in ((card.get("test_sets") or {}).get(k, {}).get("caps") for k, _ in SETS) if c]
+    return f"{sum(c['sign_right'] for c in rows)}/{sum(c['caps'] for c in rows)}" if rows else "—"
+
+
+def penetration_section(folder: Path = STUDIES) -> list[str]:
+    """The mep model with and without its charge-penetration head, on validation and every test set."""
+    nopen = Path(folder) / "ablation-mep-nopen.json"
+    if not nopen.exists() or not (ROOT / "weights" / "mep.json").exists():
+        return []
+    runs = [("`weights/mep.pt` (with the term)", _read(ROOT / "weights" / "mep.json")),
+            ("`ablation-mep-nopen` (point multipoles only)", _read(nopen))]
+    head = ["val MEP iso", "val MEP shells"] + [f"test {label} iso" for label, _ in set_columns(runs[0][1])]
+    lines = ["", "## Charge penetration: the mep model with and without its Slater valence clouds", "",
+             "The same config, data, seed and stages (`train/configs/mep.yaml` vs "
+             "`train/configs/ablation-mep-nopen.yaml`); MEP MAE in kcal/mol/e on the DFT validation split "
+             "(isodensity and shell points of its MEP-labelled molecules) and on every test set (isodensity "
+             "points). The term is kept only because it lowers the isodensity error on held-out molecules.", "",
+             "| Model | " + " | ".join(head) + " | halogen caps right |", "|---|" + "---|" * (len(head) + 1)]
+    for label, card in runs:
+        val = validation_metrics(card)
+        vals = [val.get("mep_iso_mae"), val.get("mep_shell_mae")] + [v for _, v in set_columns(card)]
+        lines.append(f"| {label} | " + " | ".join(_fmt(v, 2) for v in vals) + f" | {caps(card)} |")
+    return lines
+
+
+def curve_points(folder: Path = STUDIES) -> dict[str, dict]:
+    """name → card of every learning-curve point that has its test-set metrics."""
+    out = {}
+    for path in sorted(Path(folder).glob("curve-*.json")):
+        card = _read(path)
+        if card.get("test_sets"):
+            out[path.stem[len("curve-"):]] = card
+    return out
+
+
+def curve_projection(points: dict[str, dict]) -> dict[str, dict] | None:
+    """Per test set, the fit MAE(N) = a + b / √N over the global points (every group thinned alike,
+    N = MEP-labelled training molecules) and its value at 2N and 4N of the full set; None with
+    fewer than three global points."""
+    glob_pts = sorted(((c["data"]["mep_labels"]["training_molecules"], c) for n, c in points.items()
+                       if n.startswith("all-") and c["data"]["mep_labels"]["training_molecules"] > 0),
+                      key=lambda x: x[0])
+    if len(glob_pts) < 3:
+        return None
+    n = np.array([p[0] for p in glob_pts], float)
+    out = {}
+    for k, (label, _) in enumerate(set_columns(glob_pts[0][1])):
+        y = np.array([set_columns(c)[k][1] for _, c in glob_pts], float)
+        a, b = np.linalg.lstsq(np.c_[np.ones_like(n), 1 / np.sqrt(n)], y, rcond=None)[0]
+        out[label] = {"now": float(y[-1]), "fit_now": float(a + b / np.sqrt(n[-1])),
+                      "x2": float(a + b / np.sqrt(2 * n[-1])), "x4": float(a + b / np.sqrt(4 * n[-1])),
+                      "asymptote": float(a)}
+    return {"n": int(n[-1]), "sets": out}
+
+
+def curve_section(folder: Path = STUDIES) -> list[str]:
+    """The learning-curve tables: every point, each group's marginal value, the projection."""
+    from train.dataset import CHEMISTRY_GROUPS
+    from train.learning_curve import CURVE_EPOCHS
+    points = curve_points(folder)
+    if not points:
+        return []
+    first = next(iter(points.values()))
+    sets = [label for label, _ in set_columns(first)]
+    lines = ["", "## Learning curve of the mep model: where do new MEP labels pay most?", "",
+             f"`python -m train.learning_curve build` (configs `train/configs/curve/`): the mep config with a share of "
+             f"the MEP-labelled training molecules kept per chemistry group (μ and Θ of every molecule stay), final "
+             f"stage {CURVE_EPOCHS} epochs for every point, so the points compare with each other (`all-1` is the "
+             "reference at that length, not the shipped file). MEP MAE on the isodensity points of each test set, "
+             "kcal/mol/e.", "",
+             "| Point | " + " | ".join(f"MEP labels {g}" for g in CHEMISTRY_GROUPS) + " | " +
+             " | ".join(sets) + " | caps right |", "|---|" + "---|" * (len(CHEMISTRY_GROUPS) + len(sets) + 1)]
+    for name, card in points.items():
+        by = card["data"]["mep_labels"]["by_chemistry"]
+        lines.append(f"| `{name}` | " + " | ".join(str(by.get(g, 0)) for g in CHEMISTRY_GROUPS) + " | " +
+                     " | ".join(_fmt(v, 2) for _, v in set_columns(card)) + f" | {caps(card)} |")
+    ref = points.get("all-1")
+    if ref:
+        lines += ["", "Marginal value of each group's labels: (MAE without the group − MAE with all) per 100 "
+                  "labels of the group, kcal/mol/e — the larger, the more a new label of that chemistry "
+                  "pays on that test set.", "",
+                  "| Group (labels) | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+        ref_vals = [v for _, v in set_columns(ref)]
+        for g in CHEMISTRY_GROUPS:
+            card = points.get(f"without-{g}")
+            n_g = ref["data"]["mep_labels"]["by_chemistry"].get(g, 0)
+            if not card or not n_g:
+                continue
+            vals = [v for _, v in set_columns(card)]
+            lines.append(f"| {g} ({n_g}) | " + " | ".join(
+                "—" if a is None or b is None else f"{100 * (a - b) / n_g:+.2f}" for a, b in zip(vals, ref_vals)) + " |")
+    proj = curve_projection(points)
+    if proj:
+        lines += ["", f"Projection of the global curve (fit MAE = a + b/√N over the `all-*` points with labels; "
+                  f"N = {proj['n']} MEP-labelled molecules now):", "",
+                  "| Test set | MAE now | fit at N | at 2N | at 4N | a (N → ∞) |", "|---|---|---|---|---|---|"]
+        for label, p in proj["sets"].items():
+            lines.append(f"| {label} | {p['now']:.2f} | {p['fit_now']:.2f} | {p['x2']:.2f} | {p['x4']:.2f} | "
+                         f"{p['asymptote']:.2f} |")
+    return lines
+
+
+def mep_seed_section(folder: Path = STUDIES) -> list[str]:
+    """Seed spread of the mep model on every test set (the uncertainty ensemble's members)."""
+    members = [("0 (shipped file)", ROOT / "weights" / "mep.json")] + \
+        [(p.stem[len("seed"):].split("-")[0], p) for p in sorted(Path(folder).glob("seed*-mep.json"))]
+    cards_ = [(label, _read(p)) for label, p in members if p.exists()]
+    if len(cards_) < 2 or not all(c.get("test_sets") for _, c in cards_):
+        return []
+    sets = [label for label, _ in set_columns(cards_[0][1])]
+    lines = ["", "## Seed-to-seed spread of `weights/mep.pt` on every test set", "",
+             "`python -m train.build mep --seed N --out weights/studies/seedN-mep` (these builds are also the "
+             "members of the app's uncertainty ensemble). MEP MAE on the isodensity points, kcal/mol/e:", "",
+             "| seed | " + " | ".join(sets) + " | caps right |", "|---|" + "---|" * (len(sets) + 1)]
+    table = []
+    for label, card in cards_:
+        vals = [v for _, v in set_columns(card)]
+        table.append(vals)
+        lines.append(f"| {label} | " + " | ".join(_fmt(v, 2) for v in vals) + f" | {caps(card)} |")
+    arr = np.array([[np.nan if v is None else v for v in row] for row in table], float)
+    lines.append("| std | " + " | ".join(_fmt(float(x), 3) for x in np.nanstd(arr, axis=0, ddof=1)) + " | |")
+    return lines
+
+
+def page(items: list[dict], folder: Path = STUDIES) -> str:
+    """The whole of weights/studies.md: the rebuild/seed/ablation tables, then the mep model's
+    penetration ablation, seed spread on every test set and learning curve."""
+    extra = penetration_section(folder) + mep_seed_section(folder) + curve_section(folder)
+    return markdown(items) + ("\n".join(extra) + "\n" if extra else "")
+
+
 def card_seed_spread(spread: dict) -> dict:
     """The ``seed_spread`` block written into a shipped card: the training noise of its test
     metrics as measured by rebuilding with other seeds."""
@@ -269,7 +420,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(OUT))
     a = ap.parse_args(argv)
     items = studies()
-    Path(a.out).write_text(markdown(items))
+    Path(a.out).write_text(page(items))
     print(f"wrote {a.out}")
     for path in write_card_spreads(items):
         print(f"wrote the seed spread into {path.relative_to(ROOT)}")
