@@ -265,13 +265,19 @@ def base_card(cfg: dict) -> dict | None:
             "base_validation_metrics": base.get("validation_metrics"), "base_date": base.get("training", {}).get("date")}
 
 
-def card(cfg: dict, trainer: tr.Trainer, stages: list[dict]) -> dict:
+def data_digests(cfg: dict) -> dict[str, str]:
+    """SHA-256 of every data file of the config, taken before training (files packed while a
+    build runs must not be credited to it)."""
+    return {f: ds.file_digest(os.path.join(ds.ROOT, f), full=True)
+            for f in sorted({*cfg["data"]["dft"], *xtb_files(cfg)})}
+
+
+def card(cfg: dict, trainer: tr.Trainer, stages: list[dict], digests: dict | None = None) -> dict:
     """The model card: what the last stage's Trainer records, with the build's provenance."""
     name = cfg["_name"]
     c = trainer.card()
     c.pop("initialised_from", None)
     xtb = xtb_files(cfg)
-    files = sorted({*cfg["data"]["dft"], *xtb})
     c.update(identity(cfg))
     c.update(training_chemistry(trainer.dft_train,
                                 ds.load_files([os.path.join(ds.ROOT, f) for f in xtb]) if xtb else None))
@@ -282,7 +288,7 @@ def card(cfg: dict, trainer: tr.Trainer, stages: list[dict]) -> dict:
             "config": os.path.relpath(cfg["_path"], ds.ROOT),
             "config_sha256": cfg["_sha256"],
             "config_values": {k: v for k, v in cfg.items() if not k.startswith("_")},
-            "data_sha256": {f: ds.file_digest(os.path.join(ds.ROOT, f), full=True) for f in files},
+            "data_sha256": digests or data_digests(cfg),
             "seeds": {"torch_and_numpy": cfg["seed"], "validation_split": cfg["seed"]},
             "base": base_card(cfg),
             "stages": stages,
@@ -325,9 +331,13 @@ def main(argv=None) -> int:
     if a.rebuild_base and cfg.get("init"):
         base = [cfg["init"]["config"], "--out", os.path.join(ds.ROOT, cfg["init"]["weights"]), "--no-evaluate"]
         main(base + (["--resume"] if a.resume else []))
+    digests = data_digests(cfg)
     trainer, stages = run_stages(cfg, runs_dir, a.resume)
     trainer.model.load_state_dict(trainer.best_state)
-    save_model(trainer.model, out, card(cfg, trainer, stages))
+    if data_digests(cfg) != digests:
+        print("[build] warning: data files changed during the build; the card records the files as "
+              "they were when it started", flush=True)
+    save_model(trainer.model, out, card(cfg, trainer, stages, digests))
     print(f"[build] wrote {out}.pt and {out}.json ({time.time() - t0:.0f} s)", flush=True)
     if not a.no_evaluate:
         from train import evaluate
