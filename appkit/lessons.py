@@ -101,7 +101,7 @@ KEYS_JS = """<script>
 
 def lecture_setup() -> None:
     """Lecture mode: large fonts and no sidebar (CSS), ←/→ (PageUp/PageDown) step through lessons."""
-    st.markdown(LECTURE_CSS, unsafe_allow_html=True)
+    st.html(LECTURE_CSS)
 
 
 def keyboard() -> None:
@@ -194,32 +194,19 @@ def _sigma_hole(lesson, unit: str) -> None:
     refs = _sigma_hole_set(str(path))
     models = lesson_models()
     f = POTENTIAL_UNITS[unit]
+    names = [n for n in lesson.molecules if n in refs]
+    shown = st.radio("Molecule", names, horizontal=True, key="lesson_sigma_molecule")
     rows = []
-    for name in lesson.molecules:
-        t = refs.get(name)
-        if t is None:
-            continue
+    for name in names:
+        t = refs[name]
         mol = t.mol
-        surf = compute.surface(mol, "isodensity")
-        v_dft = learn.idw_to_vertices(t.iso_points, t.iso_esp, surf.vertices)
-        panels = {"DFT": v_dft}
         preds = {}
         for m in models:
             try:
-                mp = compute.mep_map(mol, m, "isodensity")
+                preds[registry.short_model_label(m)] = compute.prediction(mol, m)
             except (MoleculeInputError, compute.ModelUnavailable) as exc:
-                st.caption(f"{registry.model_label(m)}: {exc}")
-                continue
-            panels[registry.short_model_label(m)] = mp.values
-            preds[registry.short_model_label(m)] = mp.prediction
-        sc = color_scale(*panels.values(), rule="symmetric")
-        caps_v = compute.halogen_caps(mol, surf)
-        from mepviz.report.views import camera_presets
-        cam = next((p for p in camera_presets(mol, caps=caps_v, bonds=[]) if p.key.startswith("cap:")), None)
-        st.subheader(f"{name} ({mol.formula})")
-        viewer.show_mep_grid(mol, surf, list(panels.values()), titles=list(panels), vmax=sc.half_width,
-                             center=sc.center, unit=unit, markers=False, height=300, camera=cam,
-                             element_id=f"lesson-sigma-{name}", title="MEP")
+                if name == shown:
+                    st.caption(f"{registry.model_label(m)}: {exc}")
         # the cap value on the stored DFT points: the evaluation's own definition
         for site in halogen_caps(mol.numbers, mol.positions, t.iso_points):
             row = {"molecule": name, "halogen": f"{site.symbol} (bonded to {mol.symbols[site.partner]})",
@@ -227,7 +214,20 @@ def _sigma_hole(lesson, unit: str) -> None:
             for label, p in preds.items():
                 row[f"{label} ({unit})"] = site.value(p.mep(t.iso_points)) * f
             rows.append(row)
-    st.caption("One colour scale per molecule (symmetric about 0), the camera down the C→X bond onto the "
+        if name != shown:
+            continue
+        surf = compute.surface(mol, "isodensity")
+        panels = {"DFT": learn.idw_to_vertices(t.iso_points, t.iso_esp, surf.vertices)}
+        panels.update({label: p.mep(surf.vertices) for label, p in preds.items()})
+        sc = color_scale(*panels.values(), rule="symmetric")
+        from mepviz.report.views import camera_presets
+        cam = next((p for p in camera_presets(mol, caps=compute.halogen_caps(mol, surf), bonds=[])
+                    if p.key.startswith("cap:")), None)
+        st.subheader(f"{name} ({mol.formula})")
+        viewer.show_mep_grid(mol, surf, list(panels.values()), titles=list(panels), vmax=sc.half_width,
+                             center=sc.center, unit=unit, markers=False, height=340, camera=cam,
+                             element_id=f"lesson-sigma-{name}", title="MEP")
+    st.caption("One colour scale for the four maps (symmetric about 0), the camera down the C→X bond onto the "
                "cap. DFT: B3LYP (def2-TZVP on Br, I), its stored isodensity-point potential carried to "
                "these vertices by inverse-distance weighting.")
     if rows:

@@ -153,7 +153,7 @@ def molecule_section(container):
                                      {m: maps[m].statistics for m in MODELS}, ref, ref_stats, unit)
     container.dataframe(table.style.format("{:.3f}", na_rep="—"), width="stretch", key="compare_numbers",
                         height=35 * (len(table) + 1) + 3)
-    container.caption(("This is an ion: its μ depends on the origin and is stated " if mol.charge else "")
+    container.caption(("This is an ion: its μ depends on the origin. " if mol.charge else "")
                       + "μ about the centre of mass (origin-independent for neutral molecules), in debye; "
                       "Θ: principal values of the traceless Buckingham quadrupole about the centre of "
                       "mass, ascending, in D·Å. Surface statistics on the surface shown above.")
