@@ -1,6 +1,6 @@
 """Label QM9 molecules with the DFT reference engine and pack them into data/qm9 shards.
 
-    python -m train.label run  --start 433 --count 3000 --out train/labels [--esp] [--device cpu|gpu]
+    python -m train.label run  --start 433 --count 3000 --out train/labels [--no-esp] [--device cpu|gpu]
     python -m train.label pack --labels train/labels --out data/qm9/train_dft_433.npz
     python -m train.label check data/qm9/train_dft_433.npz
     python -m train.label export --start 1062 --count 6000 --out entries.npz   # for a GPU machine
@@ -15,7 +15,7 @@ Positions 0–99 are reserved and 100–199 are the test split: `run` refuses th
 
 `pack` writes the flat format of the data README (qm9_index, smiles, atom_count, z, pos,
 energy, dipole, second_moment, center_of_mass, quadrupole_com, qm9_dipole_debye; with
---esp labels also iso_* and shell_*), rows sorted by qm9_index, plus ``position``.
+the MEP on iso_* and shell_* points unless --no-esp: every new label stores the surface MEP), rows sorted by qm9_index, plus ``position``.
 
 `check` compares |μ| with QM9's Dipole_debye column and prints the distribution of |Δ| (D).
 """
@@ -108,7 +108,7 @@ def _fmt_h(seconds: float) -> str:
     return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"
 
 
-def run(start: int, count: int, out_dir: str, esp: bool = False, device: str = "cpu",
+def run(start: int, count: int, out_dir: str, esp: bool = True, device: str = "cpu",
         retry_failed: bool = False, cache_dir=False, log=print, entries: str | None = None,
         shard: tuple[int, int] = (0, 1)) -> dict:
     """Label positions start … start+count−1 into `out_dir`; returns counts.
@@ -278,7 +278,9 @@ def main(argv=None) -> int:
     r.add_argument("--start", type=int, required=True, help="first permutation position (≥ 200)")
     r.add_argument("--count", type=int, required=True)
     r.add_argument("--out", default="train/labels")
-    r.add_argument("--esp", action="store_true", help="also the MEP on iso and shell points")
+    r.add_argument("--no-esp", dest="esp", action="store_false",
+                   help="skip the MEP on iso and shell points (every label stores them by default)")
+    r.add_argument("--esp", dest="esp", action="store_true", help=argparse.SUPPRESS)   # the old spelling
     r.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="gpu needs gpu4pyscf")
     r.add_argument("--retry-failed", action="store_true")
     r.add_argument("--entries", help="read geometries from an `export` file instead of qm9pack")
