@@ -387,12 +387,12 @@ ION_SUBSTITUENTS = ("C", "CC", "CCC", "CC(C)", "C=C", "c1ccccc1", "Cc1ccccc1", "
 ION_HEADS = ("{R}OP(=O)(O)[O-]", "{R}OP(=O)([O-])OC", "{R}P(=O)(O)[O-]", "{R}OS(=O)(=O)[O-]",
              "{R}S(=O)(=O)[O-]", "{R}C(=O)[O-]", "{R}[S-]", "{R}[NH3+]", "{R}NC(=[NH2+])N",
              "{R}C(=[NH2+])N", "{R}c1c[nH]c[nH+]1", "{R}[n+]1ccccc1", "{R}[N+](C)(C)C", "{R}[P+](C)(C)C",
-             "{R}[S+](C)C", "{R}OP(=O)([O-])[O-]")
+             "{R}[S+](C)C", "{R}OP(=O)([O-])[O-]", "{R}OP(=O)([O-])OP(=O)(O)O", "{R}OP(=O)(O)OP(=O)(O)[O-]")
 
 
 def scaffold_ion_rows(exclude: set[str]) -> list[dict]:
     """Every charged group of ION_HEADS on every substituent of ION_SUBSTITUENTS (phosphates,
-    phosphonates, sulfates, sulfonates, carboxylates, thiolates; ammonium, guanidinium,
+    diphosphates, phosphonates, sulfates, sulfonates, carboxylates, thiolates; ammonium, guanidinium,
     amidinium, imidazolium, pyridinium, tetraalkyl-ammonium/-phosphonium, sulfonium), minus
     `exclude`; ordered so that any prefix covers every head."""
     rows, seen = [], set(exclude)
