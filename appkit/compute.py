@@ -163,11 +163,11 @@ def dft_verdict(mol: Molecule) -> Applicability:
 _WARM: set = set()
 
 
-def warm_up(models=registry.PAPER_PAIR) -> None:
-    """Load `models` in a background thread (once per server process), so the first molecule
-    a visitor enters does not wait for PyTorch to import."""
+def warm_up(models=None) -> None:
+    """Load `models` (default: the paper's pair and the default model) in a background thread
+    (once per server process), so the first molecule a visitor enters does not wait for PyTorch."""
     import threading
-    todo = [m for m in models if m not in _WARM]
+    todo = [m for m in (models or scale_models()) if m not in _WARM]
     if not todo:
         return
     _WARM.update(todo)

@@ -74,7 +74,8 @@ with st.expander("About MEPviz"):
         f"*{registry.DEFAULT_MODEL}* model unless you choose another. From their model cards:\n"
         + "".join(f"  - {d}\n" for d in claims.model_descriptions(_cards))
         + "  Molecules outside a model's training chemistry get a visible note.\n"
-        "- **MEP** from atomic multipoles: V(R) = kₑ Σᵢ [qᵢ/s + pᵢ·s/s³ + Σ θᵢ,αβ s_α s_β/s⁵].\n"
+        "- **MEP** from atomic multipoles: V(R) = kₑ Σᵢ [qᵢ/s + pᵢ·s/s³ + Σ θᵢ,αβ s_α s_β/s⁵]; a model "
+        "with a charge-penetration term adds each atom's smeared valence cloud (docs/physics.md).\n"
         "- **Reference**: PySCF B3LYP/6-31G(2df,p) with density fitting (QM9's level), computed in "
         "the background and cached; gallery molecules ship theirs.\n"
         "- **Surface**: ρ = 0.001 e/bohr³ isodensity (promolecular density) or scaled vdW surfaces.")
