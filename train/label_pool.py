@@ -370,7 +370,8 @@ def pack(label_dir: str, pools: list[str], out_path: str, log=print, new_only: b
         out[k] = np.concatenate([r[k] for r in recs])
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     atomic_write(out_path, lambda fh: np.savez_compressed(fh, **out))
-    write_readme(os.path.dirname(os.path.abspath(out_path)))
+    if os.path.basename(os.path.dirname(os.path.abspath(out_path))) == "newchem":
+        write_readme(os.path.dirname(os.path.abspath(out_path)))      # the shards' generated table
     log(f"packed {len(recs)} molecules into {out_path}")
     return out
 
