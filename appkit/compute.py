@@ -329,6 +329,13 @@ def map_range(mol: Molecule, kind: str, mode: str = "auto", fixed: float = 40.0)
     return symmetric_range(*arrays, percentile=98.0 if mode == "p98" else 100.0)
 
 
+def compare_models() -> tuple[str, ...]:
+    """The models of the Compare page: the paper's pair first, then the default map model when
+    it is another one and its weights are installed (e.g. the MEP-trained model)."""
+    return registry.PAPER_PAIR + tuple(m for m in (registry.DEFAULT_MODEL,)
+                                       if m not in registry.PAPER_PAIR and cards.weights_present(m))
+
+
 def scale_models(model: str | None = None) -> tuple[str, ...]:
     """The models whose maps set a molecule's colour scale: the paper's pair, the default model
     and `model` (the one shown), in that order, without repeats."""

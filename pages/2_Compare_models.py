@@ -15,12 +15,10 @@ from mepviz.report import tables as report_tables
 from mepviz.report import views
 from mepviz.surface.statistics import surface_statistics
 
-from mepviz.ml import cards as model_cards
 from mepviz.report import claims
 
 #: the paper's pair first, then the default map model when it is not one of them (e.g. `mep`)
-MODELS = registry.PAPER_PAIR + tuple(m for m in (registry.DEFAULT_MODEL,)
-                                     if m not in registry.PAPER_PAIR and model_cards.weights_present(m))
+MODELS = compute.compare_models()
 SHORT = {m: registry.short_model_label(m) for m in MODELS}
 COLORS = {"dipole": "#d95f02", "quadrupole": "#1b9e77"}
 OTHER_COLORS = ("#7570b3", "#e7298a", "#66a61e")

@@ -26,6 +26,12 @@ def no_evaluation(monkeypatch, tmp_path):
     monkeypatch.setenv("MEPVIZ_EVALUATION_JSON", str(tmp_path / "missing.json"))
 
 
+def _n() -> int:
+    """How many models the page compares (the paper's pair, then the default model)."""
+    from appkit.compute import compare_models
+    return len(compare_models())
+
+
 def fresh():
     at = app(PAGE)
     at.run()
@@ -52,11 +58,13 @@ def test_empty_page(weights, no_evaluation):
 def test_two_models_side_by_side(weights, no_evaluation):
     from mepviz.inputs import from_smiles
     from mepviz.predict import get_predictor, predict_mep_map
+    from appkit.compute import compare_models
+    models = compare_models()                         # the paper's pair, then the default model
     at = smiles(fresh(), "O")
     assert not at.error
-    assert len(iframes(at)) == 3                      # dipole | quadrupole views + their difference
+    assert len(iframes(at)) == len(models) + 1        # one view per model + the pair's difference
     table = dataframe_with(at, "|μ| (D)")
-    assert list(table.columns) == ["Dipole model", "Quadrupole model"]
+    assert list(table.columns) == [registry.short_model_label(m) for m in models]
     mol = from_smiles("O")
     for col, model in zip(table.columns, registry.PAPER_PAIR):
         pred = get_predictor(model).predict(mol)
@@ -97,9 +105,11 @@ def test_reference_panels_and_errors(weights, no_evaluation, monkeypatch):
 
     monkeypatch.setattr(compute, "reference_values", fake_values)
     monkeypatch.setattr(compute, "reference_result", fake_result)
+    from appkit.compute import compare_models
+    n = len(compare_models())
     at = smiles(fresh(), "C=O")
     assert not at.error
-    assert len(iframes(at)) == 5                      # 3 panels + 2 error maps
+    assert len(iframes(at)) == 2 * n + 1              # n models + DFT, n error maps
     table = dataframe_with(at, "|μ| (D)")
     assert table.loc["|μ| (D)", "DFT reference"] == pytest.approx(0.4 * 4.80320)
     np.testing.assert_allclose(table.loc[["Θ₁ (D·Å)", "Θ₂ (D·Å)", "Θ₃ (D·Å)"], "DFT reference"],
@@ -121,7 +131,7 @@ def test_gallery_molecule_with_shipped_reference(weights, no_evaluation):
     at.button(key="gallery_load").click().run()
     no_exception(at)
     assert not at.error
-    assert len(iframes(at)) == 5
+    assert len(iframes(at)) == 2 * _n() + 1           # models + DFT, error maps
     mol = gallery.load("water")
     surf = make_surface(mol, "isodensity")
     ref = gallery.precomputed_values(mol, "isodensity", surf)
@@ -145,7 +155,7 @@ def test_unsupported_element_then_recovery(weights, no_evaluation):
     smiles(at, "not_a_smiles((")                      # bad SMILES: input error, molecule kept
     assert any(e.startswith("Input problem") for e in texts(at.error))
     smiles(at, "CO")
-    assert not at.error and len(iframes(at)) == 3
+    assert not at.error and len(iframes(at)) == _n() + 1
 
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "evaluation_sample.json"   # train/evaluate.py -n 6
@@ -162,7 +172,8 @@ def test_dataset_results(weights, monkeypatch):
     results = {**doc["models"], **doc["baselines"]}
     np.testing.assert_allclose(overall["MAE"], [results[n]["mep"]["overall"]["mae"] for n in order])
     cards = dataframe_with(at, "fitted to (loss)")
-    assert list(cards.columns) == ["Dipole model", "Quadrupole model"]
+    from appkit.compute import compare_models
+    assert list(cards.columns) == [registry.short_model_label(m) for m in compare_models()]
     keys = [c.key for c in plotly_charts(at)]
     assert {"eval_bar", "eval_shells", "eval_orders", "eval_hist", "eval_permol", "eval_permol_pair"} <= set(keys)
     def hist_traces():
@@ -200,4 +211,4 @@ def test_junk_upload_in_sidebar_keeps_page_working(weights, no_evaluation):
     no_exception(at)
     errs = texts(at.error)
     assert errs and errs[0].startswith("Input problem") and "junk.xyz" in errs[0]
-    assert len(iframes(at)) == 3                      # the previous molecule is still shown
+    assert len(iframes(at)) == _n() + 1               # the previous molecule is still shown
