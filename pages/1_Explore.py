@@ -182,7 +182,8 @@ if got is not None:
                              vmax=R, center=sc.center, unit=unit, opacity=opts["opacity"],
                              statistics=[ml_stats, ref_stats],
                              markers=opts["show_markers"], marker_labels="short",
-                             title="MEP", container=g1, element_id="explore-grid")
+                             title="MEP", container=g1, element_id="explore-grid",
+                             camera=camera if uq is None else None)
         g2.markdown("**Difference (predicted − reference)** — on its own scale")
         viewer.show_mep(mol, surf, diff, vmax=D, unit=unit, opacity=opts["opacity"], markers=False,
                         height=340, container=g2, title=f"ML − {ref_col}", element_id="explore-diff")

@@ -18,10 +18,11 @@ def _vertex_counts(at) -> list[int]:
     return live + [int(re.search(r'data-vertices="(\d+)"', iframe_html(f)).group(1)) for f in iframes(at)]
 
 
-def _library_map(gid: str, model: str = "quadrupole", kind: str = "isodensity"):
+def _library_map(gid: str, model: str | None = None, kind: str = "isodensity"):
     from appkit import gallery
+    from mepviz.core.registry import DEFAULT_MODEL
     from mepviz.predict import predict_mep_map
-    return predict_mep_map(gallery.load(gid), model, kind)
+    return predict_mep_map(gallery.load(gid), model or DEFAULT_MODEL, kind)
 
 
 def _bar_limit(html: str) -> float:
@@ -72,8 +73,9 @@ def test_gallery_molecule_view_numbers_and_shipped_reference(app_env):
     from mepviz.reference import ReferenceResult  # noqa: F401
     ref = gallery.reference_for(gallery.load("water"))
     v_ref = ref.mep(lib.surface.vertices)
-    dip = predict_mep_map(gallery.load("water"), "dipole", "isodensity").values
-    r_maps = max(np.abs(lib.values).max(), np.abs(v_ref).max(), np.abs(dip).max())
+    from appkit.compute import scale_models      # the range rule: these models' maps and DFT
+    others = [predict_mep_map(gallery.load("water"), m, "isodensity").values for m in scale_models()]
+    r_maps = max(np.abs(lib.values).max(), np.abs(v_ref).max(), *(np.abs(v).max() for v in others))
     r_diff = np.abs(lib.values - v_ref).max()
     assert _bar_limit(grid) == pytest.approx(r_maps, abs=0.051)
     assert _bar_limit(spec["colorbar"]) == pytest.approx(r_maps, abs=0.051)   # main view: same rule

@@ -51,7 +51,8 @@ def test_smiles_gives_molecule_and_dipole(app_env):
     # the number shown is the library's prediction for the same molecule
     from mepviz.inputs import from_smiles
     from mepviz.predict import get_predictor
-    mu = get_predictor("quadrupole").predict(from_smiles("c1ccncc1")).dipole_magnitude_debye
+    from mepviz.core.registry import DEFAULT_MODEL
+    mu = get_predictor(DEFAULT_MODEL).predict(from_smiles("c1ccncc1")).dipole_magnitude_debye
     assert metric_value(at, "|μ| predicted") == f"{mu:.3f}"
 
 

@@ -15,6 +15,13 @@ def weights(tmp_path_factory):
     yield from weights_fixture(tmp_path_factory)
 
 
+def _model() -> str:
+    """The page's default model: the registry's default when installed, else the quadrupole model."""
+    from appkit.lessons import lesson_models
+    from mepviz.core import registry
+    return registry.DEFAULT_MODEL if registry.DEFAULT_MODEL in lesson_models() else lesson_models()[-1]
+
+
 def fresh():
     at = app(PAGE)
     at.run()
@@ -47,7 +54,7 @@ def test_acetate_orders_and_decay(weights):
                                      "charges + atomic dipoles + atomic quadrupoles"]
     mol = from_smiles("CC(=O)[O-]")
     for k in range(3):
-        st = predict_mep_map(mol, "quadrupole", "isodensity", order=k).statistics
+        st = predict_mep_map(mol, _model(), "isodensity", order=k).statistics
         assert orders["V_s,min (kcal/mol/e)"].iloc[k] == pytest.approx(st["v_min"], abs=1e-6)
     assert orders.iloc[2, 3] == 0.0                   # full vs full
     # all three views on one colour scale
@@ -129,7 +136,7 @@ def test_co2_line_avoids_the_nuclei_and_quadrupole_section(weights):
     quad = [f for f in iframes(at) if 'id="learn-quad-' in f.proto.srcdoc]
     assert len(quad) == 2
     for smi, label in (("O=C=O", "Carbon dioxide"), ("c1ccccc1", "Benzene")):
-        w = np.linalg.eigvalsh(predict_mep_map(from_smiles(smi), "quadrupole").prediction.quadrupole)
+        w = np.linalg.eigvalsh(predict_mep_map(from_smiles(smi), _model()).prediction.quadrupole)
         axis = float(w[int(np.argmax(np.abs(w)))] * 4.80320)
         text = [m.value for m in at.markdown if m.value.startswith(f"**{label}**")][0]
         assert f"{axis:+.2f} D·Å" in text
