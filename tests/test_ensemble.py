@@ -39,3 +39,20 @@ def test_spread_and_calibration(stand_in):
     rows = calibration_rows({"uncertainty": {"quadrupole": cal}}, None, "quadrupole")
     assert rows[0]["Spearman ρ, points"] == cal["spearman_points"]
     assert ensemble_members("dipole") == []
+
+
+def test_explore_uncertainty_panel(stand_in):
+    """Explore shows the spread map (its own panel, opened on demand) of a model with an ensemble."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_support import APP, load_gallery
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("pages/1_Explore.py").run()
+    load_gallery(at, "acetic_acid")
+    at.selectbox(key="w_model").select("quadrupole").run()
+    at.session_state["explore_unc_open"] = True
+    at.run()
+    assert not at.exception and not at.error
+    assert any('id="explore-uncertainty"' in f.proto.srcdoc for f in at.get("iframe"))
+    assert any(c.value.startswith("Standard deviation of the MEP over the 3") for c in at.caption)
