@@ -433,6 +433,11 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {res['label']} | {_fmt(ex.get('v_min_mae', float('nan')), 2)} | "
                      f"{_fmt(ex.get('v_max_mae', float('nan')), 2)} |")
     ml = [(n, r) for n, r in doc["methods"].items() if r["kind"] == "model"]
+    for name, u in (doc.get("uncertainty") or {}).items():
+        lines += ["", f"## Uncertainty map of the {name} ensemble ({', '.join(u['members'])})", "",
+                  f"Spearman rank correlation of the spread with the shipped member's |error|: points "
+                  f"{u['spearman_points']:.2f}, within a molecule (median) {u['spearman_points_within_molecule_median']:.2f}, "
+                  f"molecules {u['spearman_molecules']:.2f}; mean spread {u['mean_spread']:.2f}, MAE {u['mae']:.2f} kcal/mol/e."]
     lines += figures_markdown(doc)
     for name, res in ml:
         pm = sorted(res["mep"].get("per_molecule", []), key=lambda r: -r["mae"])
@@ -616,6 +621,7 @@ def main(argv=None) -> int:
                  "n_isodensity_points": int(sum(len(t.iso_esp) for t in test_set)),
                  "n_shell_points": int(sum(len(t.shell_esp) for t in test_set))}
     generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    uncertainty = ensemble_calibrations(test_set, wdir)
     doc = {
         "description": ("MEP errors (kcal/mol/e) of each method's atomic multipoles against the DFT "
                         f"MEP on the {len(test_set)} QM9 test molecules; overall = isodensity points."),
@@ -640,10 +646,8 @@ def main(argv=None) -> int:
         "figures": figures(methods, test_set),
         "models": {k: v for k, v in methods.items() if v["kind"] == "model"},
         "baselines": {k: v for k, v in methods.items() if v["kind"] in ("baseline", "bound")},
+        **({"uncertainty": uncertainty} if uncertainty else {}),
     }
-    uncertainty = ensemble_calibrations(test_set, wdir)
-    if uncertainty:
-        doc["uncertainty"] = uncertainty
     # "methods" holds everything; "models"/"baselines" are the same objects split by kind
     out_stem = Path(args.out) if args.out else wdir / "evaluation"
     out_stem.with_suffix(".md").write_text(markdown(doc))

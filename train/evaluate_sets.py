@@ -234,6 +234,16 @@ def markdown(doc: dict) -> str:
                     lines.append(f"| {res['methods'][name]['label']} | {c['sign_right']}/{c['caps']} | "
                                  f"{c['within_5']}/{c['caps']} | {c['mae']:.2f} |")
             lines.append("")
+    cal = [(res["label"], name, u) for res in doc["sets"].values() for name, u in (res.get("uncertainty") or {}).items()]
+    if cal:
+        lines += ["## Uncertainty map: does the ensemble spread mark the error?", "",
+                  "Spearman rank correlation between the spread (std of the ensemble members' MEPs) and the "
+                  "|error| of the shipped member on the isodensity points (ev.ensemble_calibration).", "",
+                  "| Set | ensemble | points | within a molecule (median) | molecules | mean spread | MAE |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {label} | {name} | {u['spearman_points']:.2f} | {u['spearman_points_within_molecule_median']:.2f} "
+                  f"| {u['spearman_molecules']:.2f} | {u['mean_spread']:.2f} | {u['mae']:.2f} |" for label, name, u in cal]
+        lines.append("")
     if doc["sigma_hole"]:
         names = [k for k in doc["sigma_hole"][0] if isinstance(doc["sigma_hole"][0][k], dict)]
         lines += ["## σ-holes: V_s,max at the halogen cap (kcal/mol/e) and angle of the maximum on the "

@@ -336,8 +336,8 @@ def camera_presets(mol, statistics=None, caps=None, bonds=None) -> list[CameraPr
     """The camera presets of a view: onto V_s,max and V_s,min (from `statistics`: looking at the
     point from outside, along nearest atom → point), down each halogen's A→X bond onto its
     σ-hole cap (`caps`: :func:`mepviz.surface.extrema.halogen_caps`), onto each atom (from the
-    centre of mass outwards) and down each bond (`bonds`: (i, j) pairs, default
-    ``mol.bonds``), looking from beyond atom j back along j → i."""
+    centre of mass outwards) and down each bond both ways (`bonds`: (i, j) pairs, default
+    ``mol.bonds``): "bond:i-j" looks at atom j from beyond it, back along i → j."""
     pos = np.asarray(mol.positions, float)
     com = mol.center_of_mass
     sym = mol.symbols
@@ -360,8 +360,9 @@ def camera_presets(mol, statistics=None, caps=None, bonds=None) -> list[CameraPr
                                 tuple(_unit(d if np.linalg.norm(d) > 0.3 else [0, 0, 1.0]))))
     pairs = bonds if bonds is not None else [(int(b[0]), int(b[1])) for b in getattr(mol, "bonds", ()) or ()]
     for i, j in pairs:
-        out.append(CameraPreset(f"bond:{i + 1}-{j + 1}", f"down the bond {sym[i]}{i + 1}→{sym[j]}{j + 1}",
-                                tuple(pos[j]), tuple(_unit(pos[j] - pos[i]))))
+        for a, b in ((i, j), (j, i)):          # both ways: look at b from beyond it, back along a→b
+            out.append(CameraPreset(f"bond:{a + 1}-{b + 1}", f"down the bond {sym[a]}{a + 1}→{sym[b]}{b + 1}",
+                                    tuple(pos[b]), tuple(_unit(pos[b] - pos[a]))))
     return out
 
 

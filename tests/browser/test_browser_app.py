@@ -107,7 +107,8 @@ def test_switch_models(page, server):
     wait_summary(page, "C7H6O")
     goto_page(page, "Explore")
     wait_rendered_view(page, "C7H6O")
-    page.get_by_text("Quadrupole model (μ + Θ) ·").first.wait_for()
+    from mepviz.core import registry
+    page.get_by_text(f"{registry.model_label(registry.DEFAULT_MODEL)} ·").first.wait_for()
     _select(page, "Model", "Dipole model (μ only)")
     page.get_by_text("Dipole model (μ only) ·").first.wait_for()
     frame, _ = wait_rendered_view(page, "C7H6O")
