@@ -33,6 +33,11 @@ from . import compute, state, viewer
 PARAM, LECTURE = "lesson", "lecture"
 SIGMA_HOLE_FILE = "data/newchem/sigma_hole.npz"
 ORDER = tuple(learn.LESSONS)
+#: the contrast lessons' colour-scale choices (the lesson's own shared rule first)
+SCALE_CHOICES = {"shared": "one scale for both ({rule})", "shared-minmax": "one scale for both, min–max",
+                 "own": "each its own min–max scale"}
+SCALES_SHORT = {"symmetric": "symmetric about 0", "minmax": "min–max", "mean": "centred on the mean",
+                "auto": "automatic"}
 
 
 def current():
@@ -172,14 +177,23 @@ def _contrast(lesson, unit: str) -> None:
             st.warning(f"{label}: {exc}")
     if not maps:
         return
-    sc = color_scale(*(mp.values for _, mp in maps.values()), rule=lesson.scale,
-                     charge=max((abs(m.charge) for m, _ in maps.values()), default=0))
-    st.caption(f"Both molecules on one colour scale ({compute.scale_caption(sc, unit)}), "
-               f"{registry.model_label(model)}, ρ = 0.001 e/bohr³ isodensity surface.")
+    how = st.radio("Colour scale", list(SCALE_CHOICES), horizontal=True, key="lesson_scale",
+                   format_func=lambda k: SCALE_CHOICES[k].format(rule=SCALES_SHORT.get(lesson.scale, lesson.scale)))
+    charge = max((abs(m.charge) for m, _ in maps.values()), default=0)
+    shared = color_scale(*(mp.values for _, mp in maps.values()),
+                         rule=lesson.scale if how == "shared" else "minmax", charge=charge)
+    if how == "own":
+        st.caption(f"Each molecule on its own min–max colour scale (white at the middle of its range, 0 marked "
+                   f"on its bar): the structure within each, not a comparison of the two. "
+                   f"{registry.model_label(model)}, ρ = 0.001 e/bohr³ isodensity surface.")
+    else:
+        st.caption(f"Both molecules on one colour scale ({compute.scale_caption(shared, unit)}), "
+                   f"{registry.model_label(model)}, ρ = 0.001 e/bohr³ isodensity surface.")
     cols = st.columns(len(maps))
     for col, (label, (mol, mp)) in zip(cols, maps.items()):
         q = f", charge {mol.charge:+d}" if mol.charge else ""
         col.markdown(f"**{label}** ({mol.formula}{q})")
+        sc = color_scale(mp.values, rule="minmax") if how == "own" else shared
         viewer.show_mep(mol, mp.surface, mp.values, vmax=sc.half_width, center=sc.center, unit=unit,
                         statistics=mp.statistics, height=420, container=col,
                         element_id=f"lesson-{lesson.id}-{label.replace(' ', '_')}", title=f"{label} MEP")

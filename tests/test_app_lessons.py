@@ -49,3 +49,11 @@ def test_sigma_hole_caps_from_the_stored_dft(weights):
         assert row["DFT (kcal/mol/e)"] == pytest.approx(site.value(t.iso_esp))
     assert set(caps["molecule"]) == {"CF3Cl", "chlorobenzene", "iodobenzene"}
     assert any('id="lesson-sigma-CF3Cl"' in f.proto.srcdoc for f in iframes(at))
+
+
+def test_own_scales_for_structure_within_an_ion(weights):
+    at = _lesson("phenol-phenoxide")
+    at.radio(key="lesson_scale").set_value("own").run()
+    no_exception(at)
+    views = [f.proto.srcdoc for f in iframes(at) if 'id="lesson-phenol-phenoxide-' in f.proto.srcdoc]
+    assert len(views) == 2 and "mepviz-zero" in views[1]        # the anion's bar marks where 0 lies

@@ -208,8 +208,9 @@ LESSONS: dict[str, Lesson] = {ls.id: ls for ls in (
            "Removing the O–H proton leaves a negative charge that is not stuck on oxygen: it spreads "
            "into the ring (ortho and para positions), which is why phenol is far more acidic than an "
            "alcohol and why phenoxide reacts with electrophiles on the ring.",
-           "On one scale the anion is negative everywhere; within it, the ring face and the ortho/para "
-           "carbons are the deepest red after the oxygen.", scale="symmetric"),
+           "On one scale the anion is negative everywhere. Switch to “each its own min–max scale” to see "
+           "where, within the anion, the charge sits: the oxygen, then the ring face and the ortho/para "
+           "carbons.", scale="symmetric"),
     Lesson("aniline-nitrobenzene", "Aniline vs nitrobenzene: activating and deactivating groups",
            (("aniline", "Nc1ccccc1"), ("nitrobenzene", "O=[N+]([O-])c1ccccc1")),
            "The amino group pushes its lone pair into the ring (activating, ortho/para directing); the "
