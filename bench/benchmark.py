@@ -99,7 +99,9 @@ class Bench:
         pred = get_predictor(a.model)
         for label, mol in (("QM9-size", small), ("~50-atom", large), ("50-heavy-atom", huge)):
             tag = f"{label} ({mol.formula}, {mol.n_atoms} atoms)"
-            med, cpu = timeit(lambda: pred._forward([mol]), a.repeats)
+            from mepviz.ml.model import predict_arrays
+            med, cpu = timeit(lambda: predict_arrays(pred.model, mol.numbers, mol.positions, [mol.n_atoms],
+                                                     [mol.charge]), a.repeats)
             self.raw[f"forward_{label}"] = med
             self.add(f"model forward, {tag}", f"{med * 1e3:.1f} ms", f"{a.model} model; CPU {cpu * 1e3:.1f} ms")
             xyz = mol.to_xyz()
@@ -161,41 +163,56 @@ class Bench:
                      f"{med:.2f} s per pass ({n / cpu:.0f} mol/s by CPU time), {n_atoms} atoms")
         self.raw["throughput_best"] = best
 
+    # ------------------------------------------------------------------- variants
+    def variants(self, small, large, huge):
+        """End-to-end time of every installed variant on the same molecules, interleaved in one
+        process (the mep variant's charge-penetration term is the only extra work)."""
+        from mepviz.ml import cards
+        from mepviz.predict import get_predictor, predict_mep_map
+
+        names = [n for n in registry.MODEL_NAMES if cards.weights_present(n)]
+        for label, mol in (("QM9-size", small), ("~50-atom", large), ("50-heavy-atom", huge)):
+            surf = predict_mep_map(mol, names[0]).surface            # the same surface for all
+            times = {}
+            for n in names:
+                pred = get_predictor(n).predict(mol)
+                times[n] = timeit(lambda: pred.mep(surf.vertices), self.args.repeats)[0]
+            for n in names:
+                self.raw[f"mep_eval_{n}_{label}"] = times[n]
+                self.add(f"MEP on the surface from predicted multipoles, {n}, {label}",
+                         f"{times[n] * 1e3:.1f} ms", f"{surf.n_vertices} vertices, {mol.n_atoms} atoms"
+                         + ("" if n == names[0] else f"; {times[n] / times[names[0]]:.2f}× {names[0]}"))
+
     # ------------------------------------------------------------------- training
     def training(self):
         import torch
 
+        from mepviz.ml import cards
         from mepviz.model import MultipoleNet, load_card
         from train import dataset as ds
-        from train.train import loss_terms
+        from train.loss import LossWeights, loss_terms
 
         a = self.args
-        data = ds.load_npz(str(paths.project_file("data") / "qm9" / "train.npz"))
-        for variant in registry.PAPER_PAIR:
-            stem = paths.weights_dir() / variant
-            try:
-                cfg = dict(load_card(str(stem))["config"])
-            except Exception:
-                cfg = {}
-            hp = {}
-            try:
-                hp = load_card(str(stem)).get("hyperparameters", {})
-            except Exception:
-                pass
+        data = ds.load_npz(str(paths.project_file("data") / "newchem" / "train_spice.npz"))
+        for variant in [n for n in registry.MODEL_NAMES if n in (*registry.PAPER_PAIR, "mep") and cards.weights_present(n)]:
+            card = load_card(str(paths.weights_dir() / variant))
+            cfg, hp = dict(card["config"]), card.get("hyperparameters", {})
             bs = int(hp.get("batch_size", 32))
-            w = float(hp.get("quad_weight", 1.0))
+            weights = LossWeights.for_protocol(card["variant"], **(card.get("loss_weights")
+                                                                    or {"quadrupole": card.get("quadrupole_weight", 0.0)}))
+            points = {"mep_points": int(hp.get("mep_points", 256)), "point_rng": np.random.default_rng(1)} if weights.mep else {}
             torch.manual_seed(0)
             model = MultipoleNet(**cfg)
             model.train()
             opt = torch.optim.Adam(model.parameters(), lr=1e-4)
             rng = np.random.default_rng(0)
-            batches = list(data.batches(bs, shuffle=True, rng=rng))[:a.train_batches]
+            batches = list(data.batches(bs, shuffle=True, rng=rng, **points))[:a.train_batches]
             n_mol = sum(len(b["dipole"]) for b in batches)
 
             def epoch():
                 for b in batches:
                     out = model(b["z"], b["pos"], b["batch"], b["total_charge"])
-                    loss, _, _ = loss_terms(out, b, variant, w)
+                    loss = loss_terms(out, b, weights)["total"]
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
@@ -204,8 +221,8 @@ class Bench:
             rate = n_mol / med
             self.raw[f"train_{variant}"] = rate
             self.add(f"training throughput, {variant} variant", f"{rate:.0f} mol/s",
-                     f"batch {bs}, {len(batches)} batches of data/qm9/train.npz ({n_mol / cpu:.0f} mol/s by CPU time), "
-                     f"{cfg.get('features', '?')} features × {cfg.get('layers', '?')} layers")
+                     f"batch {bs}, {len(batches)} batches of data/newchem/train_spice.npz, loss {weights.describe()} "
+                     f"({n_mol / cpu:.0f} mol/s by CPU time), {cfg.get('features', '?')} features × {cfg.get('layers', '?')} layers")
 
     # ------------------------------------------------------------------ reference
     def reference(self, small, large):
@@ -299,6 +316,7 @@ def main(argv=None) -> int:
     print(f"QM9-size molecule: {small.name} {small.smiles} ({small.n_atoms} atoms); "
           f"~50-atom: {LARGE_NAME} ({large.n_atoms} atoms)", flush=True)
     b.inference(small, large, huge)
+    b.variants(small, large, huge)
     b.add("peak RSS after loading the model and the end-to-end runs", f"{peak_rss_mb():.0f} MiB",
           "resource.getrusage ru_maxrss (includes torch, RDKit, PySCF imports)")
     b.throughput()
