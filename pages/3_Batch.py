@@ -168,17 +168,21 @@ d1.download_button("Table (CSV)", lambda r=result: export.batch_csv(r), f"{stem}
                    key="dl_csv")
 d2.download_button("Everything (JSON)", lambda r=result: export.batch_json(r), f"{stem}_mepviz.json",
                    "application/json", key="dl_json")
+# every record appears in every download, a failed one with its error (nothing silently absent)
+failed = {"records": [r["record"] for r in result.rows], "errors": result.errors}
 d3.download_button("Charges (SDF)",
-                   lambda r=result, m=charge_model: export.charges_sdf(r.molecules, r.predictions, m),
+                   lambda r=result, m=charge_model: export.charges_sdf(r.molecules, r.predictions, m, **failed),
                    f"{stem}_charges_{charge_model}.sdf", "chemical/x-mdl-sdfile", key="dl_sdf")
 d4.download_button("Charges (PQR)",
-                   lambda r=result, m=charge_model: export.charges_pqr(r.molecules, r.predictions, m),
+                   lambda r=result, m=charge_model: export.charges_pqr(r.molecules, r.predictions, m, **failed),
                    f"{stem}_charges_{charge_model}.pqr", "chemical/x-pqr", key="dl_pqr")
-st.caption("CSV: the table above (all columns). JSON: per molecule the full μ and Θ tensors, "
+st.caption("CSV: the table above (all columns), plus a row with its error for each record that failed. "
+           "JSON: per molecule the full μ and Θ tensors, "
            "atomic charges and surface statistics of both models, plus the list of failed records. "
            "SDF: 3D coordinates, bonds and formal charges, the chosen model's atomic charges as the "
            "property MEPviz_atomic_charges; PQR: coordinates with those charges (radii: Bondi); "
-           "charges are rounded so that they add up exactly to each molecule's total charge.")
+           "charges are rounded so that they add up exactly to each molecule's total charge. "
+           "A failed record appears in the SDF as an empty entry with MEPVIZ_ERROR, in the PQR as a REMARK.")
 
 st.markdown("**One molecule**: the MEP and the (promolecular) electron density on one grid as "
             "Gaussian cube files (hartree/e and e/bohr³, lengths in bohr; open both in VMD, Jmol, "

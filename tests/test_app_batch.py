@@ -109,7 +109,8 @@ def test_good_xyz_with_bad_records(at_loaded, xyz_text, molecules):
     # the downloads' contents (same functions the buttons call) parse back
     result = at.session_state["batch_page"]["result"]
     csv = pd.read_csv(io.StringIO(export.batch_csv(result)))
-    assert len(csv) == 4
+    assert len(csv) == 6 and list(csv["record"]) == [1, 2, 3, 4, 5, 6]       # the 2 failed records too
+    assert csv["error"].notna().sum() == 2 and "Si" in csv["error"].iloc[4]
     pqr = export.read_pqr(export.charges_pqr(result.molecules, result.predictions))
     assert [round(p["charges"].sum(), 6) for p in pqr] == [0.0] * 4
     cube = export.mep_cube(result.predictions[0]["quadrupole"])

@@ -79,8 +79,10 @@ def test_charge_plausibility_and_dft_range():
     assert "leaves no electrons" in assess(water(10)).refusal
     assert "outside the DFT reference's range (-4…+4)" in assess(water(-6)).refusal
     assert assess(water(-4)).ok
-    verdict = assess(water(-6), "dipole", card=QM9_CARD)
+    verdict = assess(water(-4), "dipole", card=QM9_CARD)
     assert verdict.ok and "outside the charges the models are built for" in verdict.notes[0]
+    # the one gate: a charge the DFT reference calls meaningless is refused by the models too
+    assert "outside the DFT reference's range (-4…+4)" in assess(water(-6), "dipole", card=QM9_CARD).refusal
 
 
 def test_geometry_notes():
@@ -111,7 +113,7 @@ def test_limits_name_themselves():
     with pytest.raises(MoleculeInputError, match="the limit of grid points is 16,000,000"):
         limits.check_grid((1000, 1000, 17))
     limits.check_grid((250, 250, 250))
-    with pytest.raises(MoleculeInputError, match="the limit of points per request is 5,000,000"):
+    with pytest.raises(MoleculeInputError, match="the limit of points per request is 1,000,000"):
         limits.check_points(limits.MAX_POINTS + 1)
     with pytest.raises(MoleculeInputError, match="holds at least 501 molecules; the limit is 500"):
         limits.check_frames(501, "The XYZ file", at_least=True)

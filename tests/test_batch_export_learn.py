@@ -162,7 +162,8 @@ def test_prediction_numbers_units():
 def test_csv_and_json_parse_back():
     res = batch_of([WATER, AMMONIUM])
     df = pd.read_csv(io.StringIO(export.batch_csv(res)))
-    assert len(df) == 2 and list(df["name"]) == ["water", "ammonium"]
+    assert len(df) == 3 and list(df["name"]) == ["water", "ammonium", "bad"]     # the failed record too
+    assert df["error"].isna().tolist() == [True, True, False] and "Si" in df["error"].iloc[2]
     assert df["mu_abs_D_quadrupole"].iloc[0] == pytest.approx(res.rows[0]["mu_abs_D_quadrupole"], rel=1e-5)
     doc = json.loads(export.batch_json(res))
     assert len(doc["molecules"]) == 2 and doc["errors"][0]["record"] == 3

@@ -272,8 +272,10 @@ def test_corrupted_cache_is_recomputed_and_overwritten(tmp_path):
     path = eng.cache_path(water())
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".lock")]        # lock removed
     data = dict(np.load(path))
-    np.savez(path, **{**data, "energy": np.float64(data["energy"]) + 1.0})      # edited: still valid
-    assert eng.cached(water()).energy == r1.energy + 1.0
+    np.savez(path, **{**data, "energy": np.float64(data["energy"]) + 1.0})      # edited: the hash says so
+    with pytest.warns(RuntimeWarning, match="does not match its hash"):
+        assert eng.cached(water()) is None
+    assert not os.path.exists(path)
     np.savez(path, **{**data, "quadrupole": np.full((3, 3), np.inf)})           # non-finite
     with pytest.warns(RuntimeWarning, match="invalid reference cache"):
         assert eng.cached(water()) is None
@@ -284,6 +286,34 @@ def test_corrupted_cache_is_recomputed_and_overwritten(tmp_path):
         r2 = eng.run(water())
     assert not r2.from_cache and eng.compute_count == 2 and r2.energy == pytest.approx(r1.energy)
     assert ReferenceResult.load(path, water()).energy == r2.energy
+
+
+def test_cache_files_carry_their_key_and_a_content_hash(tmp_path):
+    """Issue 21: a cache file without its key (another molecule's results would appear under
+    this one), with another molecule's key, or without its content hash is discarded with a
+    message and recomputed; a good file holds the key and a hash of every array, written last."""
+    from mepviz.physics.reference import HASH_FIELD, content_hash
+    eng = ReferenceEngine(basis="sto-3g", cache_dir=str(tmp_path))
+    hf = Molecule([9, 1], [[0, 0, 0], [0.92, 0, 0]])
+    eng.run(water())
+    eng.run(hf)
+    path = eng.cache_path(water())
+    with np.load(path) as d:
+        assert d.files[-1] == HASH_FIELD and str(d["key"]) == water().key()
+        good = {k: d[k] for k in d.files}
+    assert str(good[HASH_FIELD]) == content_hash(good)
+    with np.load(eng.cache_path(hf)) as d:
+        other = {k: d[k] for k in d.files}
+    no_key = {k: v for k, v in other.items() if k != "key"}
+    no_key[HASH_FIELD] = np.str_(content_hash(no_key))                    # consistent, but keyless
+    no_hash = {k: v for k, v in good.items() if k != HASH_FIELD}
+    for data, why in ((no_key, "no key"), (other, "another molecule"), (no_hash, "no content hash")):
+        np.savez(path, **data)
+        with pytest.warns(RuntimeWarning, match=why):
+            assert eng.cached(water()) is None
+        assert not os.path.exists(path)
+    r = eng.run(water())                                                  # recomputed
+    assert not r.from_cache and eng.compute_count == 3 and eng.cached(water()).energy == r.energy
 
 
 def test_cache_evicts_least_recently_used(tmp_path, monkeypatch):

@@ -20,10 +20,10 @@ def test_slice_values_are_the_potential_at_the_plane_points():
     from mepviz.predict import get_predictor
     mol = from_smiles("C=O")
     pred = get_predictor("quadrupole").predict(mol)
-    sl = mep_slice(mol, pred.mep, "molecular", step=0.25)
+    sl = mep_slice(mol, lambda p: pred.mep(p, grid=True), "molecular", step=0.25)   # a grid: nuclei too
     assert sl.values.shape == (len(sl.b), len(sl.a)) == sl.density.shape
     i, j = len(sl.b) // 5, len(sl.a) // 3
-    assert sl.values[i, j] == pytest.approx(float(pred.mep(sl.point(i, j)[None])[0]), rel=1e-9)
+    assert sl.values[i, j] == pytest.approx(float(pred.mep(sl.point(i, j)[None], grid=True)[0]), rel=1e-9)
     assert len(sl.atoms) == mol.n_atoms                      # a planar molecule: all atoms on it
     assert (sl.density > 0.001).any() and (sl.density[0] < 0.001).all()   # the outline closes inside
 

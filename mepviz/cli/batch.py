@@ -7,25 +7,33 @@ Big libraries from the command line (any size), on dask.distributed:
 FILE: .smi/.smiles/.txt/.csv (one SMILES per line, optional name after it), .sdf/.sd/.mol or
 a multi-frame .xyz, of any size: records are read lazily (:func:`mepviz.io.records.iter_records`),
 at most ``window`` molecules are in flight, and one CSV row per molecule is written (in input
-order) as soon as it is done, so memory stays flat and a partial file is usable. Without
+order) as soon as it is done, so memory stays flat. Rows go to ``OUT.partial`` (marked partial
+on its first line), which becomes OUT by a rename when the batch is complete: OUT is never
+half-written and never the input; an interrupted batch (Ctrl-C, SIGTERM, a full disk) keeps
+the partial file, and the same command resumes after its last complete row. Without
 ``--scheduler`` a LocalCluster of single-threaded worker processes runs on this machine
 (:mod:`mepviz.cli.cluster`); with a scheduler address the work is spread over its workers
 (they need mepviz installed). A progress bar goes to stderr. Columns: record, name, formula,
 n_atoms, charge, then per model (the paper's pair) μ (D), |μ| (D), Θ eigenvalues (D·Å),
-V_s,min / V_s,max (kcal/mol/e) (:func:`mepviz.report.batch.predict_molecule`), and ``error``
-(empty when the molecule worked; the batch goes on after a bad record).
+V_s,min / V_s,max (kcal/mol/e) (:func:`mepviz.report.batch.predict_molecule`), ``notes`` (the
+applicability notes of the molecule) and ``error`` (empty when the molecule worked; the batch
+goes on after a bad record: every record has its row).
 """
 from __future__ import annotations
 
 import csv
 import logging
 import os
+import shutil
+import signal
 import sys
 import time
 from collections import deque
 from pathlib import Path
 
+from ..core import limits
 from ..core.molecule import MoleculeInputError
+from ..core.paths import atomic_write, check_output
 from ..core.registry import PAPER_PAIR, SURFACES
 from ..io.records import Record, iter_records, parse_record
 from ..ml.predict import get_predictor, set_torch_threads
@@ -40,12 +48,12 @@ def process(record: Record, surface: str = "isodensity", models=PAPER_PAIR) -> d
     try:
         mol = parse_record(record)
         row.update(name=mol.name or record.label, formula=mol.formula, n_atoms=mol.n_atoms, charge=mol.charge)
-        values, _, _, _ = predict_molecule(mol, {m: get_predictor(m) for m in models}, surface)
-        row.update(values)
+        values, _, _, notes = predict_molecule(mol, {m: get_predictor(m) for m in models}, surface)
+        row.update(values, notes=" ".join(notes))
     except MoleculeInputError as exc:
-        row["error"] = str(exc)
+        row["error"] = " ".join(str(exc).split())
     except Exception as exc:    # noqa: BLE001 — one bad record never stops the batch
-        row["error"] = f"could not be processed ({type(exc).__name__}: {exc})"
+        row["error"] = " ".join(f"could not be processed ({type(exc).__name__}: {exc})".split())
     return row
 
 
@@ -89,61 +97,149 @@ def _count(path: Path) -> int | None:
         return None
 
 
+def partial_path(output: Path) -> Path:
+    """Where the rows of an unfinished batch are kept: ``OUT.csv.partial``."""
+    return output.with_name(output.name + PARTIAL_SUFFIX)
+
+
+PARTIAL_SUFFIX = ".partial"
+#: first line of a partial file
+PARTIAL_MARK = ("# mepviz batch: PARTIAL results, rows in input order; run the same command again to "
+                "resume after the last complete row (this file becomes OUT when the batch completes)")
+
+
+def _identity(path: Path, models, surface: str) -> str:
+    """The input and settings a partial file belongs to (second line of the file)."""
+    st = os.stat(path)
+    return (f"# input={os.path.realpath(path)} size={st.st_size} mtime_ns={st.st_mtime_ns} "
+            f"models={','.join(models)} surface={surface}")
+
+
+def _resume_rows(partial: Path, identity: str, header: str) -> int:
+    """Complete rows in `partial` written for this `identity` (a torn last row is cut off);
+    0 when there is no such file (or it belongs to another input: it is started afresh)."""
+    try:
+        with open(partial, "rb") as fh:
+            head = [fh.readline().decode("utf-8", "replace").rstrip("\n") for _ in range(3)]
+            if head != [PARTIAL_MARK, identity, header]:
+                return 0
+            rows, end = 0, fh.tell()
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    break
+                rows, end = rows + 1, end + len(line)
+        os.truncate(partial, end)
+        return rows
+    except OSError:
+        return 0
+
+
+def _finish(partial: Path, output: Path) -> None:
+    """The partial file's rows (its two comment lines dropped) become `output`, atomically."""
+    def copy(fh):
+        with open(partial, "rb") as src:
+            src.readline()
+            src.readline()
+            shutil.copyfileobj(src, fh)
+    atomic_write(str(output), copy)
+    partial.unlink()
+
+
+class BatchStopped(Exception):
+    """The batch stopped before its end (a signal, a full disk); its rows so far are kept."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
 def run(path: str | Path, output: str | Path, scheduler: str | None = None, workers: int | None = None,
         surface: str = "isodensity", window: int | None = None, progress: bool = True,
         models=PAPER_PAIR) -> dict:
-    """Process every record of `path` on dask.distributed, streaming rows to `output` (CSV).
-    Returns {"records", "errors", "seconds"}."""
+    """Process every record of `path` on dask.distributed, streaming rows to ``OUT.partial``,
+    which becomes `output` (CSV) by a rename when every record is done: `output` is never
+    half-written, and never the input (:func:`mepviz.core.paths.check_output`). An interrupted
+    batch (SIGINT, SIGTERM, a full disk: :class:`BatchStopped`) keeps its partial file; the same
+    command resumes after its last complete row. Returns {"records", "errors", "seconds",
+    "resumed"}."""
     path, output = Path(path), Path(output)
+    partial = partial_path(output)
+    check_output(output, path)
+    check_output(partial, path)
+    if scheduler is None and workers is not None:
+        limits.check_workers(workers, os.cpu_count() or 1)
     records = iter_records(path)
     first = next(records, None)                 # fail early on an unreadable file
     if first is None:
         raise MoleculeInputError(f"{path.name} holds no molecules")
     if not output.resolve().parent.is_dir():
         raise MoleculeInputError(f"cannot write {output}: its folder does not exist")
+    header = ",".join(columns(models))
+    identity = _identity(path, models, surface)
+    skip = _resume_rows(partial, identity, header)
+    queue = deque([first])
+    for _ in range(skip):                       # records whose rows are in the partial file
+        queue.popleft() if queue else next(records, None)
     total = _count(path) if progress else None
     bar = Progress(enabled=progress)
-    done = errors = 0
-    t0 = time.perf_counter()
-    with dask_client(scheduler, workers, dashboard_address=":0", silence_logs=logging.ERROR) as client:
-        client.run(_worker_setup)
-        window = window or 4 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
-        try:
-            with open(output, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=columns(models))
-                writer.writeheader()
-                pending: dict[int, dict] = {}
-                next_row = 1
-                inflight = dask_distributed().as_completed()
-                queue = deque([first])
+    done, errors, t0 = skip, 0, time.perf_counter()
+    try:
+        fh = open(partial, "a" if skip else "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise BatchStopped(f"cannot write {partial}: {exc.strerror or exc}", 2) from None
+    try:
+        if not skip:
+            fh.write(f"{PARTIAL_MARK}\n{identity}\n{header}\n")
+        writer = csv.DictWriter(fh, fieldnames=columns(models), lineterminator="\n")
+        with dask_client(scheduler, workers, dashboard_address=":0", silence_logs=logging.ERROR) as client:
+            client.run(_worker_setup)
+            window = window or 4 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
+            pending: dict[int, dict] = {}
+            next_row = skip + 1
+            inflight = dask_distributed().as_completed()
 
-                def submit_more():
-                    while inflight.count() < window:
-                        rec = queue.popleft() if queue else next(records, None)
-                        if rec is None:
-                            return
-                        inflight.add(client.submit(process, rec, surface, tuple(models), pure=False))
+            def submit_more():
+                while inflight.count() < window:
+                    rec = queue.popleft() if queue else next(records, None)
+                    if rec is None:
+                        return
+                    inflight.add(client.submit(process, rec, surface, tuple(models), pure=False))
 
-                submit_more()
-                while not inflight.is_empty():
-                    fut = next(inflight)
-                    row = fut.result()
-                    pending[int(row["record"])] = row
-                    while next_row in pending:               # rows leave in input order
-                        r = pending.pop(next_row)
-                        writer.writerow(r)
-                        done += 1
-                        errors += bool(r["error"])
-                        next_row += 1
-                    fh.flush()
-                    bar.update(done, errors, total)
-                    submit_more()
-                for k in sorted(pending):                    # (only if numbering had gaps)
-                    writer.writerow(pending[k])
+            submit_more()
+            while not inflight.is_empty():
+                row = next(inflight).result()
+                pending[int(row["record"])] = row
+                while next_row in pending:               # rows leave in input order
+                    r = pending.pop(next_row)
+                    writer.writerow(r)
                     done += 1
-        finally:
-            bar.close()
-    return {"records": done, "errors": errors, "seconds": time.perf_counter() - t0}
+                    errors += bool(r["error"])
+                    next_row += 1
+                fh.flush()
+                bar.update(done, errors, total)
+                submit_more()
+            for k in sorted(pending):                    # (only if numbering had gaps)
+                writer.writerow(pending[k])
+                done += 1
+        fh.close()
+        _finish(partial, output)
+    except KeyboardInterrupt:
+        raise BatchStopped(f"interrupted after {done} records; {_kept(partial, output)}", 130) from None
+    except OSError as exc:
+        raise BatchStopped(f"{exc.strerror or exc} after {done} records; {_kept(partial, output)}", 2) from None
+    finally:
+        if not fh.closed:
+            try:
+                fh.close()
+            except OSError:
+                pass
+        bar.close()
+    return {"records": done, "errors": errors, "seconds": time.perf_counter() - t0, "resumed": skip}
+
+
+def _kept(partial: Path, output: Path) -> str:
+    return (f"the rows so far are in {partial} (run the same command again to resume); "
+            f"{output} was not written")
 
 
 def add_parser(sub) -> None:
@@ -154,15 +250,31 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", metavar="OUT.csv", required=True, help="CSV written row by row")
     p.add_argument("--scheduler", metavar="ADDRESS", help="a dask scheduler, e.g. tcp://host:8786 "
                                                            "(default: a LocalCluster on this machine)")
-    p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: cores − 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="LocalCluster worker processes, 1 … the number of cores (default: cores − 1)")
     p.add_argument("--surface", default="isodensity", choices=list(SURFACES), help="surface for V_s,min/max")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
 def main(args) -> int:
-    """Run the parsed ``batch`` arguments; prints a one-line summary."""
-    res = run(args.input, args.output, scheduler=args.scheduler, workers=args.workers,
-              surface=args.surface, progress=not args.no_progress)
-    print(f"{res['records']} molecules ({res['errors']} with errors) -> {args.output} "
+    """Run the parsed ``batch`` arguments; prints a one-line summary. SIGTERM stops the batch
+    like Ctrl-C: the partial file stays, ready to resume."""
+    terminated = []
+
+    def _stop(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        res = run(args.input, args.output, scheduler=args.scheduler, workers=args.workers,
+                  surface=args.surface, progress=not args.no_progress)
+    except BatchStopped as exc:
+        print(f"error: {'terminated (SIGTERM)' if terminated else exc}" + (f": {exc}" if terminated else ""),
+              file=sys.stderr)
+        return 128 + signal.SIGTERM if terminated else exc.code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    resumed = f" (resumed after {res['resumed']})" if res["resumed"] else ""
+    print(f"{res['records']} molecules{resumed} ({res['errors']} with errors) -> {args.output} "
           f"in {res['seconds']:.1f} s", file=sys.stderr)
     return 0

@@ -24,14 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from ..core import limits, registry
+from ..core.paths import atomic_write, check_output
 from ..core.molecule import Molecule, MoleculeInputError
 from ..core.units import DEBYE_PER_E_ANGSTROM
-from ..io.export import jsonable, mep_cube, write_cube
+from ..io.export import jsonable, mep_cube
 from ..io.files import read_file
+from ..io.text import decide_encoding, read_user_bytes
 from ..io.smiles import from_smiles
 from ..ml import cards
 from ..ml.applicability import Refused
 from ..ml.predict import get_predictor, predict_mep_map
+from ..physics.domain import check_points
 from . import batch as batch_command
 
 SURFACE_CHOICES = registry.SURFACE_KINDS + ("none",)
@@ -69,39 +72,17 @@ def load_molecules(source: str, charge: int | None = None) -> list[Molecule]:
 
 
 def load_points(path: str) -> np.ndarray:
-    """(P, 3) points in Å from a CSV with a header x,y,z or a .npy array."""
-    p = Path(path)
-    if not p.exists():
-        raise UsageError(f"points file not found: {path}")
-    if p.suffix.lower() == ".npy":
-        try:
-            arr = np.load(p, allow_pickle=False)
-        except Exception as exc:
-            raise UsageError(f"cannot read {path} as a .npy array: {exc}") from None
-        if arr.ndim != 2 or arr.shape[1] != 3 or not np.issubdtype(arr.dtype, np.number):
-            raise UsageError(f"{path}: expected a numeric array of shape (P, 3), got {arr.dtype} {arr.shape}")
-        pts = np.asarray(arr, float)
-    else:
-        try:
-            text = p.read_text()
-        except UnicodeDecodeError:
-            raise UsageError(f"{path} is not a text CSV file (or a .npy array)") from None
-        rows = list(csv.reader(io.StringIO(text)))
-        rows = [r for r in rows if any(c.strip() for c in r)]
-        if not rows:
-            raise UsageError(f"{path} is empty; expected a CSV with a header x,y,z")
-        header = [c.strip().lower() for c in rows[0]]
-        try:
-            cols = [header.index(k) for k in ("x", "y", "z")]
-        except ValueError:
-            raise UsageError(f"{path}: the CSV header must name columns x, y, z (found {','.join(rows[0])})") from None
-        pts = []
-        for n, r in enumerate(rows[1:], start=2):
-            try:
-                pts.append([float(r[c]) for c in cols])
-            except (ValueError, IndexError):
-                raise UsageError(f"{path} line {n}: expected numbers in columns x, y, z") from None
-        pts = np.array(pts, float).reshape(-1, 3)
+    """(P, 3) points in Å from a CSV with a header x,y,z or a .npy array, read through the one
+    bounded reader (a regular file of at most ``limits.MAX_POINTS_FILE_BYTES``)."""
+    label = f"points file {path}"
+    try:
+        data = read_user_bytes(path, limits.MAX_POINTS_FILE_BYTES, label)
+        if path.lower().endswith(".npy"):
+            pts = _npy_points(data, path)
+        else:
+            pts = _csv_points(data.decode(decide_encoding(data, label)), path)
+    except MoleculeInputError as exc:
+        raise UsageError(str(exc)) from None
     if len(pts) == 0:
         raise UsageError(f"{path} has no points")
     limits.check_points(len(pts), path)
@@ -110,13 +91,34 @@ def load_points(path: str) -> np.ndarray:
     return pts
 
 
-def _check_points_off_nuclei(mol: Molecule, pts: np.ndarray, tol: float = 1e-3) -> None:
-    for start in range(0, len(pts), 100000):
-        d = np.linalg.norm(pts[start:start + 100000, None, :] - mol.positions[None], axis=2)
-        k, a = np.unravel_index(np.argmin(d), d.shape)
-        if d[k, a] < tol:
-            raise UsageError(f"point {start + k + 1} lies on atom {a + 1} ({mol.symbols[a]}), "
-                             "where the potential of a point multipole is infinite")
+def _npy_points(data: bytes, path: str) -> np.ndarray:
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:
+        raise UsageError(f"cannot read {path} as a .npy array: {exc}") from None
+    if arr.ndim != 2 or arr.shape[1] != 3 or not np.issubdtype(arr.dtype, np.number):
+        raise UsageError(f"{path}: expected a numeric array of shape (P, 3), got {arr.dtype} {arr.shape}")
+    return np.asarray(arr, float)
+
+
+def _csv_points(text: str, path: str) -> np.ndarray:
+    lines = text.splitlines()
+    first = next((k for k, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise UsageError(f"{path} is empty; expected a CSV with a header x,y,z")
+    head = next(csv.reader([lines[first]]))
+    header = [c.strip().lower() for c in head]
+    try:
+        cols = [header.index(k) for k in ("x", "y", "z")]
+    except ValueError:
+        raise UsageError(f"{path}: the CSV header must name columns x, y, z (found {','.join(head)[:80]})") from None
+    del lines
+    try:
+        pts = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=first + 1, usecols=cols, ndmin=2,
+                         quotechar='"', comments=None)
+    except ValueError as exc:
+        raise UsageError(f"{path}: expected numbers in columns x, y, z ({_one_line(exc)})") from None
+    return pts.reshape(-1, 3)
 
 
 # ---------------------------------------------------------------------------- compute
@@ -158,14 +160,27 @@ def compute(mols, model: str, surface: str, points: np.ndarray | None, cube: str
                 "statistics_kcal_mol_e": mm.statistics,
             }
         if points is not None:
-            _check_points_off_nuclei(pred.molecule, points)
-            rec["mep_kcal_mol_e"] = pred.mep(points, order=order).tolist()
+            pts, notes = check_points(pred.molecule, points)
+            for note in notes:
+                if warn is not None:
+                    warn(f"note: {_where(mols, k + 1)}{note}")
+            rec["mep_kcal_mol_e"] = pred.mep(pts, order=order).tolist()
         if cube:
             out = cube if len(preds) == 1 else _numbered(cube, k + 1)
-            write_cube(out, mep_cube(pred, order=order))
+            write_output(out, mep_cube(pred, order=order))
             rec["cube_file"] = str(out)
         records.append(rec)
     return records
+
+
+def write_output(path, text: str) -> None:
+    """Write `text` to `path` atomically (a temporary file, then a rename): a full disk or an
+    interruption leaves the previous file as it was; UsageError saying so."""
+    try:
+        atomic_write(str(path), lambda fh: fh.write(text.encode("utf-8")))
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc} (nothing was written; "
+                         f"an earlier {Path(path).name}, if any, is unchanged)") from None
 
 
 def _numbered(path: str, k: int) -> str:
@@ -334,12 +349,18 @@ def main(argv=None) -> int:
             return batch_command.main(args)
         if args.spacing is not None and not (0.02 <= args.spacing <= 1.0):
             raise UsageError(f"--spacing {args.spacing} Å is outside [0.02, 1.0] Å")
+        inputs = [args.input] + ([args.points] if args.points else [])
+        for out in (args.output, args.cube):
+            if out:
+                check_output(out, *inputs)
+                if not Path(out).resolve().parent.is_dir():
+                    raise UsageError(f"cannot write {out}: folder {Path(out).resolve().parent} does not exist")
         points = load_points(args.points) if args.points else None
-        if args.cube:
-            cube_dir = Path(args.cube).resolve().parent
-            if not cube_dir.is_dir():
-                raise UsageError(f"cannot write {args.cube}: folder {cube_dir} does not exist")
         mols = load_molecules(args.input, args.charge)
+        if args.cube:
+            for k in range(len(mols)):
+                check_output(args.cube if len(mols) == 1 else _numbered(args.cube, k + 1),
+                             *inputs, *([args.output] if args.output else []))
         records = compute(mols, args.model, args.surface, points, args.cube, args.spacing, args.order,
                           warn=lambda line: print(line, file=sys.stderr))
         if args.format == "json":
@@ -349,7 +370,7 @@ def main(argv=None) -> int:
         else:
             text = format_table(records, points)
         if args.output:
-            Path(args.output).write_text(text)
+            write_output(args.output, text)
         else:
             sys.stdout.write(text)
         return 0

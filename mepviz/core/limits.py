@@ -20,12 +20,21 @@ MAX_COORDINATE_ANGSTROM = 1.0e4
 #: points of one 3D grid (surface construction, cube files): 16 M float64 = 128 MB per array
 #: (a 60 Å × 20 Å × 20 Å molecule at the default 0.25 Å spacing needs about 2.5 M)
 MAX_GRID_POINTS = 16_000_000
-#: points at which the MEP is evaluated in one request (CLI --points, library calls)
-MAX_POINTS = 5_000_000
+#: points at which the MEP is evaluated in one request (CLI --points, library calls): 1 M
+#: points as a JSON or table output stay well under 1 GB of memory (5 M took 1.9 GB)
+MAX_POINTS = 1_000_000
 #: frames of one XYZ file, molecules of one SDF/SMILES file
 MAX_FRAMES = 500
 #: bytes of one uploaded or read file (= the app server's maxUploadSize, 5 MB)
 MAX_FILE_BYTES = 5_000_000
+#: characters of one line of a text file (checked before the line is parsed or even held)
+MAX_LINE_CHARS = 100_000
+#: characters of one record of a batch file (one molecule; the size of a whole input file)
+MAX_RECORD_CHARS = MAX_FILE_BYTES
+#: characters of one SMILES (checked before RDKit parses it; a link's ?smiles= too)
+MAX_SMILES_CHARS = 2_000
+#: bytes of one points file (``--points``: CSV or .npy; 1 M points as CSV take about 35 MB)
+MAX_POINTS_FILE_BYTES = 60_000_000
 #: CPU seconds one web batch may use; the records left are reported as not processed
 #: (`python -m mepviz batch` has no such limit: it runs on its own workers)
 MAX_BATCH_CPU_SECONDS = 300.0
@@ -81,6 +90,16 @@ def check_frames(n: int, where: str = "The file", at_least: bool = False) -> Non
                  f"is {MAX_FRAMES} molecules per file. Split the file and read the parts.")
 
 
-def check_file_size(n_bytes: int, label: str = "The file") -> None:
-    _refuse_over(n_bytes, MAX_FILE_BYTES, f"{label} is too large ({n_bytes / 1e6:.1f} MB; the limit is "
-                 f"{MAX_FILE_BYTES / 1e6:.0f} MB).")
+def check_file_size(n_bytes: int, label: str = "The file", limit: int = MAX_FILE_BYTES,
+                    at_least: bool = False) -> None:
+    """Refuse more than `limit` bytes (`at_least`: reading stopped at `n_bytes`)."""
+    _refuse_over(n_bytes, limit, f"{label} is too large ({'over ' if at_least else ''}{n_bytes / 1e6:.1f} MB; "
+                 f"the limit is {limit / 1e6:.0f} MB).")
+
+
+def check_workers(n: int, cores: int) -> None:
+    """Refuse a number of local worker processes outside 1 … `cores` (each is one busy core;
+    more only cost memory)."""
+    if not 1 <= int(n) <= max(1, cores):
+        raise MoleculeInputError(f"--workers {n}: the number of worker processes must be between 1 and "
+                                 f"{max(1, cores)} (the cores of this machine).")

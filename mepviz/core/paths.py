@@ -9,11 +9,13 @@ current folder. The app's ``static/`` folder and ``data/`` are found by :func:`p
 (``$MEPVIZ_HOME``, the checkout, the current folder). ``$MEPVIZ_EVALUATION_JSON`` overrides
 the evaluation file (the tests use these variables).
 
-Every output is written through :func:`atomic_write` (a temporary file, then a rename).
+Every output is written through :func:`atomic_write` (a temporary file, then a rename), never
+over an input (:func:`check_output`).
 """
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -78,8 +80,10 @@ def test_set_path() -> Path:
 
 
 def atomic_write(path: str, writer) -> None:
-    """Write a file atomically: `writer(fh)` fills a temporary file next to `path`, which
-    then replaces `path` (readers never see a partial file; a failure leaves no trace)."""
+    """Write a file atomically: `writer(fh)` fills a temporary file next to `path` (binary),
+    which then replaces `path` (readers never see a partial file; a failure — a full disk, an
+    interruption — leaves the previous file as it was and no temporary file behind). The new
+    file gets the permissions of the one it replaces (else the usual ones: 0o666 less umask)."""
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.splitext(path)[1])
@@ -88,6 +92,7 @@ def atomic_write(path: str, writer) -> None:
             writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
+            os.fchmod(fh.fileno(), _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -95,3 +100,36 @@ def atomic_write(path: str, writer) -> None:
         except OSError:
             pass
         raise
+
+
+def _mode_for(path: str) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+class UnsafeOutput(ValueError):
+    """An output path that would destroy data (see :func:`check_output`); the message says why."""
+
+
+def check_output(output, *inputs) -> None:
+    """Refuse an output path that would destroy data: one that is, or resolves to (symbolic
+    links, ``..``, hard links), one of the `inputs` that exist as files, or an existing path
+    that is not a regular file (a device, a pipe, a folder). :class:`UnsafeOutput` naming both."""
+    out = os.fspath(output)
+    if os.path.exists(out) and not os.path.isfile(out):
+        raise UnsafeOutput(f"cannot write {out}: it is not a regular file (a folder, device or "
+                                 f"pipe). Give the path of a file to write.")
+    for src in inputs:
+        src = os.fspath(src)
+        if not os.path.isfile(src):
+            continue
+        same = os.path.realpath(out) == os.path.realpath(src)
+        if not same and os.path.exists(out):
+            same = os.path.samefile(out, src)
+        if same:
+            raise UnsafeOutput(f"the output {out} is the input file {src}: writing it would destroy "
+                                     f"the input. Choose another output name.")

@@ -27,6 +27,28 @@ def _canonical_smiles(rdmol) -> str:
             return ""
 
 
+#: the d and f blocks, where counting valence electrons does not bound a formal charge
+_TRANSITION = set(range(21, 31)) | set(range(39, 49)) | set(range(57, 81)) | set(range(89, 113))
+
+
+def _formal_charge_refusal(rdmol) -> str | None:
+    """A formal charge no atom can carry, or None: a main-group atom holds at most a full
+    valence shell (2 electrons for H and He, else 8) and cannot give away more electrons than
+    its valence shell has (so O lies in −2…+6; ``M  CHG -6`` on an O is refused)."""
+    pt = Chem.GetPeriodicTable()
+    for a in rdmol.GetAtoms():
+        z, f = a.GetAtomicNum(), a.GetFormalCharge()
+        if z < 1 or z in _TRANSITION or not f:
+            continue
+        valence, shell = pt.GetNOuterElecs(z), 2 if z <= 2 else 8
+        lo, hi = valence - shell, valence
+        if not lo <= f <= hi:
+            return (f"atom {a.GetIdx() + 1} ({a.GetSymbol()}) has a formal charge of {f:+d}, which no "
+                    f"{a.GetSymbol()} atom can carry (its formal charge lies between {lo:+d} and {hi:+d}: "
+                    f"{valence} valence electrons, at most {shell} in its valence shell). Check the charges.")
+    return None
+
+
 def _radical_multiplicity(rdmol) -> int:
     return sum(a.GetNumRadicalElectrons() for a in rdmol.GetAtoms()) + 1
 

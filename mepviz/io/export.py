@@ -21,13 +21,15 @@ from rdkit import Chem
 from rdkit.Chem import rdDetermineBonds
 
 from ..core.elements import bondi_radii
-from ..core.limits import check_grid
+from ..core.limits import MAX_POINTS_FILE_BYTES, check_grid
 from ..core.molecule import Molecule, MoleculeInputError
+from ..core.paths import atomic_write
 from ..core.units import (BOHR_ANGSTROM, DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL, POTENTIAL_UNITS,
                           convert_potential)
 from ..physics.electrostatics import principal_values
 from ..surface.colors import mep_colors
 from ..surface.surfaces import promolecular_density
+from .text import read_user_bytes
 
 #: |V| cap (hartree/e) for grid points that fall on a nucleus (point multipoles diverge there)
 VALUE_CAP_HARTREE = 1.0e6
@@ -117,7 +119,7 @@ def mep_cube(prediction, spacing: float = 0.3, padding: float = 4.0, order: int 
     origin, shape = grid_for(mol.positions, spacing, padding)
     pts = grid_points(origin, spacing, shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = prediction.mep(pts, order=order) / HARTREE_TO_KCAL_MOL
+        v = prediction.mep(pts, order=order, grid=True) / HARTREE_TO_KCAL_MOL
     v = np.nan_to_num(v, nan=0.0, posinf=VALUE_CAP_HARTREE, neginf=-VALUE_CAP_HARTREE)
     v = np.clip(v, -VALUE_CAP_HARTREE, VALUE_CAP_HARTREE).reshape(shape)
     name = mol.name or mol.smiles or mol.formula
@@ -128,15 +130,15 @@ def mep_cube(prediction, spacing: float = 0.3, padding: float = 4.0, order: int 
 
 
 def write_cube(path, text: str) -> Path:
-    path = Path(path)
-    path.write_text(text)
-    return path
+    """Write cube `text` to `path` atomically (:func:`mepviz.core.paths.atomic_write`)."""
+    atomic_write(str(path), lambda fh: fh.write(text.encode("utf-8")))
+    return Path(path)
 
 
 def read_cube(source) -> CubeData:
     """Parse cube text (or a path to a cube file); lengths back to Å, values as stored."""
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
-        text = Path(source).read_text()
+        text = read_user_bytes(source, MAX_POINTS_FILE_BYTES).decode("utf-8", errors="strict")
     else:
         text = source
     lines = text.splitlines()
@@ -188,8 +190,18 @@ def jsonable(x):
 
 
 def batch_csv(result) -> str:
-    """The batch table (mepviz.report.batch.BatchResult.dataframe) as CSV."""
-    return result.dataframe().to_csv(index=False, float_format="%.6g")
+    """The batch table (mepviz.report.batch.BatchResult.dataframe) as CSV: every record in file
+    order, a failed one with its ``error``."""
+    return result.dataframe(with_errors=True).to_csv(index=False, float_format="%.6g")
+
+
+def _in_record_order(n: int, records, errors):
+    """(record number, molecule index or None, error or None) of `n` molecules (numbered by
+    `records`, else 1…n) and the failed `errors` ({record, name, error}), in file order."""
+    numbers = list(records) if records is not None else list(range(1, n + 1))
+    items = [(int(r), k, None) for k, r in enumerate(numbers)]
+    items += [(int(e["record"]), None, e) for e in errors]
+    return sorted(items, key=lambda t: t[0])
 
 
 def batch_json(result) -> str:
@@ -236,14 +248,23 @@ def rounded_charges(charges, total: float, decimals: int = 4) -> np.ndarray:
 
 
 def charges_sdf(molecules: Sequence[Molecule], predictions: Sequence[dict],
-                model: str = "quadrupole", decimals: int = 4) -> str:
+                model: str = "quadrupole", decimals: int = 4, *, records=None, errors=()) -> str:
     """3D SDF (bonds and formal charges perceived from the geometry, :func:`sdf_3d`) with each
     molecule's atomic charges: RDKit-readable `atom.dprop.PartialCharge`
     (the model `model`), plus `MEPVIZ_CHARGES_<MODEL>` for every model (one per line),
-    `MEPVIZ_TOTAL_CHARGE` and `MEPVIZ_DIPOLE_D_<MODEL>`."""
+    `MEPVIZ_TOTAL_CHARGE` and `MEPVIZ_DIPOLE_D_<MODEL>`. With `records` (the molecules' record
+    numbers) and `errors` (a batch's failed records), every record appears in file order with
+    `MEPVIZ_RECORD`; a failed one as an empty molecule with its `MEPVIZ_ERROR`."""
     out = []
-    for mol, preds in zip(molecules, predictions):
-        lines = sdf_3d(mol).rstrip("\n").removesuffix("$$$$").rstrip("\n").split("\n")
+    for number, k, err in _in_record_order(len(molecules), records, errors):
+        tag = ["> <MEPVIZ_RECORD>", str(number), ""] if records is not None or errors else []
+        if err is not None:
+            out.append("\n".join([_plain(err["name"]), "  MEPviz", "",
+                                  "  0  0  0  0  0  0  0  0  0  0999 V2000", "M  END", *tag,
+                                  "> <MEPVIZ_ERROR>", _plain(err["error"]), "", "$$$$"]))
+            continue
+        mol, preds = molecules[k], predictions[k]
+        lines = sdf_3d(mol).rstrip("\n").removesuffix("$$$$").rstrip("\n").split("\n") + tag
         main = preds.get(model) or next(iter(preds.values()))
         q = rounded_charges(main.charges, mol.charge, decimals)
         lines += ["> <atom.dprop.PartialCharge>", " ".join(f"{v:.{decimals}f}" for v in q), ""]
@@ -261,6 +282,11 @@ def charges_sdf(molecules: Sequence[Molecule], predictions: Sequence[dict],
     return "\n".join(out) + "\n"
 
 
+def _plain(text) -> str:
+    """One line of text for a file format that is line-based."""
+    return " ".join(str(text).split())
+
+
 def _pqr_atom_names(mol: Molecule) -> list[str]:
     counts: dict[str, int] = {}
     names = []
@@ -271,13 +297,18 @@ def _pqr_atom_names(mol: Molecule) -> list[str]:
 
 
 def charges_pqr(molecules: Sequence[Molecule], predictions: Sequence[dict],
-                model: str = "quadrupole", decimals: int = 4) -> str:
+                model: str = "quadrupole", decimals: int = 4, *, records=None, errors=()) -> str:
     """PQR (x, y, z, charge, Bondi radius) of each molecule's atomic charges from `model`;
     several molecules become MODEL/ENDMDL blocks. Charges are rounded so each molecule's
-    charges sum exactly to its total charge."""
+    charges sum exactly to its total charge. A batch's failed records (`errors`, placed by
+    `records`, the molecules' record numbers) appear as REMARK lines with their error."""
     multi = len(molecules) > 1
     lines = [f"REMARK   1 MEPviz atomic charges (e), model '{model}'; radii: Bondi (Angstrom)"]
-    for k, (mol, preds) in enumerate(zip(molecules, predictions), start=1):
+    for number, i, err in _in_record_order(len(molecules), records, errors):
+        if err is not None:
+            lines.append(f"REMARK   7 record {number} ({_plain(err['name'])}) not processed: {_plain(err['error'])}")
+            continue
+        k, mol, preds = i + 1, molecules[i], predictions[i]
         pred = preds.get(model) or next(iter(preds.values()))
         q = rounded_charges(pred.charges, mol.charge, decimals)
         radii = bondi_radii(mol.numbers)
@@ -341,7 +372,7 @@ def mep_and_density_cubes(prediction, spacing: float = 0.3, padding: float = 4.0
     origin, shape = grid_for(mol.positions, spacing, padding)
     pts = grid_points(origin, spacing, shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = prediction.mep(pts, order=order) / HARTREE_TO_KCAL_MOL
+        v = prediction.mep(pts, order=order, grid=True) / HARTREE_TO_KCAL_MOL
     n_clip = int((~np.isfinite(v) | (np.abs(v) > clip_hartree)).sum())
     v = np.clip(np.nan_to_num(v, nan=0.0, posinf=clip_hartree, neginf=-clip_hartree), -clip_hartree, clip_hartree)
     rho = promolecular_density(mol.numbers, mol.positions, pts)

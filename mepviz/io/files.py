@@ -1,5 +1,7 @@
 """Files and uploads: a path, bytes, text or an uploaded file object → molecules, the format
-from the file name's extension (or sniffed from the content).
+from the file name's extension (or sniffed from the content). A path is read through the one
+bounded reader (:func:`mepviz.io.text.read_user_bytes`: regular files only, at most
+``limits.MAX_FILE_BYTES`` + 1 bytes read).
 
     read_file("water.xyz")                        # [Molecule]
     parse_text("CCO ethanol", "smi")              # [Molecule]
@@ -13,7 +15,7 @@ from ..core import limits
 from ..core.molecule import Molecule, MoleculeInputError
 from .sdf import from_mol, from_sdf
 from .smiles import _from_smiles_text
-from .text import _check_text, _decode
+from .text import _check_text, _decode, read_user_bytes
 from .validate import DEFAULT_MAX_ATOMS, _err, _guard
 from .xyz import from_xyz
 
@@ -85,17 +87,10 @@ def _read_file(path_or_bytes, filename: str | None = None, **kw) -> list[Molecul
         if isinstance(src, str) and ("\n" in src or len(src) > 4096):
             raise _err("read_file expects a path or bytes; use parse_text() for text content.")
         filename = filename or os.path.basename(p)
-        if not os.path.exists(p):
-            raise _err(f"File not found: {p}")
-        if os.path.isdir(p):
-            raise _err(f"{p} is a folder, not a file.")
-        size = os.path.getsize(p)
-        limits.check_file_size(size, f"'{filename}'")
-        with open(p, "rb") as fh:
-            data = fh.read()
+        data = read_user_bytes(p, limits.MAX_FILE_BYTES, f"'{filename}'")
     elif hasattr(src, "read") or hasattr(src, "getvalue"):
         filename = filename or os.path.basename(str(getattr(src, "name", "") or "")) or None
-        data = src.getvalue() if hasattr(src, "getvalue") else src.read()
+        data = src.getvalue() if hasattr(src, "getvalue") else src.read(limits.MAX_FILE_BYTES + 1)
         if isinstance(data, str):
             data = data.encode("utf-8")
     else:

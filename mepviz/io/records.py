@@ -11,8 +11,8 @@ name after a blank or comma; on the command line also .txt and .csv).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
-import re
 from collections import deque
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -22,9 +22,9 @@ from ..core.molecule import Molecule, MoleculeInputError
 from .export import sdf_3d
 from .sdf import from_sdf
 from .smiles import from_smiles, smiles_entries
-from .text import _check_text, _decode
+from .text import LongLine, _check_text, _decode, user_lines
 from .validate import _err, _guard
-from .xyz import _looks_like_atom_line, _parse_comment, from_xyz
+from .xyz import COUNT_LINE, _looks_like_atom_line, _parse_comment, from_xyz
 
 #: file extension -> record format (uploads)
 BATCH_FORMATS = {".xyz": "xyz", ".sdf": "sdf", ".sd": "sdf", ".mol": "sdf", ".smi": "smi", ".smiles": "smi"}
@@ -32,7 +32,6 @@ BATCH_FORMATS = {".xyz": "xyz", ".sdf": "sdf", ".sd": "sdf", ".mol": "sdf", ".sm
 FILE_FORMATS = {**BATCH_FORMATS, ".txt": "smi", ".csv": "smi"}
 #: extensions (without the dot) read as SMILES lists on the command line
 SMILES_EXTENSIONS = tuple(e[1:] for e, f in FILE_FORMATS.items() if f == "smi")
-_COUNT_LINE = re.compile(r"\s*\d+\s*")
 
 
 @dataclasses.dataclass
@@ -57,9 +56,11 @@ def record_format(filename: str, formats: dict = BATCH_FORMATS) -> str:
 
 # --------------------------------------------------------------------------- the splitter
 def records(lines: Iterable[str], fmt: str) -> Iterator[Record]:
-    """The records of `lines` (without line ends) in format `fmt`, lazily."""
+    """The records of `lines` (without line ends) in format `fmt`, lazily. A line too long to
+    hold (:class:`~mepviz.io.text.LongLine`) or a record of more than ``limits.MAX_RECORD_CHARS``
+    characters becomes an error record; the reader goes on with the next record."""
     if fmt == "smi":
-        return (Record(k, name or smi, smi, "smi") for k, (_, smi, name) in enumerate(smiles_entries(lines), 1))
+        return _smi_records(lines)
     if fmt == "sdf":
         return _sdf_records(lines)
     if fmt == "xyz":
@@ -67,19 +68,49 @@ def records(lines: Iterable[str], fmt: str) -> Iterator[Record]:
     raise ValueError(f"unknown record format {fmt!r}")
 
 
-def _sdf_records(lines) -> Iterator[Record]:
-    n, cur = 0, []
-    for line in lines:
-        if line.strip() == "$$$$":
-            if any(x.strip() for x in cur):
-                n += 1
-                yield Record(n, cur[0].strip() or f"record {n}", "\n".join(cur) + "\n$$$$\n", "sdf")
-            cur = []
+class _Body:
+    """The lines of one record, held up to ``limits.MAX_RECORD_CHARS`` characters; `count`
+    lines were added; `problem`: why the record cannot be read (a long line, its size)."""
+
+    def __init__(self, number: int):
+        self.number, self.lines, self.count, self.size, self.problem = number, [], 0, 0, None
+
+    def add(self, line: str) -> None:
+        self.count += 1
+        if isinstance(line, LongLine):
+            self.problem = self.problem or line.problem
         else:
-            cur.append(line)
-    if any(x.strip() for x in cur):
-        n += 1
-        yield Record(n, cur[0].strip() or f"record {n}", "\n".join(cur) + "\n$$$$\n", "sdf")
+            self.size += len(line) + 1
+            if self.size > limits.MAX_RECORD_CHARS and self.problem is None:
+                self.problem = (f"record {self.number} holds more than {limits.MAX_RECORD_CHARS / 1e6:.0f} MB of "
+                                f"text, the limit of one molecule's record (a missing record separator?)")
+        if self.problem is None:
+            self.lines.append(line)
+        else:
+            del self.lines[1:]                  # keep the first line (the record's name)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _smi_records(lines) -> Iterator[Record]:
+    for k, (ln, smi, name) in enumerate(smiles_entries(lines), 1):
+        problem = getattr(smi, "problem", None)
+        yield (Record(k, f"line {ln}", "", "smi", error=problem) if problem else
+               Record(k, name or smi, smi, "smi"))
+
+
+def _sdf_records(lines) -> Iterator[Record]:
+    n, body = 0, _Body(1)
+    for line in itertools.chain(lines, ["$$$$"]):
+        if line.strip() != "$$$$":
+            body.add(line)
+            continue
+        if body.problem or any(x.strip() for x in body.lines):
+            n += 1
+            first = body.lines[0].strip() if body.lines else ""
+            yield Record(n, first or f"record {n}", body.text() + "\n$$$$\n", "sdf", error=body.problem)
+        body = _Body(n + 1)
 
 
 class _Lines:
@@ -128,22 +159,24 @@ def _xyz_records(lines) -> Iterator[Record]:
             src.pop()
             continue
         number += 1
-        start = src.number
-        if not _COUNT_LINE.fullmatch(line):
-            body = [src.pop()]
-            while src.peek() is not None and not _COUNT_LINE.fullmatch(src.peek()):
-                body.append(src.pop())
-            yield Record(number, f"record {number}", "\n".join(body), "xyz",
-                         error=f"line {start}: expected the number of atoms, found '{line.strip()[:40]}'")
+        start, body = src.number, _Body(number)
+        if not COUNT_LINE.fullmatch(line):
+            body.add(src.pop())
+            while src.peek() is not None and not COUNT_LINE.fullmatch(src.peek()):
+                body.add(src.pop())
+            yield Record(number, f"record {number}", body.text(), "xyz", error=body.problem or
+                         f"line {start}: expected the number of atoms, found '{line.strip()[:40]}'")
             continue
         count = int(src.pop())
         comment = src.pop()
-        body = [line] + ([] if comment is None else [comment])
+        body.add(line)
+        if comment is not None:
+            body.add(comment)
         label = _xyz_label(comment or "", number)
-        while (len(body) < count + 2 and (nxt := src.peek()) is not None and nxt.strip()
-               and not _COUNT_LINE.fullmatch(nxt)):
-            body.append(src.pop())
-        found, error = max(0, len(body) - 2), None
+        while (body.count < count + 2 and (nxt := src.peek()) is not None and nxt.strip()
+               and not COUNT_LINE.fullmatch(nxt)):
+            body.add(src.pop())
+        found, error = max(0, body.count - 2), None
         if found < count:
             rest = src.only_blank_left()
             error = (f"{'truncated' if rest else 'atom-count mismatch'}: the count line (line {start}) "
@@ -151,12 +184,12 @@ def _xyz_records(lines) -> Iterator[Record]:
         else:
             extra = 0
             while (nxt := src.peek()) is not None and _looks_like_atom_line(nxt):
-                body.append(src.pop())
+                body.add(src.pop())
                 extra += 1
             if extra:
                 error = (f"atom-count mismatch: the count line (line {start}) says {count} atoms "
                          f"but {count + extra} atom lines follow")
-        yield Record(number, label, "\n".join(body) + "\n", "xyz", error=error)
+        yield Record(number, label, body.text() + "\n", "xyz", error=body.problem or error)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -176,13 +209,14 @@ def split_records(data: bytes, filename: str) -> list[Record]:
 
 
 def iter_records(path) -> Iterator[Record]:
-    """The records of the file `path`, read lazily (never the whole file at once; any size)."""
+    """The records of the file `path`, read lazily through the one bounded reader
+    (:func:`mepviz.io.text.user_lines`: a regular file, the encoding decided once, no line
+    longer than ``limits.MAX_LINE_CHARS`` held), never the whole file at once; any size."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise MoleculeInputError(f"{path}: no such file")
     fmt = record_format(path.name, FILE_FORMATS)
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        yield from records((line.rstrip("\r\n").rstrip("\r") for line in fh), fmt)
+    yield from records(user_lines(path, f"'{path.name}'"), fmt)
 
 
 def records_from_text(text: str, filename: str) -> list[Record]:

@@ -1,6 +1,10 @@
 """SDF / MOL input: MOL blocks (V2000/V3000) → molecules. Implicit hydrogens are added with
-coordinates; flat (all z = 0) records are embedded to 3D. Charge from formal charges,
-multiplicity from radicals (``M  RAD``); positions Å."""
+coordinates, with a note naming them; flat (all z = 0) records are embedded to 3D. Charge
+from formal charges, multiplicity from radicals (``M  RAD``); positions Å.
+
+No atom is invented from an unknown structure: query bonds (V2000 types 5–8, e.g. 8 'any'),
+aromatic bonds outside a ring and formal charges no atom can carry (``M  CHG -6`` on an
+oxygen) are refused with the reason."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,9 +12,14 @@ from rdkit import Chem
 
 from ..core import limits
 from ..core.molecule import Molecule, MoleculeInputError
-from .embed import _bonds_of, _canonical_smiles, _embed, _radical_multiplicity, _resolve, _set_positions
+from .embed import (_bonds_of, _canonical_smiles, _embed, _formal_charge_refusal, _radical_multiplicity, _resolve,
+                    _set_positions)
 from .text import _check_text
 from .validate import DEFAULT_MAX_ATOMS, _element_number, _err, _float_value, _guard, validate, with_notes
+
+#: V2000 query bond types (their order is unknown)
+QUERY_BONDS = {5: "single or double", 6: "single or aromatic", 7: "double or aromatic", 8: "any"}
+
 
 def _sdf_records(text: str) -> list[str]:
     records, cur = [], []
@@ -31,6 +40,8 @@ def _precheck_molblock(block: str, rec: str) -> None:
     if len(lines) < 4:
         raise _err(f"{rec}is truncated: a MOL block needs 3 header lines and a counts line.")
     counts = lines[3]
+    if not any(line.startswith("M  END") for line in lines):
+        raise _err(f"{rec}has no 'M  END' line: a MOL block ends with it (a truncated or hand-edited file?).")
     if "V3000" in counts.upper():
         return
     try:
@@ -57,10 +68,12 @@ def _precheck_molblock(block: str, rec: str) -> None:
         sym = t[3]
         if sym in ("*", "R", "R#", "A", "Q", "L", "LP"):
             raise _err(f"{where}: query/dummy atom '{sym}' is not supported.")
-        if sym not in ("D", "T"):
-            if sym.isdigit():
-                raise _err(f"{where}: '{sym}' is not an element.")
-            _element_number(sym, where)
+        if sym in ("D", "T"):
+            raise _err(f"{where}: '{sym}' (a hydrogen isotope) is not read; write it as H (isotopes do not "
+                       f"change the electrostatic potential).")
+        if sym.isdigit():
+            raise _err(f"{where}: '{sym}' is not an element.")
+        _element_number(sym, where)
     for k in range(n_bonds):
         ln = 5 + n_atoms + k
         t = lines[4 + n_atoms + k].split()
@@ -71,16 +84,38 @@ def _precheck_molblock(block: str, rec: str) -> None:
             raise _err(f"{where}: malformed bond line '{lines[4 + n_atoms + k].strip()[:50]}'.") from None
         if not (1 <= a <= n_atoms and 1 <= b <= n_atoms) or a == b:
             raise _err(f"{where}: bond refers to atoms {a} and {b}, but there are {n_atoms} atoms.")
-        del order
+        if order in QUERY_BONDS:
+            raise _err(f"{where}: bond type {order} ('{QUERY_BONDS[order]}') between atoms {a} and {b} is a "
+                       f"query bond: its order is unknown, so the hydrogens and the charge distribution "
+                       f"cannot be known. Give the bond order (1, 2, 3, or 4 for aromatic).")
+        if order not in (1, 2, 3, 4):
+            raise _err(f"{where}: bond type {order} between atoms {a} and {b} is not a bond order "
+                       f"(1, 2, 3, or 4 for aromatic).")
+
+
+def _bond_refusal(mol) -> str | None:
+    """Bonds whose order is unknown (query bonds of any format, aromatic bonds outside a ring)."""
+    for b in mol.GetBonds():
+        i, j = b.GetBeginAtomIdx() + 1, b.GetEndAtomIdx() + 1
+        if b.HasQuery() or b.GetBondType() in (Chem.BondType.UNSPECIFIED, Chem.BondType.OTHER):
+            return (f"the bond between atoms {i} and {j} is a query bond with no definite order, so the "
+                    f"hydrogens and the charge distribution cannot be known. Give the bond order.")
+        if b.GetBondType() == Chem.BondType.AROMATIC and not b.IsInRing():
+            return (f"the bond between atoms {i} and {j} is marked aromatic (bond type 4) but is not in a "
+                    f"ring, so its order is unknown. Give the bond order (1, 2 or 3).")
+    return None
 
 
 def _molblock_molecule(block: str, rec: str, charge, multiplicity, seed: int, max_atoms) -> Molecule:
     _precheck_molblock(block, rec)
+    raw = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False)
+    if raw is None:
+        raise _err(f"{rec}could not be read (malformed MOL block).")
+    why = _bond_refusal(raw) or _formal_charge_refusal(raw)       # before RDKit adds or checks anything
+    if why:
+        raise _err(f"{rec.strip()}: {why}")
     mol = Chem.MolFromMolBlock(block, sanitize=True, removeHs=False)
     if mol is None:
-        raw = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False)
-        if raw is None:
-            raise _err(f"{rec}could not be read (malformed MOL block).")
         try:
             probs = Chem.DetectChemistryProblems(raw)
         except Exception:  # noqa: BLE001
@@ -109,6 +144,8 @@ def _molblock_molecule(block: str, rec: str, charge, multiplicity, seed: int, ma
     else:
         molH = Chem.AddHs(mol, addCoords=True)
         pos = np.array(molH.GetConformer().GetPositions(), dtype=float)
+    if n_h:
+        notes.append(_added_hydrogens_note(mol, n_h))
     q = _resolve(charge, Chem.GetFormalCharge(molH), "charge", rec.strip() or "The MOL block")
     mult = _resolve(multiplicity, _radical_multiplicity(molH), "multiplicity", rec.strip() or "The MOL block")
     m = Molecule(numbers=[a.GetAtomicNum() for a in molH.GetAtoms()], positions=pos, charge=q,
@@ -118,6 +155,14 @@ def _molblock_molecule(block: str, rec: str, charge, multiplicity, seed: int, ma
     except MoleculeInputError as exc:
         raise _err(f"{rec.strip()}: {exc}") from None
     return with_notes(m, notes)
+
+
+def _added_hydrogens_note(mol, n_h: int) -> str:
+    """The visible note for hydrogens the file leaves implicit (added by RDKit)."""
+    where = [f"{a.GetIdx() + 1} ({a.GetSymbol()})" for a in mol.GetAtoms() if a.GetTotalNumHs()]
+    shown = ", ".join(where[:6]) + (f" and {len(where) - 6} more" if len(where) > 6 else "")
+    return (f"{n_h} hydrogen atom{'s' * (n_h > 1)} that the file leaves implicit {'were' if n_h > 1 else 'was'} "
+            f"added (on atom{'s' * (len(where) > 1)} {shown}), at positions generated by RDKit.")
 
 
 @_guard

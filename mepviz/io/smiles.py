@@ -11,8 +11,9 @@ from rdkit import Chem
 
 from ..core import limits
 from ..core.molecule import Molecule, MoleculeInputError
-from .embed import _bonds_of, _canonical_order, _canonical_smiles, _embed, _radical_multiplicity, _resolve, \
-    _set_positions
+from .embed import (_bonds_of, _canonical_order, _canonical_smiles, _embed, _formal_charge_refusal,
+                    _radical_multiplicity, _resolve, _set_positions)
+from .text import LongLine
 from .validate import DEFAULT_MAX_ATOMS, _err, _guard, validate, with_notes
 
 def _smiles_problem(smiles: str) -> str:
@@ -42,6 +43,9 @@ def from_smiles(smiles: str, charge=None, seed: int = 42, name: str = "", *,
     s = smiles.strip()
     if not s:
         raise _err("The SMILES string is empty.")
+    if len(s) > limits.MAX_SMILES_CHARS:
+        raise _err(f"The SMILES is {len(s):,} characters long; the limit is {limits.MAX_SMILES_CHARS:,} "
+                   f"characters (a molecule of at most {limits.MAX_ATOMS} atoms needs far fewer).")
     odd = next((ch for ch in s if not ch.isascii() or not ch.isprintable()), None)
     if odd is not None:
         raise _err(f"Invalid SMILES '{s}': it contains the character {odd!r}; SMILES are written "
@@ -56,6 +60,9 @@ def from_smiles(smiles: str, charge=None, seed: int = 42, name: str = "", *,
     dummies = [a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
     if dummies:
         raise _err(f"SMILES '{s}' contains a dummy/wildcard atom ('*'), which has no 3D structure.")
+    why = _formal_charge_refusal(mol)
+    if why:
+        raise _err(f"SMILES '{s}': {why}")
     molH = _canonical_order(Chem.AddHs(mol))
     n = molH.GetNumAtoms()
     if max_atoms is not None and n > max_atoms:
@@ -81,17 +88,21 @@ def from_smiles(smiles: str, charge=None, seed: int = 42, name: str = "", *,
 def smiles_entries(lines) -> Iterator[tuple[int, str, str]]:
     """(line number, SMILES, name) of a SMILES list, read lazily from `lines`: one SMILES per
     line, an optional name after it (separated by ASCII blanks or a comma: no silent split at
-    U+00A0), blank lines, '#' comments and a 'smiles' header row ignored."""
-    n = 0
+    U+00A0), blank lines, '#' comments and a 'smiles' header row ignored. A line too long to
+    hold (:class:`~mepviz.io.text.LongLine`) comes as its own entry, unchanged."""
+    first = True
     for ln, line in enumerate(lines, 1):
+        if isinstance(line, LongLine):
+            first = False
+            yield ln, line, ""
+            continue
         s = line.strip()
         if not s or s.startswith("#"):
             continue
         parts = re.split(r"[ \t,]+", s, maxsplit=1)
-        if not n and parts[0].lower() in ("smiles", "smi"):
-            continue  # header row
-        n += 1
-        yield ln, parts[0], parts[1].strip() if len(parts) > 1 else ""
+        header, first = first and parts[0].lower() in ("smiles", "smi"), False
+        if not header:                  # (only the first row can be a header)
+            yield ln, parts[0], parts[1].strip() if len(parts) > 1 else ""
 
 
 def _from_smiles_text(text: str, charge, multiplicity, seed, max_atoms) -> list[Molecule]:

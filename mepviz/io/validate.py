@@ -16,19 +16,17 @@ import math
 import re
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..core import limits
-from ..core.elements import SYMBOLS, atomic_number, symbol, unsupported_elements
-from ..core.geometry import fragments, unit_hint
+from ..core.elements import SYMBOLS, atomic_number, unsupported_elements
+from ..core.geometry import fragments
 from ..core.molecule import Molecule, MoleculeInputError
+from ..physics.domain import MIN_DISTANCE, structure_refusal
 
 log = logging.getLogger("mepviz.inputs")
 
 #: default atom limit applied by every parser
 DEFAULT_MAX_ATOMS = limits.MAX_ATOMS
-#: atoms closer than this (Å) are rejected as overlapping
-MIN_DISTANCE = 0.5
 
 
 def input_warnings(mol: Molecule) -> tuple[str, ...]:
@@ -149,10 +147,11 @@ def validate(mol: Molecule, max_atoms: int | None = DEFAULT_MAX_ATOMS, elements=
              min_distance: float = MIN_DISTANCE) -> Molecule:
     """Check a molecule; return it unchanged or raise MoleculeInputError.
 
-    Checks: at least one atom, at most ``max_atoms`` atoms (None: no limit), real elements,
-    ``elements`` (a set of atomic numbers, e.g. MODEL_ELEMENTS) when given, finite coordinates,
-    no two atoms closer than ``min_distance`` Å, and charge/multiplicity consistent with the
-    number of electrons.
+    Checks: the structure part of the plausibility gate
+    (:func:`mepviz.physics.domain.structure_refusal`: at least one atom, at most ``max_atoms``
+    atoms (None: no limit), real elements, finite coordinates within the limits, no two atoms
+    closer than ``min_distance`` Å), ``elements`` (a set of atomic numbers, e.g.
+    MODEL_ELEMENTS) when given, and charge/multiplicity consistent with the number of electrons.
     """
     _validate_geometry(mol, max_atoms, elements, min_distance)
     _check_multiplicity_value(mol.multiplicity)
@@ -161,37 +160,11 @@ def validate(mol: Molecule, max_atoms: int | None = DEFAULT_MAX_ATOMS, elements=
 
 
 def _validate_geometry(mol: Molecule, max_atoms, elements=None, min_distance: float = MIN_DISTANCE) -> None:
-    n = mol.n_atoms
-    if n == 0:
-        raise _err("The molecule has no atoms.")
-    if mol.positions.shape != (n, 3):
-        raise _err(f"positions must have shape ({n}, 3), got {mol.positions.shape}.")
-    if max_atoms is not None and n > max_atoms:
-        raise _err(f"The molecule has {n} atoms; the limit is {max_atoms} atoms.")
-    zs = mol.numbers
-    if np.any(zs < 1) or np.any(zs >= len(SYMBOLS)):
-        badz = sorted({int(z) for z in zs if z < 1 or z >= len(SYMBOLS)})
-        raise _err(f"atomic number{'s' if len(badz) > 1 else ''} {', '.join(map(str, badz))} "
-                   f"{'are' if len(badz) > 1 else 'is'} not an element.")
+    why = structure_refusal(mol, max_atoms, min_distance)
+    if why:
+        raise _err(why)
     if elements is not None:
         _check_elements(mol, elements)
-    if not np.all(np.isfinite(mol.positions)):
-        i = int(np.where(~np.isfinite(mol.positions).all(axis=1))[0][0])
-        raise _err(f"atom {i + 1} ({symbol(zs[i])}) has a coordinate that is not a finite number (NaN or infinity).")
-    limits.check_coordinates(mol.positions)
-    if n > 1:
-        hint = unit_hint(zs, mol.positions)
-        limits.check_extent(mol.positions, f"; {hint}" if hint else "")
-    if n > 1 and min_distance > 0:
-
-        pairs = cKDTree(mol.positions).query_pairs(min_distance, output_type="ndarray")
-        if len(pairs):
-            d = np.linalg.norm(mol.positions[pairs[:, 0]] - mol.positions[pairs[:, 1]], axis=1)
-            k = int(np.argmin(d))
-            i, j = sorted(int(x) for x in pairs[k])
-            raise _err(f"atoms {i + 1} ({symbol(zs[i])}) and {j + 1} ({symbol(zs[j])}) are only "
-                       f"{d[k]:.3f} Å apart (minimum {min_distance} Å): overlapping atoms "
-                       f"(or coordinates not in Å).")
 
 
 def fragment_count(mol: Molecule) -> int:

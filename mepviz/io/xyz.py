@@ -21,6 +21,9 @@ from .validate import (DEFAULT_MAX_ATOMS, _check_multiplicity_value, _electron_c
 
 _MAX_BOND_ORDER_ITERATIONS = 200_000
 
+#: the count line of an XYZ frame: a whole number alone (the one rule of the reader and the
+#: record splitter, mepviz.io.records)
+COUNT_LINE = re.compile(r"\s*[+-]?\d+\s*")
 _KV = re.compile(r"(?i)(?<![\w.])(charge|multiplicity|mult)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s,;]*)[,;]?")
 
 
@@ -72,8 +75,7 @@ def _xyz_frames(text: str, max_atoms: int | None):
         limits.check_frames(f, "The XYZ file", at_least=True)
         fr = f" (frame {f})" if f > 1 else ""
         header = lines[i].strip()
-        tok = header.split()[0]
-        if not re.fullmatch(r"[+-]?\d+", tok):
+        if not COUNT_LINE.fullmatch(header):
             if f > 1 and _looks_like_atom_line(header):
                 prev = frames[-1][3]
                 extra = 0
@@ -87,7 +89,7 @@ def _xyz_frames(text: str, max_atoms: int | None):
                 raise _err(f"line {i + 1}{fr}: an XYZ file must start with the number of atoms, "
                            f"but this line looks like an atom line.")
             raise _err(f"line {i + 1}{fr}: expected the number of atoms, got '{header[:40]}'.")
-        count = int(tok)
+        count = int(header)
         if count <= 0:
             raise _err(f"line {i + 1}{fr}: the number of atoms must be positive, got {count}.")
         if max_atoms is not None and count > max_atoms:
@@ -100,7 +102,7 @@ def _xyz_frames(text: str, max_atoms: int | None):
         numbers, pos = [], []
         j = i + 2
         while len(numbers) < count:
-            if j >= n or not lines[j].strip() or re.fullmatch(r"\s*[+-]?\d+\s*", lines[j]):
+            if j >= n or not lines[j].strip() or COUNT_LINE.fullmatch(lines[j]):
                 got = len(numbers)
                 if j >= n:
                     raise _err(f"XYZ atom-count mismatch{fr}: the header says {count} atoms but only "
@@ -121,7 +123,7 @@ def _xyz_frames(text: str, max_atoms: int | None):
         k = i
         while k < n and not lines[k].strip():
             k += 1
-        if k < n and _looks_like_atom_line(lines[k]) and not re.fullmatch(r"\s*[+-]?\d+\s*", lines[k]):
+        if k < n and _looks_like_atom_line(lines[k]) and not COUNT_LINE.fullmatch(lines[k]):
             extra = 0
             while k < n and _looks_like_atom_line(lines[k]):
                 extra += 1

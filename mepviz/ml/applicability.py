@@ -1,8 +1,10 @@
 """Is a prediction (or the DFT reference) meaningful for this molecule? The one check.
 
 :func:`assess` returns an :class:`Applicability`: a ``refusal`` (the answer would be
-meaningless or cannot be computed: charge beyond what the electrons allow, elements the
-network cannot represent, missing weights, DFT for absurd charges) and ``notes`` (visible
+meaningless or cannot be computed: the physical-plausibility gate of
+:mod:`mepviz.physics.domain` — no atoms, non-finite positions, electrons that cannot exist,
+charges outside −4…+4, a single neutral atom for the models — elements the network cannot
+represent, missing weights) and ``notes`` (visible
 warnings to show next to the result: charge, multiplicity, elements, size outside what a
 model was trained on; disconnected fragments; isolated atoms; implausible bond lengths;
 and the notes recorded while the molecule was read, ``Molecule.notes``).
@@ -28,7 +30,7 @@ from ..core import registry
 from ..core.elements import element_names, symbol, unsupported_elements
 from ..core.geometry import BOND_TOLERANCE, covalent_radii, fragments, nearest_neighbours, unit_hint
 from ..core.molecule import Molecule, MoleculeInputError
-from ..physics.domain import dft_refusal, electron_refusal
+from ..physics import domain
 from .cards import missing_weights_message, model_card
 
 #: QM9's chemistry, assumed for cards that predate ``training_elements`` /
@@ -147,15 +149,19 @@ def _model_verdict(mol: Molecule, name: str, card: dict | None) -> tuple[str | N
 
 def assess(mol: Molecule, model_name: str | None = None, *, card: dict | None = None) -> Applicability:
     """Applicability of model `model_name` (a registry name) to `mol`, or of the DFT reference
-    when `model_name` is None. `card`: the model card to judge by (default: the installed one)."""
-    refusal = electron_refusal(mol)
+    when `model_name` is None. `card`: the model card to judge by (default: the installed one).
+
+    The physical-plausibility gate (:mod:`mepviz.physics.domain`) comes first: a structure,
+    electrons or a charge with no meaningful answer are refused for every model and the DFT
+    reference alike; a single neutral atom is refused by the models."""
+    refusal = domain.refusal(mol)
+    if refusal:                   # no geometry notes: the positions may not even be numbers
+        return Applicability(_sentence(refusal), tuple(_sentence(n) for n in mol.notes))
     notes: list[str] = []
-    if refusal is None:
-        if model_name is None:
-            refusal = dft_refusal(mol)
-        else:
-            refusal, notes = _model_verdict(mol, registry.check_model_name(model_name), card)
-    notes += _geometry_notes(mol)
+    if model_name is not None:
+        refusal, notes = _model_verdict(mol, registry.check_model_name(model_name), card)
+        refusal = refusal or domain.multipole_refusal(mol)
+    notes += domain.notes(mol) + _geometry_notes(mol)
     notes += [n for n in mol.notes if n not in notes]     # noted while reading it
     return Applicability(refusal and _sentence(refusal), tuple(_sentence(n) for n in notes))
 

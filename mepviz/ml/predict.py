@@ -35,6 +35,7 @@ from ..core.molecule import Molecule
 from ..core.paths import weights_dir as default_weights_dir
 from ..core.registry import DEFAULT_MODEL, DEFAULT_SURFACE, check_model_name
 from ..core.units import DEBYE_PER_E_ANGSTROM
+from ..physics import domain
 from ..physics.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential, principal_values
 from ..surface.statistics import surface_statistics
 from ..surface.surfaces import surface_for
@@ -125,16 +126,25 @@ class Prediction:
         w = principal_values(self.quadrupole)
         return w * DEBYE_PER_E_ANGSTROM if debye else w
 
-    def mep(self, points, order: int = 2, penetration: bool = True) -> np.ndarray:
+    def mep(self, points, order: int = 2, penetration: bool = True, *, grid: bool = False) -> np.ndarray:
         """MEP (kcal/mol/e) at `points` (Å) from the atomic multipoles.
 
         order 0: charges only; 1: + atomic dipoles; 2: + atomic quadrupoles (default), and
         for a model that predicts one, + the charge-penetration term (``penetration=False``
         leaves it out: the point multipoles alone).
+
+        The points pass the plausibility gate (:func:`mepviz.physics.domain.check_points`):
+        :class:`~mepviz.physics.domain.Meaningless` for non-finite points or one inside
+        ``MIN_POINT_DISTANCE`` of a nucleus. ``grid=True`` for the nodes of a grid (cube
+        files, slices) that may pass through nuclei: only their number is checked, and the
+        caller clips the diverging values there.
         """
         if order not in (0, 1, 2):
             raise ValueError("order must be 0 (charges), 1 (+ dipoles) or 2 (+ quadrupoles)")
-        check_points(int(np.size(points)) // 3)
+        if grid:
+            check_points(int(np.size(points)) // 3)
+        else:
+            points = domain.check_points(self.molecule, points)[0]
         return multipole_potential(points, self.molecule.positions, self.charges,
                                    self.atomic_dipoles if order >= 1 else None,
                                    self.atomic_quadrupoles if order >= 2 else None,
@@ -351,10 +361,17 @@ def make_surface(mol: Molecule, kind: str = DEFAULT_SURFACE, spacing: float | No
 def predict_mep_map(mol: Molecule, model_name: str = DEFAULT_MODEL, surface: str = DEFAULT_SURFACE,
                     spacing: float | None = None, order: int = 2, predictor: Predictor | None = None,
                     prediction: Prediction | None = None) -> MEPMap:
-    """Input molecule -> coloured-surface data (surface, MEP values, statistics)."""
+    """Input molecule -> coloured-surface data (surface, MEP values, statistics).
+
+    The molecule is assessed once (by the predictor; a `prediction` made without a verdict is
+    assessed here): :class:`~mepviz.ml.applicability.Refused` before any surface is built."""
     if prediction is None:
         predictor = predictor or get_predictor(model_name)
         prediction = predictor.predict(mol)
+    elif getattr(prediction, "applicability", None) is None:
+        verdict = assess(mol, prediction.model_name)
+        verdict.raise_if_refused()
+        prediction = dataclasses.replace(prediction, applicability=verdict)
     surf = surface if not isinstance(surface, str) else make_surface(mol, surface, spacing)
     values = prediction.mep(surf.vertices, order=order)
     areas = getattr(surf, "vertex_areas", None)

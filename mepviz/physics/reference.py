@@ -13,9 +13,11 @@ conv_tol = 1e-8, i.e. exactly the recipe of the reference data (data/README.md):
 Results are cached on disk (``MEPVIZ_CACHE`` or ``~/.cache/mepviz/reference``), keyed by
 geometry + charge + multiplicity + method + basis + grid level + density fitting, in the
 format of :meth:`ReferenceResult.save` (the density matrix and the molecule, so every
-observable can be rebuilt without repeating the SCF). Every cached file is validated when
-read (:meth:`ReferenceResult.load`: schema, shapes, finite values, molecule and settings);
-an invalid one is deleted and recomputed. The cache is capped at ``MEPVIZ_CACHE_MAX_MB``
+observable can be rebuilt without repeating the SCF). Every cached file carries the
+molecule's key and a content hash of its arrays (written after them) and is validated when
+read (:meth:`ReferenceResult.load`: key, hash, schema, shapes, finite values, molecule and
+settings); an invalid one — no key, another molecule's key, a hash that does not match, an
+edited value — is discarded with a warning and recomputed. The cache is capped at ``MEPVIZ_CACHE_MAX_MB``
 (default 2000 MB): the least recently used files are evicted. Writes are atomic (temporary
 file + ``os.replace``) and an ``fcntl`` lock per key (removed after use) makes concurrent
 processes compute a molecule once: the second one waits and reads the first one's result.
@@ -50,7 +52,7 @@ from ..core.paths import atomic_write  # noqa: F401  (re-exported: mepviz.refere
 from ..core.registry import DFT_HEAVY_BASIS, DFT_HEAVY_ELEMENTS
 from ..core.units import BOHR_ANGSTROM, HARTREE_TO_KCAL_MOL
 from ..surface.surfaces import mesh_from_grid, promolecular_density
-from .domain import dft_refusal
+from . import domain
 from .electrostatics import shift_second_moment, traceless
 
 __all__ = ["ReferenceEngine", "ReferenceResult", "ReferenceTimeout", "ReferenceError",
@@ -61,6 +63,19 @@ __all__ = ["ReferenceEngine", "ReferenceResult", "ReferenceTimeout", "ReferenceE
 CACHE_FORMAT_VERSION = 1
 #: default cache size cap (MB) when MEPVIZ_CACHE_MAX_MB is not set
 DEFAULT_CACHE_MAX_MB = 2000
+#: the saved field holding :func:`content_hash` of all the others (written last)
+HASH_FIELD = "content_sha256"
+
+
+def content_hash(arrays: dict) -> str:
+    """SHA-256 of every array of `arrays` but :data:`HASH_FIELD` (names, dtypes, shapes and
+    bytes, in name order): what a saved result's content must hash to."""
+    h = hashlib.sha256()
+    for name in sorted(k for k in arrays if k != HASH_FIELD):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 Progress = Callable[[float, str], None]
 
@@ -301,17 +316,21 @@ class ReferenceResult:
         dm = np.asarray(self.dm, float)
         if compact:
             payload.update(nao=np.int64(dm.shape[0]), dm_tril=dm[np.tril_indices(dm.shape[0])].astype(np.float32))
-            atomic_write(str(path), lambda fh: np.savez_compressed(fh, **payload))
         else:
-            atomic_write(str(path), lambda fh: np.savez(fh, dm=dm, **payload))
+            payload.update(dm=dm)
+        payload[HASH_FIELD] = np.str_(content_hash(payload))      # written after the arrays
+        save = np.savez_compressed if compact else np.savez
+        atomic_write(str(path), lambda fh: save(fh, **payload))
 
     @classmethod
     def load(cls, path, molecule: Molecule | None = None, *, method: str | None = None,
              basis: str | None = None, grid_level: int | None = None,
-             density_fit: bool | None = None) -> "ReferenceResult":
+             density_fit: bool | None = None, require_integrity: bool = False) -> "ReferenceResult":
         """Read a result written by :meth:`save`, validating it: schema, shapes, finite values,
-        the molecule (when given: its key must match; else rebuilt from the file) and any
-        settings given. Raises :class:`InvalidReferenceFile` with the reason."""
+        the molecule (when given: its key must match; else rebuilt from the file), any settings
+        given, and the content hash when the file has one. `require_integrity` (the disk cache):
+        the molecule's key and the content hash must be there. Raises
+        :class:`InvalidReferenceFile` with the reason."""
         try:
             with np.load(path, allow_pickle=False) as d:
                 data = {k: d[k] for k in d.files}
@@ -321,12 +340,19 @@ class ReferenceResult:
             raise InvalidReferenceFile(f"{os.path.basename(str(path))} is unreadable "
                                        f"({type(exc).__name__}: {exc})") from None
         return cls._from_arrays(data, molecule, dict(method=method, basis=basis, grid_level=grid_level,
-                                                     density_fit=density_fit), str(path))
+                                                     density_fit=density_fit), str(path), require_integrity)
 
     @classmethod
-    def _from_arrays(cls, d: dict, molecule, settings: dict, label: str) -> "ReferenceResult":
+    def _from_arrays(cls, d: dict, molecule, settings: dict, label: str,
+                     require_integrity: bool = False) -> "ReferenceResult":
         def bad(why):
             return InvalidReferenceFile(f"{os.path.basename(label)}: {why}")
+
+        if require_integrity:
+            if "key" not in d:
+                raise bad("it does not say which molecule it belongs to (no key)")
+            if HASH_FIELD not in d:
+                raise bad("it has no content hash (written by an older MEPviz, or cut short)")
 
         need = ("method", "basis", "energy", "dipole", "second_moment", "center_of_mass", "quadrupole")
         missing = [k for k in need if k not in d] + ([] if "dm" in d or "dm_tril" in d else ["dm"])
@@ -366,6 +392,8 @@ class ReferenceResult:
             raise bad("it holds non-finite numbers")
         if not np.allclose(dm, dm.T, atol=1e-6):
             raise bad("density matrix is not symmetric")
+        if HASH_FIELD in d and str(d[HASH_FIELD]) != content_hash(d):
+            raise bad("its content does not match its hash (edited or damaged)")
         s2 = float(d["s2"]) if "s2" in d else float("nan")
         return cls(
             molecule=molecule, method=str(d["method"]), basis=str(d["basis"]), energy=float(d["energy"]),
@@ -475,30 +503,27 @@ class ReferenceEngine:
 
     @staticmethod
     def _validate(mol: Molecule):
-        if mol.n_atoms == 0:
-            raise MoleculeInputError("the molecule has no atoms")
-        refusal = dft_refusal(mol)              # e.g. charges beyond registry.DFT_CHARGES
-        if refusal:
-            raise MoleculeInputError(refusal)
-        if (mol.n_electrons + mol.multiplicity - 1) % 2 != 0:
-            raise MoleculeInputError(
-                f"{mol.n_electrons} electrons cannot have spin multiplicity {mol.multiplicity}; "
-                "set the charge or multiplicity")
-        if mol.multiplicity < 1 or mol.multiplicity - 1 > mol.n_electrons:
-            raise MoleculeInputError(f"invalid spin multiplicity {mol.multiplicity}")
+        """The plausibility gate (:func:`mepviz.physics.domain.check`): :class:`Meaningless`
+        (a MoleculeInputError) for no atoms, non-finite positions, impossible electrons or
+        multiplicity, charges beyond ``registry.DFT_CHARGES``."""
+        domain.check(mol, multipoles=False)
 
     # -- public entry point ---------------------------------------------------------------
     def run(self, mol: Molecule, progress: Progress | None = None,
-            time_budget_s: float | None = None) -> ReferenceResult:
+            time_budget_s: float | None = None, cpu_time: bool = False) -> ReferenceResult:
         """Compute (or load from cache) the reference for `mol`.
 
         `progress(fraction, message)` is called with fraction in [0, 1] (once per SCF
         cycle; raising from it cancels the run, the exception propagates). With a
         `time_budget_s`, a calculation whose estimate exceeds ``REFUSE_FACTOR`` × budget
         is refused before starting, and a running one is stopped at the next SCF cycle
-        once the budget is spent; both raise :class:`ReferenceTimeout`.
+        once the budget is spent; both raise :class:`ReferenceTimeout`. `cpu_time`: the
+        budget counts the CPU time this process was given (all its threads), not the wall
+        time, so a busy machine does not use it up.
         """
         t_start = time.monotonic()
+        clock = time.process_time if cpu_time else time.monotonic
+        budget = _Budget(clock, clock(), time_budget_s, "CPU time" if cpu_time else "time")
         report = _Reporter(progress)
         self._validate(mol)
         path = self.cache_path(mol)
@@ -514,7 +539,7 @@ class ReferenceEngine:
                 f"{self.level}) would take about {_fmt_s(estimate)}, over the time budget of "
                 f"{_fmt_s(time_budget_s)}", estimate_s=estimate, elapsed_s=0.0)
         if path is None:
-            return self._compute(mol, report, t_start, time_budget_s, estimate)
+            return self._compute(mol, report, budget, estimate)
 
         os.makedirs(self.cache_dir, exist_ok=True)
         with _FileLock(path + ".lock", report, t_start, time_budget_s, estimate):
@@ -522,7 +547,7 @@ class ReferenceEngine:
             if cached is not None:
                 report(1.0, "loaded from cache (computed by another process)")
                 return cached
-            result = self._compute(mol, report, t_start, time_budget_s, estimate)
+            result = self._compute(mol, report, budget, estimate)
             self._store(mol, result)
         return result
 
@@ -545,8 +570,7 @@ class ReferenceEngine:
         mf.verbose = 0
         return mf
 
-    def _compute(self, mol: Molecule, report: "_Reporter", t_start: float,
-                 time_budget_s: float | None, estimate: float) -> ReferenceResult:
+    def _compute(self, mol: Molecule, report: "_Reporter", budget: "_Budget", estimate: float) -> ReferenceResult:
         t0 = time.perf_counter()
         report(0.0, f"setting up {self.level} for {mol.formula} ({mol.n_atoms} atoms)")
         pmol = _build_pyscf_mol(mol.numbers, mol.positions, mol.charge, mol.multiplicity,
@@ -556,13 +580,12 @@ class ReferenceEngine:
         expected_cycles = 14
 
         def check_budget():
-            if time_budget_s is not None:
-                elapsed = time.monotonic() - t_start
-                if elapsed > time_budget_s:
-                    raise ReferenceTimeout(
-                        f"the DFT reference for {mol.formula} was stopped after {_fmt_s(elapsed)} "
-                        f"(time budget {_fmt_s(time_budget_s)}; estimated {_fmt_s(estimate)})",
-                        estimate_s=estimate, elapsed_s=elapsed)
+            elapsed = budget.clock() - budget.start
+            if budget.seconds is not None and elapsed > budget.seconds:
+                raise ReferenceTimeout(
+                    f"the DFT reference for {mol.formula} was stopped after {_fmt_s(elapsed)} of {budget.what} "
+                    f"({budget.what} budget {_fmt_s(budget.seconds)}; estimated {_fmt_s(estimate)})",
+                    estimate_s=estimate, elapsed_s=elapsed)
 
         def callback(envs):
             cycle = int(envs.get("cycle", 0)) + 1
@@ -618,7 +641,8 @@ class ReferenceEngine:
             return None
         try:
             result = ReferenceResult.load(path, mol, method=self.method, basis=self.basis,
-                                          grid_level=self.grid_level, density_fit=self.density_fit)
+                                          grid_level=self.grid_level, density_fit=self.density_fit,
+                                          require_integrity=True)
         except FileNotFoundError:
             return None
         except InvalidReferenceFile as exc:
@@ -644,13 +668,23 @@ class ReferenceEngine:
         evict(self.cache_dir, cache_max_bytes(), keep=path)
 
 
+#: a temporary file of an interrupted write (a killed worker) older than this (s) is removed
+STALE_TEMP_S = 3600.0
+
+
 def evict(cache_dir: str, max_bytes: int, keep: str | None = None) -> list[str]:
     """Delete the least recently used ``.npz`` files of `cache_dir` until the total size is
-    at most `max_bytes` (never `keep`); returns the deleted paths."""
+    at most `max_bytes` (never `keep`), and the temporary files of writes interrupted more
+    than ``STALE_TEMP_S`` ago; returns the deleted paths."""
     entries = []
     with os.scandir(cache_dir) as it:
         for e in it:
-            if e.name.endswith(".npz") and e.is_file():
+            if e.name.startswith(".tmp-") and e.is_file() and time.time() - e.stat().st_mtime > STALE_TEMP_S:
+                try:
+                    os.unlink(e.path)
+                except OSError:
+                    pass
+            elif e.name.endswith(".npz") and e.is_file():
                 st = e.stat()
                 entries.append((st.st_mtime, st.st_size, e.path))
     total = sum(size for _, size, _ in entries)
@@ -688,6 +722,16 @@ def _moments(pmol, dm):
     m2 = np.einsum("i,ia,ib->ab", charges, coords, coords) - np.einsum("xyij,ji->xy", rr, dm)
     m2 = 0.5 * (m2 + m2.T)
     return mu * BOHR_ANGSTROM, m2 * BOHR_ANGSTROM ** 2
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """A time budget: `seconds` (None: none) on `clock` from `start`; `what` it counts."""
+
+    clock: Callable[[], float]
+    start: float
+    seconds: float | None
+    what: str
 
 
 class _Reporter:

@@ -1,13 +1,16 @@
-"""Wall-time model of the DFT reference, calibrated on this machine's own finished runs.
+"""Time model of the DFT reference, calibrated on this machine's own finished runs.
 
 Every finished reference run appends one JSON line to ``timings.jsonl`` in the reference
-cache directory: basis functions ``nao``, atoms ``n_atoms``, SCF seconds ``scf_s``, SCF
-cycles, OpenMP threads, and — when the MEP was then evaluated on a surface — the number of
-points ``mep_points`` and seconds ``mep_s``. :func:`fit` turns the records into a
-:class:`TimingModel`:
+cache directory: basis functions ``nao``, atoms ``n_atoms``, SCF seconds ``scf_s`` (wall) and
+``scf_cpu_s`` (CPU time), SCF cycles, OpenMP threads, and — when the MEP was then evaluated
+on a surface — the number of points ``mep_points`` and seconds ``mep_s`` / ``mep_cpu_s``.
+The model counts CPU seconds where a record has them (what a job's budget counts: a busy
+server slows the wall clock, not the CPU time a job needs), else wall seconds (the shipped
+records: one core of an idle machine, where the two agree). :func:`fit` turns the records
+into a :class:`TimingModel`:
 
-    scf_s ≈ a·(nao/100)³ + b·n_atoms + c          (non-negative least squares, seconds)
-    mep_s ≈ k · mep_points · nao²/2                (median rate over the records)
+    scf ≈ a·(nao/100)³ + b·n_atoms + c            (non-negative least squares, seconds)
+    mep ≈ k · mep_points · nao²/2                  (median rate over the records)
 
 With fewer than :data:`MIN_RECORDS` SCF records (or all of one size), :func:`fit` returns
 None. Until this machine has MIN_OWN_RECORDS records of its own, :func:`estimate_seconds`
@@ -96,20 +99,26 @@ class TimingModel:
         return float(self.mep_rate * n_points * nao * (nao + 1) / 2)
 
 
+def _seconds(record: dict, stage: str):
+    """CPU seconds of `stage` ("scf" or "mep") when the record has them, else wall seconds."""
+    cpu = record.get(f"{stage}_cpu_s")
+    return cpu if _finite_pos(cpu) else record.get(f"{stage}_s")
+
+
 def fit(records: list[dict]) -> TimingModel | None:
     """Least-squares fit of the SCF model (coefficients ≥ 0) and the median MEP rate."""
-    scf = [r for r in records if _finite_pos(r.get("nao"), r.get("n_atoms"), r.get("scf_s"))]
+    scf = [r for r in records if _finite_pos(r.get("nao"), r.get("n_atoms"), _seconds(r, "scf"))]
     if len(scf) < MIN_RECORDS or len({int(r["nao"]) for r in scf}) < 2:
         return None
     nao = np.array([r["nao"] for r in scf], float)
     nat = np.array([r["n_atoms"] for r in scf], float)
-    t = np.array([r["scf_s"] for r in scf], float)
+    t = np.array([_seconds(r, "scf") for r in scf], float)
     A = np.stack([(nao / 100.0) ** 3, nat, np.ones_like(nat)], axis=1)
     # relative errors matter (1 s vs 10 min): weight each row by 1/t
     w = 1.0 / np.maximum(t, 0.5)
     coef, _ = nnls(A * w[:, None], t * w)
-    mep = [r["mep_s"] / (r["mep_points"] * r["nao"] * (r["nao"] + 1) / 2) for r in records
-           if _finite_pos(r.get("mep_s"), r.get("mep_points"), r.get("nao"))]
+    mep = [_seconds(r, "mep") / (r["mep_points"] * r["nao"] * (r["nao"] + 1) / 2) for r in records
+           if _finite_pos(_seconds(r, "mep"), r.get("mep_points"), r.get("nao"))]
     starts = [r["startup_s"] for r in scf if _finite_pos(r.get("startup_s"))]
     return TimingModel(float(coef[0]), float(coef[1]), float(coef[2]),
                        float(np.median(mep)) if mep else None, len(scf),
@@ -149,8 +158,10 @@ def default_model() -> TimingModel | None:
 
 
 def estimate_seconds(engine, mol, n_points: int = 0, scf_needed: bool = True) -> tuple[float, bool]:
-    """Wall time (s) of a reference job: SCF (when `scf_needed`) plus the MEP on `n_points`,
-    plus the worker process's start-up (median of the records' ``startup_s``, else 1 s).
+    """Time (s) of a reference job, in CPU seconds where the records have them (see the module
+    docstring: what a job's budget counts): SCF (when `scf_needed`) plus the MEP on
+    `n_points`, plus the worker process's start-up (median of the records' ``startup_s``,
+    else 1 s).
 
     The model is fitted to this machine's finished runs in ``engine.cache_dir``, together with
     the shipped development-machine records while it has fewer than MIN_OWN_RECORDS of its
@@ -160,7 +171,7 @@ def estimate_seconds(engine, mol, n_points: int = 0, scf_needed: bool = True) ->
     """
     nao = engine.basis_size(mol)
     own = load(engine.cache_dir) if engine.cache_dir else []
-    n_own = sum(1 for r in own if _finite_pos(r.get("nao"), r.get("n_atoms"), r.get("scf_s")))
+    n_own = sum(1 for r in own if _finite_pos(r.get("nao"), r.get("n_atoms"), _seconds(r, "scf")))
     model = fit(own) if n_own >= MIN_OWN_RECORDS else fit(default_records() + own)
     if scf_needed:
         scf = model.scf_seconds(nao, mol.n_atoms) if model else engine.estimate_seconds(mol)

@@ -43,8 +43,9 @@ BASE_COLUMNS = ("record", "name", "formula", "n_atoms", "charge")
 
 
 def columns(models=PAPER_PAIR) -> list[str]:
-    """Columns of ``mepviz batch``'s CSV."""
-    return list(BASE_COLUMNS) + [f"{c}_{m}" for m in models for c in MODEL_COLUMNS] + ["error"]
+    """Columns of ``mepviz batch``'s CSV (``notes``: the applicability notes of a molecule
+    that worked; ``error``: why one did not)."""
+    return list(BASE_COLUMNS) + [f"{c}_{m}" for m in models for c in MODEL_COLUMNS] + ["notes", "error"]
 
 
 def predict_molecule(mol: Molecule, predictors: dict, surface: str = DEFAULT_SURFACE):
@@ -81,10 +82,15 @@ class BatchResult:
     surface: str = DEFAULT_SURFACE
     n_records: int = 0
 
-    def dataframe(self):
+    def dataframe(self, with_errors: bool = False):
+        """The table of the molecules that worked; `with_errors`: every record in file order,
+        the failed ones with their ``error`` (exports: nothing silently absent)."""
         cols = ["record", "name", "formula", "n_atoms", "charge"] + [
             f"{c}_{m}" for m in PAPER_PAIR for c in MODEL_COLUMNS] + ["notes"]
-        return pd.DataFrame(self.rows, columns=cols)
+        if not with_errors:
+            return pd.DataFrame(self.rows, columns=cols)
+        rows = sorted(self.rows + self.errors, key=lambda r: int(r["record"]))
+        return pd.DataFrame(rows, columns=cols + ["error"])
 
     def error_dataframe(self):
         return pd.DataFrame(self.errors, columns=["record", "name", "error"])
