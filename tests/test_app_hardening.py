@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from mepviz.core import registry
+
 from tests.apptest_support import (EXPLORE, app_env, enter_smiles, errors, new_app,  # noqa: F401
                                    no_exceptions, upload)
 
@@ -144,7 +146,7 @@ def test_explore_extrema_indices_and_downloads(app_env):
     from mepviz.extrema import local_extrema, politzer_indices
     from mepviz.predict import predict_mep_map
     mol = gallery.load("pyridine")
-    mp = predict_mep_map(mol, "quadrupole", "isodensity")
+    mp = predict_mep_map(mol, registry.DEFAULT_MODEL, "isodensity")      # the page's default model
     ext = local_extrema(mp.surface.vertices, mp.values, positions=mol.positions)
     tables = [d.value for d in at.dataframe]
     table = [t for t in tables if "nearest atom" in t.columns][0]
@@ -207,6 +209,10 @@ def test_all_local_extrema_marked_in_the_view(app_env):
     from mepviz.extrema import local_extrema
     from mepviz.predict import predict_mep_map
     mol = gallery.load("pyridine")
-    mp = predict_mep_map(mol, "quadrupole", "isodensity")
+    mp = predict_mep_map(mol, registry.DEFAULT_MODEL, "isodensity")      # the page's default model
     n_ext = len(local_extrema(mp.surface.vertices, mp.values, positions=mol.positions))
     assert len(live_views(at)[0]["spheres"]) == n0 + n_ext
+    # each extremum is labelled with its value and its nearest atom
+    texts = [lb["text"] for lb in live_views(at)[0]["labels"]]
+    ext = local_extrema(mp.surface.vertices, mp.values, positions=mol.positions)
+    assert all(any(t.endswith(f" {mol.symbols[e.atom]}{e.atom + 1}") for t in texts) for e in ext)
