@@ -183,7 +183,8 @@
     box.style.cssText = "position:absolute;left:4px;top:2px;z-index:10;pointer-events:none;" +
       "font:12px sans-serif;background:rgba(255,255,255,0.8);color:#111;padding:1px 4px;" +
       "border-radius:3px;white-space:nowrap;max-width:calc(100% - 8px);overflow:hidden;";
-    box.textContent = "Hover over the surface to read the potential";
+    var hint = size(viewer).w < 320 ? "Hover to read V" : "Hover over the surface to read the potential";
+    box.textContent = hint;
     box.style.left = (4 + viewer.col * size(viewer).w) + "px";   // its own cell of a viewer grid
     if (getComputedStyle(host).position === "static") host.style.position = "relative";
     host.appendChild(box);
@@ -199,7 +200,7 @@
         var x = last.pageX - pn.left, y = last.pageY - pn.top;
         if (x < 0 || y < 0 || x > pn.w || y > pn.h) return;        // another cell of the grid
         var i = T.pick(viewer, x, y);
-        box.textContent = i < 0 ? "Hover over the surface to read the potential" : T.readoutText(dd, i);
+        box.textContent = i < 0 ? hint : T.readoutText(dd, i);
         box.dataset.vertex = String(i);
       });
     });
