@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import sys
-import time
 
 import numpy as np
 
 from mepviz.molecule import Molecule
-from mepviz.reference import atomic_write as _atomic_write
 from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
+from train import labelling
 
 #: positions below this are never labelled by `run` (reserved 0–99, test 100–199)
 FIRST_LABEL_POSITION = 200
@@ -94,24 +92,26 @@ def label_entry(engine, entry, esp: bool = False, points=None, progress=None) ->
 
 def write_label(path: str, rec: dict):
     """Write one molecule's record as .npz, atomically."""
-    _atomic_write(path, lambda fh: np.savez(fh, **rec))
+    labelling.write_record(path, rec)
 
 
 def label_path(out_dir: str, position: int) -> str:
-    return os.path.join(out_dir, f"{int(position):06d}.npz")
+    return labelling.label_file(out_dir, _stem(position))
 
 
-def _fmt_h(seconds: float) -> str:
-    if not np.isfinite(seconds):
-        return "?"
-    h, rem = divmod(int(seconds), 3600)
-    return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"
+def _stem(position: int) -> str:
+    return f"{int(position):06d}"
+
+
+def _failed_path(out_dir, position):
+    return labelling.failed_file(out_dir, _stem(position))
 
 
 def run(start: int, count: int, out_dir: str, esp: bool = True, device: str = "cpu",
         retry_failed: bool = False, cache_dir=False, log=print, entries: str | None = None,
         shard: tuple[int, int] = (0, 1)) -> dict:
-    """Label positions start … start+count−1 into `out_dir`; returns counts.
+    """Label positions start … start+count−1 into `out_dir` (in this process, one engine);
+    returns counts.
 
     `entries`: an `export_entries` file to read geometries from instead of qm9pack.
     `shard` = (j, n): only the positions p with (p − start) mod n == j, so n processes that
@@ -133,51 +133,37 @@ def run(start: int, count: int, out_dir: str, esp: bool = True, device: str = "c
     log(f"labelling positions {start}–{start + count - 1} with {engine.level} "
         f"(PySCF {_pyscf_version()}, device {device}, esp={esp}) into {out_dir}")
     mine = range(start + j, start + count, n_shards)
-    todo = []
-    for p in mine:
-        if table is not None and p not in table:
-            raise ValueError(f"position {p} is not in {entries}")
-        if os.path.exists(label_path(out_dir, p)):
-            continue
-        if not retry_failed and os.path.exists(_failed_path(out_dir, p)):
-            continue
-        todo.append(p)
+    missing = [p for p in mine if table is not None and p not in table]
+    if missing:
+        raise ValueError(f"position {missing[0]} is not in {entries}")
+    todo = [p for p in mine if labelling.pending(out_dir, _stem(p), retry_failed)]
     log(f"{len(mine) - len(todo)} already done or failed, {len(todo)} to go")
-    t0 = time.monotonic()
-    done = failed = 0
-    for k, p in enumerate(todo):
-        entry = table[p] if table is not None else qm9.entry(p)
-        t1 = time.monotonic()
-        try:
-            rec = label_entry(engine, entry, esp=esp)
-            if not bool(rec["converged"]):
-                raise RuntimeError("SCF not converged")
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:               # record and move on; never stop the run
-            failed += 1
-            _atomic_write(_failed_path(out_dir, p), lambda fh: fh.write(json.dumps(
-                {"position": p, "qm9_index": entry.index, "smiles": entry.smiles,
-                 "error": f"{type(exc).__name__}: {exc}"}).encode()))
-            log(f"[{k + 1}/{len(todo)}] position {p} (QM9 {entry.index}) FAILED: {exc}")
-            continue
-        write_label(label_path(out_dir, p), rec)
-        done += 1
-        dt = time.monotonic() - t1
-        elapsed = time.monotonic() - t0
-        rate = (k + 1) / elapsed * 3600.0
-        eta = (len(todo) - k - 1) / (k + 1) * elapsed
-        mu = np.linalg.norm(rec["dipole"]) * DEBYE_PER_E_ANGSTROM
-        log(f"[{k + 1}/{len(todo)}] position {p} QM9 {entry.index} {entry.smiles} "
-            f"({len(entry.numbers)} atoms): {dt:.1f} s, |μ| {mu:.3f} D (QM9 {entry.dipole_debye:.3f}) | "
-            f"{rate:.0f} mol/h, ETA {_fmt_h(eta)}")
-        sys.stdout.flush()
-    log(f"finished: {done} labelled, {failed} failed in {_fmt_h(time.monotonic() - t0)}")
-    return {"done": done, "failed": failed, "skipped": len(mine) - len(todo)}
+    tasks = []
+    for p in todo:
+        e = table[p] if table is not None else qm9.entry(p)
+        tasks.append(labelling.Task(_stem(p), e, {"position": p, "qm9_index": e.index, "smiles": e.smiles},
+                                    title=f"position {p} (QM9 {e.index})"))
+
+    def work(entry):
+        rec = label_entry(engine, entry, esp=esp)
+        if not bool(rec["converged"]):
+            raise RuntimeError("SCF not converged")
+        return rec
+
+    res = labelling.run(tasks, work, out_dir, retry_failed=retry_failed, summary=_summary,
+                        describe=_describe, log=log)
+    return {"done": res["done"], "failed": res["failed"], "skipped": len(mine) - len(todo)}
 
 
-def _failed_path(out_dir, position):
-    return os.path.join(out_dir, f"{int(position):06d}.failed.json")
+def _summary(rec: dict) -> dict:
+    return {"atoms": len(rec["z"]), "mu_debye": float(np.linalg.norm(rec["dipole"]) * DEBYE_PER_E_ANGSTROM),
+            "qm9_debye": float(rec["qm9_dipole_debye"])}
+
+
+def _describe(task, s: dict) -> str:
+    m = task.meta
+    return (f"position {m['position']} QM9 {m['qm9_index']} {m['smiles']} ({s['atoms']} atoms): "
+            f"{s['seconds']:.1f} s, |μ| {s['mu_debye']:.3f} D (QM9 {s['qm9_debye']:.3f})")
 
 
 def _pyscf_version():
@@ -187,57 +173,41 @@ def _pyscf_version():
 
 # --------------------------------------------------------------------------- packing
 
+ESP_FIELDS = (labelling.count("iso_count", "iso_esp"), labelling.rows("iso_points", "iso_count", np.float32, (3,)),
+              labelling.rows("iso_esp", "iso_count", np.float32),
+              labelling.count("shell_count", "shell_esp"),
+              *(labelling.rows(k, "shell_count", np.float32, s)
+                for k, s in (("shell_points", (3,)), ("shell_esp", ()), ("shell_scale", ()))))
+#: the packed file: data/qm9's keys plus `position`, then (every label has them) the MEP keys of test.npz
+FIELDS = (*labelling.QM9_FIELDS, *ESP_FIELDS)
+
+
 def load_labels(label_dir: str) -> list[dict]:
     """All finished per-molecule records in `label_dir` (unreadable files are skipped)."""
     recs = []
     for path in sorted(glob.glob(os.path.join(label_dir, "[0-9]*.npz"))):
         try:
-            with np.load(path, allow_pickle=False) as d:
-                recs.append({k: d[k] for k in d.files})
+            recs.append(labelling.read_record(path))
         except (OSError, ValueError, EOFError) as exc:
             print(f"skipping unreadable {path}: {exc}", file=sys.stderr)
     return recs
 
 
 def pack_records(recs: list[dict]) -> dict:
-    """The flat data-README arrays of a list of per-molecule records, sorted by qm9_index."""
+    """The flat data-README arrays of a list of per-molecule records, sorted by qm9_index
+    (the MEP keys only when every record has them)."""
     if not recs:
         raise ValueError("no labelled molecules to pack")
-    recs = sorted(recs, key=lambda r: int(r["qm9_index"]))
-    idx = [int(r["qm9_index"]) for r in recs]
-    if len(set(idx)) != len(idx):
-        raise ValueError("duplicate qm9_index among the labels")
-    out = {
-        "qm9_index": np.array(idx, np.int64),
-        "smiles": np.array([str(r["smiles"]) for r in recs]),
-        "atom_count": np.array([len(r["z"]) for r in recs], np.int32),
-        "z": np.concatenate([np.asarray(r["z"], np.int8) for r in recs]),
-        "pos": np.concatenate([np.asarray(r["pos"], np.float64) for r in recs]),
-        "energy": np.array([float(r["energy"]) for r in recs]),
-        "dipole": np.stack([np.asarray(r["dipole"], np.float64) for r in recs]),
-        "second_moment": np.stack([np.asarray(r["second_moment"], np.float64) for r in recs]),
-        "center_of_mass": np.stack([np.asarray(r["center_of_mass"], np.float64) for r in recs]),
-        "quadrupole_com": np.stack([np.asarray(r["quadrupole_com"], np.float64) for r in recs]),
-        "qm9_dipole_debye": np.array([float(r["qm9_dipole_debye"]) for r in recs]),
-        "position": np.array([int(r["position"]) for r in recs], np.int64),
-    }
     with_esp = ["iso_esp" in r for r in recs]
-    if all(with_esp):
-        out["iso_count"] = np.array([len(r["iso_esp"]) for r in recs], np.int32)
-        out["iso_points"] = np.concatenate([np.asarray(r["iso_points"], np.float32) for r in recs])
-        out["iso_esp"] = np.concatenate([np.asarray(r["iso_esp"], np.float32) for r in recs])
-        out["shell_count"] = np.array([len(r["shell_esp"]) for r in recs], np.int32)
-        for k in ("shell_points", "shell_esp", "shell_scale"):
-            out[k] = np.concatenate([np.asarray(r[k], np.float32) for r in recs])
-    elif any(with_esp):
+    if any(with_esp) and not all(with_esp):
         print("note: only some labels have MEPs; packing without iso_*/shell_* keys", file=sys.stderr)
-    return out
+    fields = FIELDS if all(with_esp) else FIELDS[:-len(ESP_FIELDS)]
+    return labelling.flatten(recs, fields, sort_by="qm9_index")
 
 
 def pack(label_dir: str, out_path: str, log=print) -> dict:
-    recs = load_labels(label_dir)
-    arrays = pack_records(recs)
-    _atomic_write(out_path, lambda fh: np.savez_compressed(fh, **arrays))
+    arrays = pack_records(load_labels(label_dir))
+    labelling.write_record(out_path, arrays, compressed=True)
     pos = arrays["position"]
     contiguous = len(pos) == pos.max() - pos.min() + 1
     log(f"packed {len(pos)} molecules (positions {pos.min()}–{pos.max()}"
@@ -295,23 +265,22 @@ def main(argv=None) -> int:
     c = sub.add_parser("check", help="compare |μ| with QM9's Dipole_debye")
     c.add_argument("file")
     a = ap.parse_args(argv)
-    try:
-        if a.cmd == "run":
-            j, n = (int(x) for x in a.shard.split("/"))
-            run(a.start, a.count, a.out, esp=a.esp, device=a.device, retry_failed=a.retry_failed,
-                log=lambda s: print(s, flush=True), entries=a.entries, shard=(j, n))
-        elif a.cmd == "export":
-            from train import qm9
-            n = qm9.export_entries(range(a.start, a.start + a.count), a.out)
-            print(f"wrote {n} entries (positions {a.start}–{a.start + a.count - 1}) to {a.out}")
-        elif a.cmd == "pack":
-            pack(a.labels, a.out)
-        else:
-            check(a.file)
-    except (ValueError, OSError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return labelling.command(lambda: _command(a))
+
+
+def _command(a) -> None:
+    if a.cmd == "run":
+        j, n = (int(x) for x in a.shard.split("/"))
+        run(a.start, a.count, a.out, esp=a.esp, device=a.device, retry_failed=a.retry_failed,
+            log=lambda s: print(s, flush=True), entries=a.entries, shard=(j, n))
+    elif a.cmd == "export":
+        from train import qm9
+        n = qm9.export_entries(range(a.start, a.start + a.count), a.out)
+        print(f"wrote {n} entries (positions {a.start}–{a.start + a.count - 1}) to {a.out}")
+    elif a.cmd == "pack":
+        pack(a.labels, a.out)
+    else:
+        check(a.file)
 
 
 if __name__ == "__main__":

@@ -29,17 +29,17 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import sys
 import time
+from functools import partial
 
 import numpy as np
 
-from mepviz.reference import atomic_write
 from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
 from train.label import esp_points
-from train.pools import read_rows
+from train import labelling
+from train.pools import _interleave, read_rows
 
 SPICE_HDF5 = os.path.join("data", "spice", "des-monomers.hdf5")
 
@@ -98,33 +98,38 @@ def label_row(row: dict, device: str = "cpu") -> dict:
 
 
 def _paths(out_dir: str, row_id: str) -> tuple[str, str]:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in row_id)
-    return os.path.join(out_dir, safe + ".npz"), os.path.join(out_dir, safe + ".failed.json")
+    """The label file and the failure file of a row."""
+    stem = labelling.safe_stem(row_id)
+    return labelling.label_file(out_dir, stem), labelling.failed_file(out_dir, stem)
 
 
-def label_task(row: dict, out_dir: str, device: str = "cpu") -> dict:
-    """Label one row into out_dir (runs on a dask worker); returns a short status dict."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    done, failed = _paths(out_dir, row["id"])
-    t0 = time.perf_counter()
-    try:
-        rec = label_row(row, device=device)
-    except Exception as exc:     # noqa: BLE001 - record and move on; never stop the run
-        msg = f"{type(exc).__name__}: {exc}"
-        meta = {k: v for k, v in row.items() if k not in ("z", "pos")}
-        atomic_write(failed, lambda fh: fh.write(json.dumps({**meta, "error": msg}).encode()))
-        return {"id": row["id"], "ok": False, "error": msg, "seconds": time.perf_counter() - t0}
-    atomic_write(done, lambda fh: np.savez(fh, **rec))
-    return {"id": row["id"], "ok": True, "seconds": time.perf_counter() - t0, "atoms": len(rec["z"]),
+def _task(row: dict) -> labelling.Task:
+    meta = {k: v for k, v in row.items() if k not in ("z", "pos")}
+    return labelling.Task(labelling.safe_stem(row["id"]), row, meta, title=row["id"])
+
+
+def _summary(rec: dict) -> dict:
+    """The numbers of a label's progress line (computed on the worker)."""
+    return {"atoms": len(rec["z"]),
             "mu_debye": float(np.linalg.norm(rec["dipole"]) * DEBYE_PER_E_ANGSTROM),
             "scf_s": float(rec["wall_time"]), "esp_s": float(rec["esp_time"])}
 
 
+def _describe(task, s: dict) -> str:
+    return (f"{task.title} ({s['atoms']} atoms): {s['seconds']:.0f} s "
+            f"(SCF {s['scf_s']:.0f} s, MEP {s['esp_s']:.0f} s), |μ| {s['mu_debye']:.2f} D")
+
+
+def label_task(row: dict, out_dir: str, device: str = "cpu") -> dict:
+    """Label one row into out_dir (what a dask worker runs); returns a short status dict
+    (id, ok, seconds, error or atoms, mu_debye, scf_s, esp_s)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return {"id": row["id"], **labelling.attempt(partial(label_row, device=device), _task(row), out_dir,
+                                                 summary=_summary)}
+
+
 def _round_robin(lists):
-    out = []
-    for k in range(max(map(len, lists), default=0)):
-        out += [rows[k] for rows in lists if k < len(rows)]
-    return out
+    return _interleave(*lists)
 
 
 def pool_selection(spec: str) -> list[dict]:
@@ -150,8 +155,7 @@ def todo_rows(pools: list[str], out_dir: str, retry_failed: bool = False, limit:
     def wanted(row):
         if row["id"] in packed or (row["source"].startswith("SPICE") and row["smiles"] in seeded):
             return False
-        done, failed = _paths(out_dir, row["id"])
-        return not (os.path.exists(done) or (not retry_failed and os.path.exists(failed)))
+        return labelling.pending(out_dir, labelling.safe_stem(row["id"]), retry_failed)
 
     pool_rows = [[r for r in pool_selection(pool) if wanted(r)] for pool in pools]
     rows, seen = [], set()
@@ -168,33 +172,30 @@ def export_geometries(pools: list[str], out_path: str, out_dir: str, mix: bool =
     RDKit/h5py (a lent GPU machine with only PySCF + gpu4pyscf) can label them with
     ``run --geometries``. Returns the number of molecules written."""
     rows = todo_rows(pools, out_dir, limit=limit, mix=mix)
-    keep, z, pos = [], [], []
+    keep = []
     for row in rows:
         try:
             mol = molecule_of(row)
         except Exception as exc:     # noqa: BLE001
             log(f"{row['id']}: no geometry ({exc}); skipped")
             continue
-        keep.append(row)
-        z.append(mol.numbers)
-        pos.append(mol.positions)
-    arrays = {k: np.array([str(r[k]) for r in keep]) for k in ("id", "smiles", "source")}
-    arrays.update(charge=np.array([int(r["charge"]) for r in keep], np.int64),
-                  atom_count=np.array([len(a) for a in z], np.int32),
-                  z=np.concatenate(z).astype(np.int16), pos=np.concatenate(pos))
-    atomic_write(out_path, lambda fh: np.savez_compressed(fh, **arrays))
+        keep.append({**row, "z": mol.numbers, "pos": mol.positions})
+    labelling.write_record(out_path, labelling.flatten(keep, GEOMETRY_FIELDS), compressed=True)
     log(f"wrote {len(keep)} geometries to {out_path}")
     return len(keep)
 
 
+#: an `export_geometries` file
+GEOMETRY_FIELDS = (labelling.molecule("id", str), labelling.molecule("smiles", str), labelling.molecule("source", str),
+                   labelling.molecule("charge", np.int64), labelling.count("atom_count", "z"),
+                   labelling.rows("z", "atom_count", np.int16), labelling.rows("pos", "atom_count", shape=(3,)))
+
+
 def geometry_rows(path: str) -> list[dict]:
     """The rows of an `export_geometries` file, each with its `z` and `pos` (Å)."""
-    with np.load(path, allow_pickle=False) as d:
-        ends = np.cumsum(d["atom_count"])
-        return [{"id": str(d["id"][k]), "smiles": str(d["smiles"][k]), "source": str(d["source"][k]),
-                 "charge": int(d["charge"][k]), "heavy_atoms": 0,
-                 "z": d["z"][e - n:e].astype(int), "pos": d["pos"][e - n:e]}
-                for k, (e, n) in enumerate(zip(ends, d["atom_count"]))]
+    return [{"id": str(r["id"]), "smiles": str(r["smiles"]), "source": str(r["source"]),
+             "charge": int(r["charge"]), "heavy_atoms": 0, "z": r["z"].astype(int), "pos": r["pos"]}
+            for r in labelling.unflatten(labelling.read_record(path), GEOMETRY_FIELDS)]
 
 
 def run(pools: list[str], out_dir: str, workers: int = 2, scheduler: str | None = None,
@@ -202,56 +203,17 @@ def run(pools: list[str], out_dir: str, workers: int = 2, scheduler: str | None 
         geometries: str | None = None, log=print) -> dict:
     """Label every unlabelled row of `pools` on dask.distributed (in pool order, or round-robin
     across the pools with `mix`); returns counts."""
-    import dask
-    from dask.distributed import Client, LocalCluster, as_completed
-    # one molecule can keep a worker busy in C code for many minutes on a loaded machine:
-    # never restart a worker for missed heartbeats (that throws the SCF away)
-    dask.config.set({"distributed.scheduler.worker-ttl": None})
-    os.makedirs(out_dir, exist_ok=True)
     if geometries:
-        rows = [r for r in geometry_rows(geometries) if not any(map(os.path.exists, _paths(out_dir, r["id"])))]
+        rows = [r for r in geometry_rows(geometries)
+                if labelling.pending(out_dir, labelling.safe_stem(r["id"]), retry_failed)]
         rows = rows[:limit] if limit else rows
     else:
         rows = todo_rows(pools, out_dir, retry_failed, limit, mix)
     log(f"{len(rows)} molecules to label from {', '.join(pools) or geometries} into {out_dir}")
-    if not rows:
-        return {"done": 0, "failed": 0}
-    os.environ["OMP_NUM_THREADS"] = "1"          # inherited by LocalCluster worker processes
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, memory_limit=0)
-        client = Client(cluster)
-    out_abs = os.path.abspath(out_dir)
-    t0 = time.monotonic()
-    futures = [client.submit(label_task, row, out_abs, device, key=f"label-{row['id']}",
-                             priority=-k, pure=False, retries=1) for k, row in enumerate(rows)]
-    done, failed = 0, 0
-    try:
-        for k, fut in enumerate(as_completed(futures), 1):
-            try:
-                s = fut.result()
-            except Exception as exc:     # noqa: BLE001 - a killed worker (memory) etc.
-                failed += 1
-                log(f"[{k}/{len(rows)}] task failed: {exc}")
-                continue
-            elapsed = time.monotonic() - t0
-            if s["ok"]:
-                done += 1
-                log(f"[{k}/{len(rows)}] {s['id']} ({s['atoms']} atoms): {s['seconds']:.0f} s "
-                    f"(SCF {s['scf_s']:.0f} s, MEP {s['esp_s']:.0f} s), |μ| {s['mu_debye']:.2f} D | "
-                    f"{k / elapsed * 3600:.0f} mol/h")
-            else:
-                failed += 1
-                log(f"[{k}/{len(rows)}] {s['id']} FAILED: {s['error']}")
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    log(f"finished: {done} labelled, {failed} failed in {time.monotonic() - t0:.0f} s")
-    return {"done": done, "failed": failed}
+    res = labelling.run([_task(r) for r in rows], partial(label_row, device=device), out_dir,
+                        retry_failed=retry_failed, summary=_summary, describe=_describe, dask=True,
+                        workers=workers, scheduler=scheduler, log=log)
+    return {"done": res["done"], "failed": res["failed"]}
 
 
 # --------------------------------------------------------------------------- packing
@@ -259,48 +221,43 @@ def run(pools: list[str], out_dir: str, workers: int = 2, scheduler: str | None 
 SEED_FILE = os.path.join("data", "spice", "des_monomers_dft_seed.npz")
 
 
+#: the seed file's arrays (SPICE monomers: per-molecule, per-atom and MEP-point arrays)
+SEED_FIELDS = (labelling.molecule("smiles"), labelling.molecule("charge"), labelling.rows("z", "atom_count"),
+               labelling.rows("pos", "atom_count"), labelling.molecule("dipole"), labelling.molecule("center_of_mass"),
+               labelling.molecule("quadrupole_com"),
+               *(labelling.rows(k, "iso_count") for k in ("iso_points", "iso_esp")),
+               *(labelling.rows(k, "shell_count") for k in ("shell_points", "shell_esp", "shell_scale")))
+
+
 def seed_records() -> dict[str, dict]:
     """The shared seed labels (SPICE monomers, conformation 0) by canonical SMILES, as label
     records; what the seed lacks (energy, raw second moment, timings) is NaN / −1."""
     from train.pools import canonical
-    with np.load(SEED_FILE, allow_pickle=False) as f:
-        d = {k: f[k] for k in f.files}          # read each array once (NpzFile re-reads per access)
-    a0 = np.concatenate([[0], np.cumsum(d["atom_count"])])
-    i0 = np.concatenate([[0], np.cumsum(d["iso_count"])])
-    s0 = np.concatenate([[0], np.cumsum(d["shell_count"])])
     out = {}
-    for k, smi in enumerate(d["smiles"]):
-        out[canonical(str(smi))] = dict(
-            smiles=np.str_(canonical(str(smi))), charge=d["charge"][k],
-            z=d["z"][a0[k]:a0[k + 1]], pos=d["pos"][a0[k]:a0[k + 1]], energy=np.nan,
-            dipole=d["dipole"][k], second_moment=np.full((3, 3), np.nan),
-            center_of_mass=d["center_of_mass"][k], quadrupole_com=d["quadrupole_com"][k],
-            iso_points=d["iso_points"][i0[k]:i0[k + 1]], iso_esp=d["iso_esp"][i0[k]:i0[k + 1]],
-            shell_points=d["shell_points"][s0[k]:s0[k + 1]], shell_esp=d["shell_esp"][s0[k]:s0[k + 1]],
-            shell_scale=d["shell_scale"][s0[k]:s0[k + 1]], basis=np.str_("6-31g(2df,p)"),
-            n_basis=-1, wall_time=np.nan, esp_time=np.nan)
+    for rec in labelling.unflatten(labelling.read_record(SEED_FILE), SEED_FIELDS):
+        smi = canonical(str(rec["smiles"]))
+        out[smi] = {**rec, "smiles": np.str_(smi), "energy": np.nan, "second_moment": np.full((3, 3), np.nan),
+                    "basis": np.str_("6-31g(2df,p)"), "n_basis": -1, "wall_time": np.nan, "esp_time": np.nan}
     return out
 
 
-PER_MOLECULE = ("name", "smiles", "source", "basis", "charge", "energy", "n_basis", "wall_time", "esp_time",
-                "dipole", "second_moment", "center_of_mass", "quadrupole_com")
-COUNTED = {"z": "atom_count", "pos": "atom_count", "iso_points": "iso_count", "iso_esp": "iso_count",
-           "shell_points": "shell_count", "shell_esp": "shell_count", "shell_scale": "shell_count"}
+#: a packed file of pool labels (the keys of the SPICE seed file and more; MEPs in hartree/e)
+FIELDS = (*(labelling.molecule(k, str) for k in ("name", "smiles", "source", "basis")),
+          labelling.molecule("charge", np.int64), labelling.count("atom_count", "z"),
+          labelling.rows("z", "atom_count", np.int8), labelling.rows("pos", "atom_count", shape=(3,)),
+          labelling.molecule("energy", np.float64), labelling.molecule("n_basis", np.int64),
+          labelling.molecule("wall_time", np.float64), labelling.molecule("esp_time", np.float64),
+          labelling.molecule("dipole", shape=(3,)), labelling.molecule("second_moment", shape=(3, 3)),
+          labelling.molecule("center_of_mass", shape=(3,)), labelling.molecule("quadrupole_com", shape=(3, 3)),
+          labelling.count("iso_count", "iso_esp"), labelling.count("shell_count", "shell_esp"),
+          *(labelling.rows(k, "iso_count", shape=s) for k, s in (("iso_points", (3,)), ("iso_esp", ()))),
+          *(labelling.rows(k, "shell_count", shape=s)
+            for k, s in (("shell_points", (3,)), ("shell_esp", ()), ("shell_scale", ()))))
 
 
 def packed_records(path: str) -> dict[str, dict]:
     """The per-molecule records of a packed file (the inverse of `pack`), by name."""
-    with np.load(path, allow_pickle=False) as f:
-        d = {k: f[k] for k in f.files}
-    ends = {c: np.cumsum(d[c]) for c in set(COUNTED.values())}
-    out = {}
-    for k, name in enumerate(d["name"]):
-        rec = {key: d[key][k] for key in PER_MOLECULE}
-        for key, c in COUNTED.items():
-            e = ends[c][k]
-            rec[key] = d[key][e - d[c][k]:e]
-        out[str(name)] = rec
-    return out
+    return {str(r["name"]): r for r in labelling.unflatten(labelling.read_record(path), FIELDS)}
 
 
 def packed_names_of(path: str) -> set[str]:
@@ -340,36 +297,15 @@ def pack(label_dir: str, pools: list[str], out_path: str, log=print, new_only: b
                 continue
             path = _paths(label_dir, row["id"])[0]
             if os.path.exists(path):
-                with np.load(path, allow_pickle=False) as d:
-                    recs.append({k: d[k] for k in d.files})
+                recs.append(labelling.read_record(path))
             elif row["id"] in packed:                    # labelled in an earlier session
                 recs.append(packed[row["id"]])
             elif row["source"].startswith("SPICE") and row["smiles"] in seed:
                 recs.append({**seed[row["smiles"]], "name": np.str_(row["id"]), "source": np.str_(row["source"])})
     if not recs:
         raise ValueError(f"no finished labels for {pools} in {label_dir}")
-    out = {
-        "name": np.array([str(r["name"]) for r in recs]),
-        "smiles": np.array([str(r["smiles"]) for r in recs]),
-        "source": np.array([str(r["source"]) for r in recs]),
-        "basis": np.array([str(r["basis"]) for r in recs]),
-        "charge": np.array([int(r["charge"]) for r in recs], np.int64),
-        "atom_count": np.array([len(r["z"]) for r in recs], np.int32),
-        "z": np.concatenate([r["z"].astype(np.int8) for r in recs]),
-        "pos": np.concatenate([r["pos"] for r in recs]),
-        "energy": np.array([float(r["energy"]) for r in recs]),
-        "n_basis": np.array([int(r["n_basis"]) for r in recs], np.int64),
-        "wall_time": np.array([float(r["wall_time"]) for r in recs]),
-        "esp_time": np.array([float(r["esp_time"]) for r in recs]),
-    }
-    for k in ("dipole", "second_moment", "center_of_mass", "quadrupole_com"):
-        out[k] = np.stack([r[k] for r in recs])
-    out["iso_count"] = np.array([len(r["iso_esp"]) for r in recs], np.int32)
-    out["shell_count"] = np.array([len(r["shell_esp"]) for r in recs], np.int32)
-    for k in ("iso_points", "iso_esp", "shell_points", "shell_esp", "shell_scale"):
-        out[k] = np.concatenate([r[k] for r in recs])
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    atomic_write(out_path, lambda fh: np.savez_compressed(fh, **out))
+    out = labelling.flatten(recs, FIELDS)
+    labelling.write_record(out_path, out, compressed=True)
     if os.path.basename(os.path.dirname(os.path.abspath(out_path))) == "newchem":
         write_readme(os.path.dirname(os.path.abspath(out_path)))      # the shards' generated table
     log(f"packed {len(recs)} molecules into {out_path}")
@@ -433,20 +369,19 @@ def main(argv=None) -> int:
     p.add_argument("--new-only", action="store_true",
                    help="leave out rows packed in another file of the output's folder (a new shard)")
     a = ap.parse_args(argv)
-    try:
-        if a.cmd == "run":
-            if not a.pool and not a.geometries:
-                raise ValueError("give --pool or --geometries")
-            run(a.pool, a.out, workers=a.workers, scheduler=a.scheduler, device=a.device,
-                retry_failed=a.retry_failed, limit=a.limit, mix=a.mix, geometries=a.geometries, log=lambda s: print(s, flush=True))
-        elif a.cmd == "export":
-            export_geometries(a.pool, a.out, a.labels, mix=a.mix, limit=a.limit)
-        else:
-            pack(a.labels, a.pool, a.out, new_only=a.new_only)
-    except (ValueError, OSError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return labelling.command(lambda: _command(a))
+
+
+def _command(a) -> None:
+    if a.cmd == "run":
+        if not a.pool and not a.geometries:
+            raise ValueError("give --pool or --geometries")
+        run(a.pool, a.out, workers=a.workers, scheduler=a.scheduler, device=a.device,
+            retry_failed=a.retry_failed, limit=a.limit, mix=a.mix, geometries=a.geometries, log=lambda s: print(s, flush=True))
+    elif a.cmd == "export":
+        export_geometries(a.pool, a.out, a.labels, mix=a.mix, limit=a.limit)
+    else:
+        pack(a.labels, a.pool, a.out, new_only=a.new_only)
 
 
 if __name__ == "__main__":

@@ -26,18 +26,16 @@ import json
 import os
 import sys
 import time
+from functools import partial
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
 from mepviz.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
-from train import qm9  # noqa: E402
+from train import labelling, qm9  # noqa: E402
 
 FIRST_ALLOWED_POSITION = qm9.TEST_POSITIONS.stop   # qm9.RESERVED and qm9.TEST_POSITIONS come first
-PER_MOLECULE_KEYS = ("position", "qm9_index", "smiles", "atom_count", "energy", "dipole",
-                     "second_moment", "center_of_mass", "quadrupole_com", "qm9_dipole_debye")
-PER_ATOM_KEYS = ("z", "pos", "charges", "atomic_dipoles")
 
 
 def label_position(position: int, accuracy: float = 1.0) -> dict:
@@ -58,27 +56,14 @@ def label_position(position: int, accuracy: float = 1.0) -> dict:
     }
 
 
+#: the packed file: data/qm9's keys plus `position`, xTB charges and atomic dipoles (per atom)
+FIELDS = (*labelling.QM9_FIELDS, labelling.rows("charges", "atom_count", np.float64),
+          labelling.rows("atomic_dipoles", "atom_count", np.float64, (3,)))
+
+
 def pack(rows: list[dict]) -> dict:
     """Rows -> flat arrays of the data format, sorted by qm9_index."""
-    rows = sorted(rows, key=lambda r: r["qm9_index"])
-    width = max([len(r["smiles"]) for r in rows] + [1])
-    out = {
-        "qm9_index": np.array([r["qm9_index"] for r in rows], dtype=np.int64),
-        "smiles": np.array([r["smiles"] for r in rows], dtype=f"<U{width}"),
-        "atom_count": np.array([r["atom_count"] for r in rows], dtype=np.int32),
-        "z": np.concatenate([np.asarray(r["z"]) for r in rows]).astype(np.int8),
-        "pos": np.concatenate([np.asarray(r["pos"], float) for r in rows]).reshape(-1, 3),
-        "energy": np.array([r["energy"] for r in rows], dtype=np.float64),
-        "dipole": np.array([r["dipole"] for r in rows], dtype=np.float64).reshape(-1, 3),
-        "second_moment": np.array([r["second_moment"] for r in rows], dtype=np.float64).reshape(-1, 3, 3),
-        "center_of_mass": np.array([r["center_of_mass"] for r in rows], dtype=np.float64).reshape(-1, 3),
-        "quadrupole_com": np.array([r["quadrupole_com"] for r in rows], dtype=np.float64).reshape(-1, 3, 3),
-        "qm9_dipole_debye": np.array([r["qm9_dipole_debye"] for r in rows], dtype=np.float64),
-        "position": np.array([r["position"] for r in rows], dtype=np.int64),
-        "charges": np.concatenate([np.asarray(r["charges"], float) for r in rows]),
-        "atomic_dipoles": np.concatenate([np.asarray(r["atomic_dipoles"], float).reshape(-1, 3) for r in rows]),
-    }
-    return out
+    return labelling.flatten(rows, FIELDS, sort_by="qm9_index")
 
 
 def add_atomic_dipoles(path: str, accuracy: float = 1.0, log=print) -> int:
@@ -86,9 +71,7 @@ def add_atomic_dipoles(path: str, accuracy: float = 1.0, log=print) -> int:
     written before that key existed. The recomputed charges must match the stored ones (1e-6 e)."""
     from mepviz.baselines import xtb_multipoles
     from mepviz.molecule import Molecule
-    from mepviz.reference import atomic_write
-    with np.load(path, allow_pickle=False) as d:
-        data = {k: d[k] for k in d.files}
+    data = labelling.read_record(path)
     off = np.r_[0, np.cumsum(data["atom_count"])]
     p = np.zeros((off[-1], 3))
     t0 = time.time()
@@ -101,28 +84,35 @@ def add_atomic_dipoles(path: str, accuracy: float = 1.0, log=print) -> int:
         if (i + 1) % 2000 == 0:
             log(f"{path}: {i + 1}/{len(off) - 1} molecules, {time.time() - t0:.0f} s")
     data["atomic_dipoles"] = p
-    atomic_write(path, lambda fh: np.savez_compressed(fh, **data))
+    labelling.write_record(path, data, compressed=True)
     return len(off) - 1
 
 
 def unpack(data) -> list[dict]:
     """Flat arrays (an opened .npz or a dict) -> rows."""
-    off = np.r_[0, np.cumsum(data["atom_count"])]
-    rows = []
-    for i in range(len(data["qm9_index"])):
-        row = {k: data[k][i] for k in PER_MOLECULE_KEYS}
-        row.update({k: data[k][off[i]:off[i + 1]] for k in PER_ATOM_KEYS if k in data})
-        row["smiles"] = str(row["smiles"])
-        rows.append(row)
-    return rows
+    return [{**r, "smiles": str(r["smiles"])} for r in labelling.unflatten(data, FIELDS)]
 
 
-def _chunk_path(work_dir: str, first: int, last: int) -> str:
-    return os.path.join(work_dir, f"chunk_{first:06d}_{last:06d}.npz")
+def _chunk_stem(first: int, last: int) -> str:
+    return f"chunk_{first:06d}_{last:06d}"
+
+
+def label_chunk(positions, accuracy: float = 1.0) -> dict:
+    """One resumable chunk file: the packed rows of `positions` and, as JSON in `failed`, the
+    positions whose xTB failed (with the error)."""
+    recs, failed = labelling.label_each(positions, lambda p: label_position(p, accuracy))
+    fails = [{"position": int(p), "error": err} for p, err in failed]
+    return {"failed": np.array(json.dumps(fails)), **pack(recs)}
+
+
+def _chunk_summary(arrays: dict) -> dict:
+    return labelling.chunk_summary(len(arrays["qm9_index"]), len(json.loads(str(arrays["failed"]))))
 
 
 def run(start: int, count: int, out: str, chunk: int = 1000, work_dir: str | None = None,
         accuracy: float = 1.0, quiet: bool = False) -> dict:
+    """Label positions start … start+count−1 in chunks of `chunk` (resumable files in
+    `work_dir`, in this process), then pack every chunk into `out`; returns a summary."""
     if start < FIRST_ALLOWED_POSITION:
         raise SystemExit(f"error: --start {start} is below {FIRST_ALLOWED_POSITION}: positions 0–99 are "
                          "reserved and 100–199 are the test split; xTB labels are for training positions only")
@@ -131,50 +121,28 @@ def run(start: int, count: int, out: str, chunk: int = 1000, work_dir: str | Non
     if stop <= start:
         raise SystemExit("error: nothing to label (--count must be positive and --start < 130831)")
     work_dir = work_dir or out + ".parts"
-    os.makedirs(work_dir, exist_ok=True)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     log = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
     t_start = time.perf_counter()
-    done_before = 0
-    n_new, t_compute, failed = 0, 0.0, []
-    for first in range(start, stop, chunk):
-        last = min(first + chunk, stop)
-        path = _chunk_path(work_dir, first, last)
-        if os.path.exists(path):
-            done_before += last - first
-            continue
-        rows = []
-        for position in range(first, last):
-            t0 = time.perf_counter()
-            try:
-                rows.append(label_position(position, accuracy))
-            except Exception as exc:  # SCF failure etc.: record and go on
-                failed.append({"position": position, "error": f"{type(exc).__name__}: {exc}"})
-                log(f"  position {position}: FAILED ({exc})")
-            t_compute += time.perf_counter() - t0
-            n_new += 1
-        fails = [f for f in failed if first <= f["position"] < last]
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, failed=np.array(json.dumps(fails)), **pack(rows))
-        os.replace(tmp, path)
-        remaining = stop - last
-        rate = n_new / max(time.perf_counter() - t_start, 1e-9)
-        log(f"[xtb_label] positions {start}..{last - 1} of {start}..{stop - 1} done "
-            f"({done_before + n_new}/{stop - start}); {1000 * t_compute / max(n_new, 1):.1f} ms/molecule; "
-            f"ETA {remaining / max(rate, 1e-9):.0f} s")
+    ranges = [(first, min(first + chunk, stop)) for first in range(start, stop, chunk)]
+    tasks = [labelling.Task(_chunk_stem(a, b), range(a, b), {"positions": [a, b - 1]},
+                            title=f"[xtb_label] positions {a}..{b - 1}") for a, b in ranges]
+    res = labelling.run(tasks, partial(label_chunk, accuracy=accuracy), work_dir, summary=_chunk_summary,
+                        describe=labelling.describe_chunk, key="xtb", log=log)
+    n_new, t_compute = res["molecules"], res["seconds"]
 
     # pack all chunks
     rows, failed = [], []
-    for first in range(start, stop, chunk):
-        with np.load(_chunk_path(work_dir, first, min(first + chunk, stop)), allow_pickle=False) as d:
-            rows += unpack(d)
-            failed += json.loads(str(d["failed"]))
+    for a, b in ranges:
+        path = labelling.label_file(work_dir, _chunk_stem(a, b))
+        if not os.path.exists(path):
+            raise RuntimeError(f"chunk {a}..{b - 1} failed (see {labelling.failed_file(work_dir, _chunk_stem(a, b))})")
+        d = labelling.read_record(path)
+        rows += unpack(d)
+        failed += json.loads(str(d["failed"]))
     data = pack(rows)
     assert data["position"].min() >= FIRST_ALLOWED_POSITION
-    tmp = out + ".tmp.npz"
-    np.savez_compressed(tmp, **data)
-    os.replace(tmp, out)
+    labelling.write_record(out, data, compressed=True)
     mu = np.linalg.norm(data["dipole"], axis=1) * DEBYE_PER_E_ANGSTROM
     diff = mu - data["qm9_dipole_debye"]
     summary = {

@@ -19,89 +19,68 @@ import argparse
 import glob
 import os
 import sys
-import time
 
 import numpy as np
 
-from mepviz.cli.cluster import dask_client, dask_distributed
-from mepviz.core.paths import atomic_write
+from train import labelling
 from train.pools import read_rows
 
-MOLECULE_KEYS = ("name", "smiles", "source", "charge", "atom_count", "energy", "dipole",
-                 "quadrupole_com", "center_of_mass")
-ATOM_KEYS = ("z", "pos", "charges", "atomic_dipoles")
+#: a chunk file and the packed file (positions and atomic multipoles float32)
+FIELDS = (*(labelling.molecule(k, str) for k in ("name", "smiles", "source")),
+          labelling.molecule("charge", np.int64), labelling.count("atom_count", "z", np.int64),
+          labelling.molecule("energy", np.float64), labelling.molecule("dipole", np.float64, (3,)),
+          labelling.molecule("quadrupole_com", np.float64, (3, 3)),
+          labelling.molecule("center_of_mass", np.float64, (3,)), labelling.rows("z", "atom_count", np.int8),
+          labelling.rows("pos", "atom_count", np.float32, (3,)), labelling.rows("charges", "atom_count", np.float32),
+          labelling.rows("atomic_dipoles", "atom_count", np.float32, (3,)))
+
+
+def label_row(row: dict) -> dict:
+    """xTB labels of one pool row (a record of FIELDS)."""
+    from mepviz.io import from_smiles
+    from mepviz.physics.baselines import xtb_multipoles
+    mol = from_smiles(row["smiles"], charge=int(row["charge"]), name=row["id"])
+    r = xtb_multipoles(mol)
+    return dict(name=row["id"], smiles=row["smiles"], source=row["source"], charge=mol.charge,
+                energy=r.energy, dipole=r.dipole - mol.charge * r.center_of_mass,
+                quadrupole_com=r.quadrupole_com, center_of_mass=r.center_of_mass,
+                z=mol.numbers, pos=mol.positions, charges=r.charges, atomic_dipoles=r.dipoles)
 
 
 def label_rows(rows: list[dict]) -> dict:
-    """xTB labels of a list of pool rows → flat arrays (per-atom arrays concatenated)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from mepviz.io import from_smiles
-    from mepviz.physics.baselines import xtb_multipoles
-    out = {k: [] for k in MOLECULE_KEYS + ATOM_KEYS}
-    failed = []
-    for row in rows:
-        try:
-            mol = from_smiles(row["smiles"], charge=int(row["charge"]), name=row["id"])
-            r = xtb_multipoles(mol)
-        except Exception as exc:   # noqa: BLE001 - one bad molecule never stops a chunk
-            failed.append(f"{row['id']}: {type(exc).__name__}: {exc}")
-            continue
-        values = dict(name=row["id"], smiles=row["smiles"], source=row["source"], charge=mol.charge,
-                      atom_count=mol.n_atoms, energy=r.energy,
-                      dipole=r.dipole - mol.charge * r.center_of_mass,
-                      quadrupole_com=r.quadrupole_com, center_of_mass=r.center_of_mass,
-                      z=mol.numbers, pos=mol.positions, charges=r.charges, atomic_dipoles=r.dipoles)
-        for k, v in values.items():
-            out[k].append(v)
-    arrays = {k: np.array(out[k]) for k in MOLECULE_KEYS}
-    for k in ATOM_KEYS:
-        arrays[k] = np.concatenate(out[k]) if out[k] else np.zeros((0,) if k in ("z", "charges") else (0, 3))
-    arrays["z"] = arrays["z"].astype(np.int8)
-    for k in ("pos", "charges", "atomic_dipoles"):
-        arrays[k] = arrays[k].astype(np.float32)
-    arrays["failed"] = np.array(failed, dtype=str)
-    return arrays
+    """xTB labels of a list of pool rows → flat arrays (per-atom arrays concatenated), and
+    `failed`: "id: error" of each molecule whose geometry or xTB failed."""
+    recs, failed = labelling.label_each(rows, label_row)
+    return {**labelling.flatten(recs, FIELDS), "failed": np.array([f"{r['id']}: {e}" for r, e in failed], dtype=str)}
 
 
-def _chunk_path(parts: str, k: int) -> str:
-    return os.path.join(parts, f"chunk_{k:05d}.npz")
+def _chunk_stem(k: int) -> str:
+    return f"chunk_{k:05d}"
 
 
-def _label_chunk(rows, path):
-    t0 = time.perf_counter()
-    arrays = label_rows(rows)
-    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
-    return len(arrays["name"]), len(arrays["failed"]), time.perf_counter() - t0
+def _chunk_summary(arrays: dict) -> dict:
+    return labelling.chunk_summary(len(arrays["name"]), len(arrays["failed"]))
 
 
 def run(pool: str, parts: str, chunk: int = 250, workers: int = 1, scheduler: str | None = None,
-        log=print) -> None:
+        log=print) -> dict:
+    """Label the rows of `pool` in chunks of `chunk` on dask.distributed; returns counts."""
     rows = read_rows(pool)
-    os.makedirs(parts, exist_ok=True)
-    todo = [k for k in range(0, (len(rows) + chunk - 1) // chunk) if not os.path.exists(_chunk_path(parts, k))]
-    log(f"{len(rows)} molecules in {pool}: {len(todo)} chunks of {chunk} to go")
-    with dask_client(scheduler, workers, dashboard_address=None, memory_limit=0) as client:
-        futs = [client.submit(_label_chunk, rows[k * chunk:(k + 1) * chunk],
-                              os.path.abspath(_chunk_path(parts, k)), key=f"xtb-chunk-{k}",
-                              priority=-k, pure=False) for k in todo]
-        t0, n_done = time.monotonic(), 0
-        for i, fut in enumerate(dask_distributed().as_completed(futs), 1):
-            n, n_failed, dt = fut.result()
-            n_done += n
-            log(f"[{i}/{len(todo)}] chunk: {n} labelled, {n_failed} failed, {dt:.0f} s | "
-                f"{n_done / (time.monotonic() - t0) * 3600:.0f} mol/h")
+    tasks = [labelling.Task(_chunk_stem(k), rows[k * chunk:(k + 1) * chunk], {"chunk": k}, title=f"chunk {k}")
+             for k in range(0, (len(rows) + chunk - 1) // chunk)]
+    todo = sum(labelling.pending(parts, t.stem) for t in tasks)
+    log(f"{len(rows)} molecules in {pool}: {todo} chunks of {chunk} to go")
+    return labelling.run(tasks, label_rows, parts, compressed=True, summary=_chunk_summary,
+                         describe=labelling.describe_chunk, dask=True, workers=workers, scheduler=scheduler, key="xtb-chunk", log=log)
 
 
 def pack(parts: str, out: str, log=print) -> dict:
-    chunks = []
-    for path in sorted(glob.glob(os.path.join(parts, "chunk_*.npz"))):
-        with np.load(path, allow_pickle=False) as d:
-            chunks.append({k: d[k] for k in d.files})
+    chunks = [labelling.read_record(p) for p in sorted(glob.glob(os.path.join(parts, "chunk_*.npz")))]
     if not chunks:
         raise ValueError(f"no finished chunks in {parts}")
-    arrays = {k: np.concatenate([c[k] for c in chunks]) for k in MOLECULE_KEYS + ATOM_KEYS}
+    arrays = labelling.concatenate(chunks, [f.key for f in FIELDS])
     n_failed = sum(len(c["failed"]) for c in chunks)
-    atomic_write(out, lambda fh: np.savez_compressed(fh, **arrays))
+    labelling.write_record(out, arrays, compressed=True)
     log(f"packed {len(arrays['name'])} molecules ({n_failed} failed) from {len(chunks)} chunks into {out}")
     return arrays
 
@@ -120,10 +99,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=os.path.join("data", "xtb_pool", "pool_xtb.npz"))
     a = ap.parse_args(argv)
     if a.cmd == "run":
-        run(a.pool, a.parts, a.chunk, a.workers, a.scheduler, log=lambda s: print(s, flush=True))
-    else:
-        pack(a.parts, a.out)
-    return 0
+        return labelling.command(lambda: run(a.pool, a.parts, a.chunk, a.workers, a.scheduler,
+                                             log=lambda s: print(s, flush=True)))
+    return labelling.command(lambda: pack(a.parts, a.out))
 
 
 if __name__ == "__main__":
