@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from mepviz.ml.cards import file_sha256
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -376,12 +378,9 @@ def xtb_files(root: str = ROOT) -> list[str]:
 
 
 def file_digest(path: str, full: bool = False) -> str:
-    """SHA-256 of a file: the first 16 hex digits, or all 64 with `full`."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest() if full else h.hexdigest()[:16]
+    """SHA-256 of a file (mepviz.ml.cards.file_sha256): the first 16 hex digits, or all 64 with `full`."""
+    digest = file_sha256(path)
+    return digest if full else digest[:16]
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
