@@ -45,7 +45,8 @@ from mepviz.core.units import DEBYE_PER_E_ANGSTROM  # noqa: E402
 from mepviz.io.export import jsonable  # noqa: E402
 from mepviz.ml import cards  # noqa: E402
 from mepviz.ml.cards import file_sha256  # noqa: E402,F401  (train.evaluate.file_sha256: the one identity)
-from mepviz.physics.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential  # noqa: E402
+from mepviz.physics.electrostatics import (molecular_dipole, molecular_quadrupole, multipole_potential,  # noqa: E402
+                                           shift_second_moment, traceless)
 from mepviz.report.metrics import TestMolecule, error_metrics, load_test_set  # noqa: E402,F401
 
 DEFAULT_TEST = paths.test_set_path()
@@ -78,28 +79,38 @@ def method_label(name: str) -> str:
 
 
 # ------------------------------------------------------------------------ multipoles
+class ModelMultipoles(tuple):
+    """One molecule's atomic multipoles from a network: unpacks as (charges, atomic dipoles,
+    atomic quadrupoles, penetration or None), the arguments of multipole_potential, and carries
+    the network's own molecular moments, `moments` = (μ e·Å, traceless Θ e·Å², the centre of
+    mass they are about, Å), float64."""
+
+    def __new__(cls, multipoles, moments):
+        self = super().__new__(cls, multipoles)
+        self.moments = moments
+        return self
+
+
 def model_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS, batch_size: int = 16):
-    """[(charges, atomic dipoles, atomic quadrupoles)] of the model weights_dir/<name>.pt for
-    every molecule (float32 forward passes of `batch_size` molecules, as the app's predictor)."""
+    """[ModelMultipoles] of the model weights_dir/<name>.pt for every molecule (float32 network,
+    `batch_size` molecules per forward pass as the app's predictor; moments in float64)."""
     import torch
 
-    from mepviz.ml.model import load_model
+    from mepviz.ml.model import load_model, predict_arrays
     net = load_model(Path(weights_dir) / name, dtype=torch.float32)
     out = []
     for start in range(0, len(test_set), batch_size):
         mols = [t.mol for t in test_set[start:start + batch_size]]
         counts = [m.n_atoms for m in mols]
-        with torch.inference_mode():
-            r = net(torch.from_numpy(np.concatenate([m.numbers for m in mols]).astype(np.int64)),
-                    torch.from_numpy(np.concatenate([m.positions for m in mols])).float(),
-                    torch.from_numpy(np.repeat(np.arange(len(mols)), counts)),
-                    torch.tensor([float(m.charge) for m in mols]))
-        pen = r["penetration"].double().numpy() if "penetration" in r else None
-        r = {k: r[k].double().numpy() for k in ("charges", "atomic_dipoles", "atomic_quadrupoles")}
+        r = predict_arrays(net, np.concatenate([m.numbers for m in mols]), np.concatenate([m.positions for m in mols]),
+                           counts, [m.charge for m in mols])
+        pen = r.get("penetration")
         ends = np.cumsum(counts)
-        for a, b in zip(ends - counts, ends):
-            out.append((r["charges"][a:b], r["atomic_dipoles"][a:b], r["atomic_quadrupoles"][a:b],
-                        None if pen is None else pen[a:b]))
+        for k, (a, b) in enumerate(zip(ends - counts, ends)):
+            out.append(ModelMultipoles(
+                (r["charges"][a:b], r["atomic_dipoles"][a:b], r["atomic_quadrupoles"][a:b],
+                 None if pen is None else pen[a:b]),
+                (r["dipole"][k], r["quadrupole"][k], r["center_of_mass"][k])))
     return out, [None] * len(out)
 
 
@@ -161,12 +172,16 @@ def _mae_rmse(err) -> dict:
     return {k: v for k, v in error_metrics(err).items() if k != "r"}
 
 
-def molecule_errors(t: TestMolecule, q, p=None, th=None, penetration=None, orders=(2,)) -> dict:
+def molecule_errors(t: TestMolecule, q, p=None, th=None, penetration=None, orders=(2,), moments=None) -> dict:
     """Moment errors and signed MEP errors (arrays) of one molecule's atomic multipoles (and
-    charge-penetration term, when the method has one: it enters the order-2 potential)."""
+    charge-penetration term, when the method has one: it enters the order-2 potential). μ and Θ
+    are the network's `moments` (see ModelMultipoles) when given, else summed from the multipoles."""
     pos = t.mol.positions
-    mu = molecular_dipole(pos, q, p, origin=t.com)
-    theta = molecular_quadrupole(pos, q, p, th, origin=t.com)
+    if moments is not None:
+        mu, theta = moments_about(*moments, t.com, t.mol.charge)
+    else:
+        mu = molecular_dipole(pos, q, p, origin=t.com)
+        theta = molecular_quadrupole(pos, q, p, th, origin=t.com)
     res = {
         "dipole_vector_error": float(np.linalg.norm(mu - t.dipole) * D),
         "dipole_component_error": float(np.abs(mu - t.dipole).mean() * D),
@@ -182,6 +197,13 @@ def molecule_errors(t: TestMolecule, q, p=None, th=None, penetration=None, order
     res["iso_error_by_order"] = iso
     res["shell_error"] = multipole_potential(t.shell_points, pos, q, p, th, penetration) - t.shell_esp
     return res
+
+
+def moments_about(mu, theta, old_origin, origin, charge: float = 0.0):
+    """μ (e·Å) and traceless Θ (e·Å²) about `origin` from those about `old_origin` (Å): the
+    network's centre of mass (isotope-averaged masses) lies ~1e-5 Å from the test file's."""
+    shift = shift_second_moment(np.zeros((3, 3)), mu, origin, total_charge=charge, old_origin=old_origin)
+    return mu - charge * (np.asarray(origin) - old_origin), theta + traceless(shift)
 
 
 def _histogram(err, edges) -> dict:
@@ -203,7 +225,7 @@ def evaluate_multipoles(test_set, multipoles, errors=None, orders=(2,), detail: 
         if mp is None:
             failures.append({"qm9_index": t.qm9_index, "smiles": t.smiles, "error": err or "failed"})
             continue
-        e = molecule_errors(t, *mp, orders=orders)
+        e = molecule_errors(t, *mp, orders=orders, moments=getattr(mp, "moments", None))
         for k in moments:
             moments[k].append(e[k])
         iso_all.append(e["iso_error"])
