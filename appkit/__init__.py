@@ -14,8 +14,9 @@ A page looks like::
         maps = {m: compute.mep_map(mol, m, "isodensity") for m in compute.model_names()}
     except appkit.MoleculeInputError as exc:        # e.g. S for the QM9-trained models
         st.error(str(exc)); st.stop()
-    R = compute.map_range(mol, "isodensity")        # THE colour-range rule of every page
-    viewer.show_mep(mol, maps["dipole"].surface, maps["dipole"].values, vmax=R, unit=unit)
+    sc = compute.map_scale(mol, "isodensity")       # THE colour-scale rule of every page
+    viewer.show_mep(mol, maps["dipole"].surface, maps["dipole"].values, vmax=sc.half_width,
+                    center=sc.center, unit=unit)
     got = widgets.reference_panel(mol, "isodensity")    # (ReferenceResult, values) or None
 
 Modules:
@@ -33,6 +34,8 @@ Modules:
 - ``appkit.applicability`` notes/refusals of mepviz.ml.applicability next to every result (read from the prediction)
 - ``appkit.urlstate`` molecule, model, surface and unit in the URL (shareable, reload-proof)
 - ``appkit.surfacekinds`` surface names incl. a chosen isodensity value ("isodensity@0.002")
+- ``appkit.lessons``  the Learn page's lessons (``Learn?lesson=<id>``, lecture mode, ←/→ keys)
+- ``appkit.userqm``   bring your own QM: a Molden / .fchk file or a cube pair as Explore's reference
 - ``appkit.text``     user strings as plain text in Markdown;  ``appkit.thumbs`` 2D pictures
 """
 from __future__ import annotations
