@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CURVE_CONFIGS = ROOT / "train" / "configs" / "curve"
 STUDIES = ROOT / "weights" / "studies"
 #: epochs of every curve point's final stage (the shipped mep config may train longer)
-CURVE_EPOCHS = 12
+CURVE_EPOCHS = 10
 GLOBAL_SHARES = (0.0, 0.25, 0.5, 1.0)
 
 
