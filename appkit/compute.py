@@ -307,7 +307,8 @@ def reference_values(mol: Molecule, kind: str = "isodensity"):
     engine = reference_engine()
     if engine.cache_dir is None:
         return None
-    return load_values(values_path(engine.cache_dir, engine.cache_key(mol), kind), surf.vertices)
+    key = engine.cache_key(mol)
+    return load_values(values_path(engine.cache_dir, key, kind), surf.vertices, key)
 
 
 def map_range(mol: Molecule, kind: str, mode: str = "auto", fixed: float = 40.0) -> float:

@@ -180,8 +180,8 @@ def queue_caption(container=None) -> None:
     q = job_manager().queue_state()
     (container if container is not None else st).caption(
         f"DFT queue on this server: {q['running']} running, {q['queued']} waiting "
-        f"(at most {q['max_queue']} waiting, {q['per_session']} per browser session, "
-        f"time budget {_fmt_s(q['budget_s'])} per job).")
+        f"(at most {q['max_queue']} waiting, {q['per_client']} per browser, "
+        f"time budget {_fmt_s(q['budget_s'])} of CPU time per job).")
 
 
 def _withdrawn() -> set:
@@ -199,7 +199,7 @@ def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: 
     but not yet on this surface, the MEP job starts by itself.
     """
     from . import applicability
-    from .jobs import JobRefused, current_session_id, job_manager
+    from .jobs import JobRefused, current_client, current_session_id, job_manager
     c = container if container is not None else st
     ref = compute.reference_result(mol)
     values = compute.reference_values(mol, kind)
@@ -216,7 +216,7 @@ def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: 
     mine = jid in _withdrawn()
     if status is not None and status.active and not mine:
         if sid not in status.owners:
-            jm.submit(mol, kind, sid)     # watching a job started elsewhere: join it
+            jm.submit(mol, kind, sid, client=current_client())   # watching a job started elsewhere: join it
         _progress_fragment(jid, sid, poll_s, key)
         return None
     try:
@@ -228,7 +228,7 @@ def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: 
     def _start():
         _withdrawn().discard(jid)
         try:
-            jm.submit(mol, kind, sid, estimate_s=est)
+            jm.submit(mol, kind, sid, estimate_s=est, client=current_client())
         except JobRefused as exc:
             st.session_state[f"{key}_refused"] = (jid, str(exc))
         else:
@@ -245,12 +245,15 @@ def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: 
         c.info("The DFT reference was cancelled.", icon="⏹️")
     elif status is not None and status.state == "timeout":
         c.warning(f"The DFT reference was stopped: {status.error}", icon="⏱️")
+    elif status is not None and status.state == "lost":
+        c.warning(status.error, icon="🔌")
     elif status is not None and status.state == "error":
         c.error(f"The DFT reference failed: {status.error}")
     what = ("the reference potential on this surface" if ref is not None else
             "B3LYP/6-31G(2df,p) with density fitting (PySCF), QM9's level of theory")
     c.caption(f"{what}; runs in a background worker, the page stays usable. Estimated "
-              f"{_fmt_s(est)} on this server ({'from its finished jobs' if calibrated else 'rough'}).")
+              f"{_fmt_s(est)} of CPU time on this server ({'from its finished jobs' if calibrated else 'rough'}; "
+              f"budget {_fmt_s(jm.budget_s)} of CPU time).")
     c.button("Compute DFT reference", key=f"{key}_start", type="primary", on_click=_start)
     queue_caption(c)
     return None
@@ -270,13 +273,14 @@ def _progress_fragment(jid: str, sid: str, poll_s: float, key: str):
                                   f"(estimate {_fmt_s(s.estimate_s)} once it starts)")
         else:
             eta = s.remaining_s
+            budget = (f"CPU time {_fmt_s(s.used_s)} of its budget of {_fmt_s(jm.budget_s)}"
+                      + (f", estimate {_fmt_s(s.estimate_s)}" if s.estimate_s is not None else ""))
             if eta is not None:
-                left = f", about {_fmt_s(eta)} left (estimate {_fmt_s(s.estimate_s)})"
+                left = f", about {_fmt_s(eta)} left ({budget})"
             elif s.estimate_s is not None:
-                left = (f", longer than the estimate of {_fmt_s(s.estimate_s)} (stops at the "
-                        f"budget of {_fmt_s(jm.budget_s)})")
+                left = f", longer than estimated ({budget}; it stops at the budget)"
             else:
-                left = ""
+                left = f" ({budget})"
             st.progress(min(max(s.fraction, 0.0), 1.0),
                         text=f"DFT reference running: {s.message} — {_fmt_s(s.elapsed_s)} elapsed{left}")
         if sid in s.owners and st.button("Cancel", key=f"{key}_cancel"):

@@ -1,6 +1,8 @@
 """The DFT job manager (appkit.jobs): real worker processes, real PySCF, bounded and fair."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import numpy as np
@@ -24,13 +26,14 @@ def _wait(jm, jid, states, timeout=120.0):
 def _manager(**kw):
     from appkit.jobs import DFTJobManager
     kw.setdefault("reap_every_s", 0.2)
+    kw.setdefault("journal", False)
     return DFTJobManager(**kw)
 
 
 def test_queue_bounds_session_cap_and_owner_only_cancel(app_env):
     from appkit.jobs import JobRefused
     from mepviz.inputs import from_smiles
-    jm = _manager(max_workers=1, max_queue=1, per_session=1, budget_s=600)
+    jm = _manager(max_workers=1, max_queue=1, per_client=1, budget_s=600)
     try:
         a = jm.submit(from_smiles(LONG), "isodensity", "session-A")
         assert _wait(jm, a, ("running",)).state == "running"
@@ -38,7 +41,7 @@ def test_queue_bounds_session_cap_and_owner_only_cancel(app_env):
         assert jm.status(b).state == "queued" and jm.status(b).position == 1
         with pytest.raises(JobRefused, match="queue is full"):
             jm.submit(from_smiles("CCCCCCCCCCCN"), "isodensity", "session-C")
-        with pytest.raises(JobRefused, match="per session"):
+        with pytest.raises(JobRefused, match="per browser"):
             jm.submit(from_smiles("CCCCCCCCCCCF"), "isodensity", "session-A")
         assert jm.queue_state()["running"] == 1 and jm.queue_state()["queued"] == 1
         # another session cannot cancel A's job
@@ -159,3 +162,195 @@ def test_worker_yields_the_cpu_to_the_web_server():
     assert int(nice) >= 10
     if group != "none":
         assert group == "19"
+
+
+# ----------------------------------------------------------------------------- issue 21
+def test_a_browser_is_one_client_across_its_tabs(app_env):
+    """Streamlit's XSRF cookie carries one token per browser (masked differently in each tab):
+    tabs of a browser are one client; another browser at the same address is another client,
+    within the per-address limit; without a cookie the address is the client."""
+    from appkit.jobs import JobRefused, client_of
+    from mepviz.inputs import from_smiles
+
+    def cookie(token: bytes, mask: bytes) -> dict:
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(token))
+        return {"_streamlit_xsrf": f"2|{mask.hex()}|{masked.hex()}|1796633027"}
+    tab1 = client_of("tab-1", cookie(b"A" * 16, b"\x01\x02\x03\x04"), {}, "10.0.0.5")
+    tab2 = client_of("tab-2", cookie(b"A" * 16, b"\x09\x08\x07\x06"), {}, "10.0.0.5")
+    other = client_of("tab-3", cookie(b"B" * 16, b"\x01\x02\x03\x04"), {}, "10.0.0.5")
+    third = client_of("tab-4", cookie(b"C" * 16, b"\x01\x02\x03\x04"), {}, "10.0.0.5")
+    assert tab1 == tab2 and tab1[0] != other[0] and tab1[1] == other[1]
+    assert client_of("t5", {}, {}, "10.0.0.9")[0] == client_of("t6", {}, {}, "10.0.0.9")[0]    # no cookie: address
+    assert client_of("t7") == ("session:t7", None)
+    jm = _manager(per_client=1, per_address=2, max_queue=4, budget_s=600)
+    try:
+        a = jm.submit(from_smiles(LONG), "isodensity", "tab-1", client=tab1)
+        with pytest.raises(JobRefused, match="all its tabs together"):
+            jm.submit(from_smiles("CCCCCCCCCCCO"), "isodensity", "tab-2", client=tab2)
+        assert jm.submit(from_smiles(LONG), "isodensity", "tab-2", client=tab2) == a        # joining is fine
+        jm.submit(from_smiles("CCCCCCCCCCCO"), "isodensity", "tab-3", client=other)
+        with pytest.raises(JobRefused, match="network address already has 2"):
+            jm.submit(from_smiles("CCCCCCCCCCCN"), "isodensity", "tab-4", client=third)
+    finally:
+        jm.shutdown()
+
+
+def _stopped_worker(jm, jid):
+    """The job's worker, stopped (SIGSTOP: no CPU, as on a very busy server) once it has reported."""
+    _wait(jm, jid, ("running",))
+    t0 = time.time()
+    while jm.status(jid).cpu_s is None and time.time() - t0 < 120:
+        time.sleep(0.1)
+    pgid = jm.worker_pid(jid)
+    assert pgid is not None and jm.status(jid).cpu_s is not None, jm.status(jid)
+    os.killpg(pgid, signal.SIGSTOP)
+    return pgid
+
+
+def test_the_budget_is_cpu_time_not_wall_time(app_env):
+    """A worker that gets no CPU for longer than its budget is not stopped for that; running
+    again, it is stopped by its budget of CPU time (here: refused by the estimate), said so."""
+    from mepviz.inputs import from_smiles
+    jm = _manager(budget_s=3, wall_cap_s=600)
+    try:
+        jid = jm.submit(from_smiles(LONG), "isodensity", "s")
+        pgid = _stopped_worker(jm, jid)
+        time.sleep(6)                                   # twice the budget in wall time, no CPU
+        s = jm.status(jid)
+        assert s.state == "running" and s.budget_s == 3 and s.used_s < 3, s
+        os.killpg(pgid, signal.SIGCONT)
+        s = _wait(jm, jid, ("timeout", "error", "done"), timeout=180)
+        assert s.state == "timeout" and "CPU time" in s.error, s
+    finally:
+        jm.shutdown()
+
+
+def test_a_job_starved_of_cpu_is_stopped_at_the_wall_time_cap(app_env):
+    """The wall-time cap (by default 4 × the budget): a job the server cannot give its CPU time
+    does not hold its place for ever; its worker is killed."""
+    from mepviz.inputs import from_smiles
+    jm = _manager(budget_s=600, wall_cap_s=3)
+    try:
+        jid = jm.submit(from_smiles(LONG), "isodensity", "s")
+        _wait(jm, jid, ("running",))
+        s = _wait(jm, jid, ("timeout", "error", "done"), timeout=60)
+        assert s.state == "timeout" and "too busy to give it its budget of 10.0 min of CPU time" in s.error, s
+        t0 = time.time()
+        while jm.worker_pid(jid) is not None and time.time() - t0 < 20:     # killed, and reaped
+            time.sleep(0.1)
+        assert jm.worker_pid(jid) is None
+    finally:
+        jm.shutdown()
+
+
+def test_eta_counts_cpu_time_against_the_budget():
+    from appkit.jobs import JobStatus
+    now = time.time()
+    s = JobStatus("x", state="running", fraction=0.05, estimate_s=100.0, started=now - 40, cpu_s=20.0, budget_s=120.0)
+    assert s.used_s == 20.0 and s.cpu_remaining_s == pytest.approx(80, abs=1)
+    assert s.remaining_s == pytest.approx(80 / (20 / 40), rel=0.05)            # half a core: twice as long
+    s.budget_s = 90.0                                                         # never past the budget
+    assert s.cpu_remaining_s == pytest.approx(70, abs=0.5)
+
+
+def test_a_killed_worker_loses_nothing_and_leaves_no_corrupt_file(app_env):
+    from appkit import compute
+    from mepviz.core.paths import HASH_FIELD, content_hash
+    from mepviz.inputs import from_smiles
+    jm = _manager(budget_s=600)
+    mol = from_smiles(LONG)
+    try:
+        jid = jm.submit(mol, "isodensity", "s")
+        _wait(jm, jid, ("running",))
+        t0 = time.time()
+        while jm.worker_pid(jid) is None and time.time() - t0 < 30:
+            time.sleep(0.1)
+        time.sleep(2)
+        os.killpg(jm.worker_pid(jid), signal.SIGKILL)
+        s = _wait(jm, jid, ("error",), timeout=30)
+        assert "stopped unexpectedly" in s.error and "Start it again" in s.error
+        assert compute.reference_result(mol) is None
+        cache = compute.reference_engine().cache_dir
+        for name in os.listdir(cache) if os.path.isdir(cache) else []:    # whatever is there is whole and valid
+            if name.endswith(".npz") and not name.startswith(".tmp-"):
+                with np.load(os.path.join(cache, name)) as d:
+                    data = {k: d[k] for k in d.files}
+                assert str(data[HASH_FIELD]) == content_hash(data), name
+        again = jm.submit(mol, "isodensity", "s")        # the same browser may start it again
+        assert jm.status(again).active
+    finally:
+        jm.shutdown()
+
+
+RESTART = """
+import os, sys, time
+from appkit.jobs import DFTJobManager
+from mepviz.inputs import from_smiles
+jm = DFTJobManager(journal=sys.argv[1], budget_s=600)
+jid = jm.submit(from_smiles(sys.argv[2]), "isodensity", "session-before-restart")
+while jm.worker_pid(jid) is None or jm.status(jid).state != "running":
+    time.sleep(0.1)
+print(jid, jm.worker_pid(jid), flush=True)
+time.sleep(600)
+"""
+
+
+def test_after_a_server_restart_unfinished_jobs_are_reported_lost(app_env, tmp_path):
+    """The server process dies (SIGKILL) with a job running: the next server reports that job,
+    and only that, as lost, to any page that shows the molecule; it can be started again."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from appkit.jobs import DFTJobManager
+    from mepviz.inputs import from_smiles
+    journal = tmp_path / "jobs"
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, "-c", RESTART, str(journal), LONG], cwd=root, stdout=subprocess.PIPE,
+                              text=True, env=dict(os.environ, PYTHONPATH=str(root), OMP_NUM_THREADS="1"))
+    try:
+        jid, worker = server.stdout.readline().split()
+        server.kill()
+        server.wait(timeout=30)
+    finally:
+        try:
+            os.killpg(int(worker), signal.SIGKILL)          # its orphaned worker
+        except (OSError, UnboundLocalError, ValueError):
+            pass
+    jm = DFTJobManager(journal=str(journal), reap_every_s=0.2)
+    try:
+        s = jm.status(jid)
+        assert s.state == "lost" and "server restarted while this DFT job was running" in s.error, s
+        assert jm.status_for(from_smiles(LONG)).state == "lost" and not os.listdir(journal)
+        again = jm.submit(from_smiles(LONG), "isodensity", "a-new-session")
+        assert again == jid and jm.status(jid).active
+    finally:
+        jm.shutdown()
+    later = DFTJobManager(journal=str(journal))
+    assert later.status(jid) is None                                  # reported once, by the next server
+    later.shutdown()
+
+
+def test_the_page_that_asked_is_told_its_job_was_lost(app_env):
+    """After a restart the app's manager finds the journal of the server that died: Explore,
+    showing that molecule again, says the job was lost and offers to start it again."""
+    import json
+    import subprocess
+    import sys
+
+    from appkit.jobs import DFTJobManager, job_manager, journal_dir
+    from mepviz.inputs import from_smiles
+    from tests.apptest_support import EXPLORE, enter_smiles, new_app, no_exceptions
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, timeout=60).stdout)
+    jid = DFTJobManager.job_id(from_smiles(LONG), "isodensity")
+    os.makedirs(journal_dir(), exist_ok=True)
+    with open(os.path.join(journal_dir(), f"{jid}.json"), "w") as fh:
+        json.dump({"job_id": jid, "label": "C12H26", "kind": "isodensity", "state": "running",
+                   "submitted": time.time() - 60, "started": time.time() - 50, "server_pid": gone}, fh)
+    job_manager.clear()                               # the server restarts: a new manager
+    at = enter_smiles(new_app(EXPLORE), LONG)
+    no_exceptions(at)
+    assert any("server restarted while this DFT job was running" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert any(b.label == "Compute DFT reference" for b in at.button)

@@ -42,6 +42,7 @@ from mepviz.io.records import FILE_FORMATS, BATCH_FORMATS, iter_records, split_r
 from mepviz.ml.applicability import Refused, trained_domain
 from mepviz.ml.predict import get_predictor, predict_mep_map
 from mepviz.report.batch import run_batch
+from tests.apptest_support import app_env  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "bad_inputs"
@@ -289,6 +290,77 @@ def test_special_files_as_a_real_command(special):
         res = subprocess.run([sys.executable, "-m", "mepviz", "predict", str(special[name][0])], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=HANG_S)
         assert res.returncode == 2 and res.stderr.count("\n") == 1 and special[name][1] in res.stderr, res.stderr
+
+
+# ----------------------------------------------------------------------------- the app (a subset)
+#: uploaded in the sidebar of Explore: refused while reading, refused by the gate, a note, clean
+APP_CASES = ["sdf_query_bond_any_water.sdf", "sdf_hydroxide_charge_minus_6.sdf", "binary_png.xyz",
+             "xyz_long_comment_line.xyz", "smiles_2001_characters.smi", "nan_coordinates.xyz",
+             "gate_water_plus_9_doublet.xyz", "gate_bare_carbon_atom.xyz", "gate_oxygen_atom_minus_6.xyz",
+             "sdf_3d_benzene_no_hydrogens.sdf", "note_water_in_bohr.xyz", "gate_fluoride_ion.xyz",
+             "xyz_utf16le_bom.xyz", "xyz_crlf.xyz", "sdf_v3000_water.sdf"]
+
+
+@pytest.mark.parametrize("name", APP_CASES)
+def test_app(name, app_env):
+    """Explore with the file uploaded: a refusal is an error naming the problem (the molecule
+    is not replaced, or it gets no map), a note a warning next to the map, a clean answer neither."""
+    from tests.apptest_support import EXPLORE, new_app, no_exceptions, upload
+    with deadline(120):
+        at = upload(new_app(EXPLORE), name, (BAD / name).read_bytes())
+    no_exceptions(at)
+    errors = [e.value for e in at.error]
+    warnings = [w.value for w in at.warning]
+    views = [el for el in at.get("component_instance") if el.proto.component_name.endswith("mepviz_viewer")]
+    if errors:
+        assert all(e.startswith(("Input problem:", "Not computed with", "No DFT reference")) for e in errors), errors
+        assert not views or at.session_state["mepviz_molecule"] is None, "a refused molecule got a map"
+        return check_outcome(name, "app", "refused", " ".join(errors[0].split()))
+    assert views, "no map for an accepted molecule"
+    check_outcome(name, "app", "note" if warnings else "clean", " | ".join(warnings))
+
+
+def test_app_batch_lists_every_failed_record(app_env):
+    """The Batch page: a file with a query bond in its second record predicts the first and
+    lists the second with its error; a line too long to read refuses the file with the reason."""
+    from tests.apptest_support import new_app, no_exceptions
+    at = new_app("pages/3_Batch.py")
+    name = "sdf_two_records_second_query_bond.sdf"
+    at.file_uploader(key="batch_upload").set_value((name, (BAD / name).read_bytes(), "text/plain")).run()
+    no_exceptions(at)
+    res = at.session_state["batch_page"]["result"]
+    assert [r["record"] for r in res.rows] == [1] and "bond type 8 ('any')" in res.errors[0]["error"]
+    assert any("1 of 2 records could not be processed" in w.value for w in at.warning)
+    OUTCOMES[(name, "app")] = "refused"
+    name = "smiles_150k_line.smi"
+    at.file_uploader(key="batch_upload").set_value((name, (BAD / name).read_bytes(), "text/plain")).run()
+    no_exceptions(at)
+    assert any("Cannot process this file" in e.value and "150,000 characters long" in e.value for e in at.error)
+    OUTCOMES[(name, "app")] = "refused"
+
+
+def test_app_link_with_an_overlong_smiles_or_bad_settings_says_so(app_env):
+    """A link's SMILES over the limit is not cut into another molecule; settings that are not
+    valid are named in a visible notice and the defaults kept."""
+    from streamlit.testing.v1 import AppTest
+
+    from mepviz.core import registry
+    from tests.apptest_support import APP, no_exceptions
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"smiles": "C" * 60 + "O" * 0 + "C" * (limits.MAX_SMILES_CHARS - 59),
+                            "model": "octupole", "surface": "vdw9", "isovalue": "banana", "unit": "furlong"})
+    at.run()
+    no_exceptions(at)
+    assert at.session_state["mepviz_molecule"] is None                       # nothing shortened was loaded
+    notice = " ".join(e.value for e in at.error)
+    for part in (f"SMILES is {limits.MAX_SMILES_CHARS + 1:,} characters long", "it was not loaded",
+                 "model='octupole' is not one of", "surface='vdw9'", "isovalue='banana'", "unit='furlong'"):
+        assert part in notice, (part, notice)
+    assert at.session_state["mepviz_setting_model"] == registry.DEFAULT_MODEL
+    ok = AppTest.from_file(APP, default_timeout=120)
+    ok.query_params.update({"smiles": "CCO", "model": "dipole"})
+    ok.run()
+    assert not ok.error and ok.session_state["mepviz_molecule"].formula == "C2H6O"
 
 
 # ----------------------------------------------------------------------------- the table

@@ -383,6 +383,18 @@ def test_time_budget_stops_running_scf(tmp_path, monkeypatch):
     assert eng.run(water(), time_budget_s=60).converged                    # lock released, engine usable
 
 
+@pytest.mark.slow
+def test_cpu_time_budget_stops_running_scf(tmp_path, monkeypatch):
+    """The budget in CPU time (the app's DFT jobs): the same stop, said so."""
+    eng = ReferenceEngine(basis=SMALL, cache_dir=str(tmp_path))
+    monkeypatch.setattr(eng, "estimate_seconds", lambda mol: 0.0)
+    with pytest.raises(ReferenceTimeout, match="stopped after .* of CPU time") as info:
+        eng.run(benzene(), time_budget_s=0.01, cpu_time=True)
+    assert info.value.elapsed_s > 0.01 and not [f for f in os.listdir(tmp_path) if f.endswith(".npz")]
+    with pytest.raises(ReferenceTimeout, match="over the time budget of 0.5 s of CPU time"):
+        ReferenceEngine(cache_dir=str(tmp_path)).run(benzene(), time_budget_s=0.5, cpu_time=True)
+
+
 # -- surfaces: promolecular vs DFT density ----------------------------------------------------
 
 # Promolecular (sum of free-atom B3LYP/6-31G(2df,p) densities, mepviz.surfaces) vs the

@@ -14,10 +14,13 @@ over an input (:func:`check_output`).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 #: the ``mepviz`` package folder
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -109,6 +112,21 @@ def _mode_for(path: str) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+#: the saved field holding :func:`content_hash` of all the other arrays of a file (written last)
+HASH_FIELD = "content_sha256"
+
+
+def content_hash(arrays: dict) -> str:
+    """SHA-256 of every array of `arrays` but :data:`HASH_FIELD` (names, dtypes, shapes and
+    bytes, in name order): what a saved file's content must hash to (cache files)."""
+    h = hashlib.sha256()
+    for name in sorted(k for k in arrays if k != HASH_FIELD):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 class UnsafeOutput(ValueError):

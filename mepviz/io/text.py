@@ -152,6 +152,7 @@ def _check_text(text, what: str) -> str:
         text = _decode(bytes(text), what)
     if not isinstance(text, str):
         raise _err(f"{what} must be text, got {type(text).__name__}.")
+    limits.check_file_size(len(text), what)
     if "\x00" in text:
         raise _err(f"{what} is not a text file (it contains NUL bytes). {_HELP}")
     if not text.strip():

@@ -48,7 +48,7 @@ except ImportError as exc:      # pragma: no cover - installed with the [dft] ex
 
 from ..core.elements import center_of_mass, symbol
 from ..core.molecule import Molecule, MoleculeInputError
-from ..core.paths import atomic_write  # noqa: F401  (re-exported: mepviz.reference.atomic_write)
+from ..core.paths import HASH_FIELD, atomic_write, content_hash  # noqa: F401  (atomic_write re-exported)
 from ..core.registry import DFT_HEAVY_BASIS, DFT_HEAVY_ELEMENTS
 from ..core.units import BOHR_ANGSTROM, HARTREE_TO_KCAL_MOL
 from ..surface.surfaces import mesh_from_grid, promolecular_density
@@ -63,19 +63,6 @@ __all__ = ["ReferenceEngine", "ReferenceResult", "ReferenceTimeout", "ReferenceE
 CACHE_FORMAT_VERSION = 1
 #: default cache size cap (MB) when MEPVIZ_CACHE_MAX_MB is not set
 DEFAULT_CACHE_MAX_MB = 2000
-#: the saved field holding :func:`content_hash` of all the others (written last)
-HASH_FIELD = "content_sha256"
-
-
-def content_hash(arrays: dict) -> str:
-    """SHA-256 of every array of `arrays` but :data:`HASH_FIELD` (names, dtypes, shapes and
-    bytes, in name order): what a saved result's content must hash to."""
-    h = hashlib.sha256()
-    for name in sorted(k for k in arrays if k != HASH_FIELD):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 Progress = Callable[[float, str], None]
 
@@ -537,7 +524,7 @@ class ReferenceEngine:
             raise ReferenceTimeout(
                 f"the DFT reference for {mol.formula or 'this molecule'} ({mol.n_atoms} atoms, "
                 f"{self.level}) would take about {_fmt_s(estimate)}, over the time budget of "
-                f"{_fmt_s(time_budget_s)}", estimate_s=estimate, elapsed_s=0.0)
+                f"{_fmt_s(time_budget_s)}{' of CPU time' if cpu_time else ''}", estimate_s=estimate, elapsed_s=0.0)
         if path is None:
             return self._compute(mol, report, budget, estimate)
 
