@@ -79,3 +79,38 @@ def test_shipped_cards_state_the_measured_seed_spread():
         assert card.get("seed_spread") == json.loads(json.dumps(
             studies.card_seed_spread(studies.seed_spread(items, config)))), (
             f"the card of {config} lacks its measured seed spread: run python -m train.studies")
+
+
+def _curve_card(by_chemistry: dict, qm9: float, sets: dict) -> dict:
+    return {"data": {"mep_labels": {"training_molecules": sum(by_chemistry.values()), "by_chemistry": by_chemistry}},
+            "test_metrics": {"mep_isodensity": {"mae": qm9}},
+            "test_sets": {k: {"mep_iso_mae": v, "caps": {"caps": 4, "sign_right": 3, "within_5": 2, "mae": 1.0}}
+                          for k, v in sets.items()}}
+
+
+def test_learning_curve_tables_marginal_values_and_projection(tmp_path):
+    """Synthetic curve cards: the marginal value is (MAE without − MAE with all) per 100 labels of
+    the group, and the projection recovers MAE = a + b/√N exactly."""
+    import json
+    from train import studies
+    a, b = 1.0, 20.0
+    full = {"qm9": 100, "halogen": 200, "sulfur_phosphorus": 50, "ions": 40, "organic": 10}
+    mae = lambda n: a + b / n ** 0.5                                          # noqa: E731
+    cards_ = {}
+    for share in (0.25, 0.5, 1.0):
+        by = {g: int(n * share) for g, n in full.items()}
+        v = mae(sum(by.values()))
+        cards_[f"all-{share:g}"] = _curve_card(by, v, {"drugs": v, "spice": v, "ions": v, "sigma_hole": v})
+    ref = cards_["all-1"]["test_metrics"]["mep_isodensity"]["mae"]
+    cards_["without-ions"] = _curve_card({**full, "ions": 0}, ref, {"drugs": ref, "spice": ref, "ions": ref + 2.0,
+                                                                    "sigma_hole": ref})
+    for name, card in cards_.items():
+        (tmp_path / f"curve-{name}.json").write_text(json.dumps(card))
+    proj = studies.curve_projection(studies.curve_points(tmp_path))
+    assert proj["n"] == 400
+    for p in proj["sets"].values():
+        assert p["asymptote"] == pytest.approx(a) and p["x2"] == pytest.approx(mae(800))
+    text = "\n".join(studies.curve_section(tmp_path))
+    row = next(line for line in text.splitlines() if line.startswith("| ions (40) |"))
+    assert row.split("|")[2:7] == [" +0.00 ", " +0.00 ", " +0.00 ", " +5.00 ", " +0.00 "]   # 2.0 per 40 labels
+    assert "| `without-ions` | 100 | 200 | 50 | 0 | 10 |" in text and text.count("| 12/16 |") == 4   # caps over the sets
