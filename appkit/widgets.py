@@ -467,9 +467,10 @@ def uncertainty_panel(mol, model: str, kind: str, unit: str, *, container=None, 
     _, spread = got
     surf = compute.surface(mol, kind)
     top = float(spread.max()) if spread.size else 1.0
+    from mepviz.report.views import spread_bar_html
     viewer.show_mep(mol, surf, spread, vmax=max(top, 1e-6), center=0.0, unit=unit, opacity=opacity,
-                    markers=False, height=360, container=c, title="ensemble spread (std)",
-                    element_id="explore-uncertainty")
+                    markers=False, height=360, container=c, colorbar=False, element_id="explore-uncertainty")
+    c.html(spread_bar_html(max(top, 1e-6), unit, "ensemble spread (standard deviation)"))
     f = POTENTIAL_UNITS[unit]
     c.caption(f"Standard deviation of the MEP over the {len(ENSEMBLES[model])} independently trained members "
               f"({', '.join(ENSEMBLES[model])}): white where they agree, blue where they disagree (largest "

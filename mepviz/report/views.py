@@ -104,6 +104,22 @@ def colorbar_html(vmax: float, unit: str = "kcal/mol/e", title: str = "MEP",
         f'<span style="color:#2166ac">{"positive" if not note else "higher"}</span></div>{note}</div>')
 
 
+def spread_bar_html(vmax: float, unit: str = "kcal/mol/e", title: str = "spread") -> str:
+    """A legend for a map of non-negative values (an ensemble's spread) drawn with
+    :func:`mep_colors` on [−vmax, vmax]: only its white (0) to blue (vmax) half is used."""
+    if unit not in POTENTIAL_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
+    r = float(convert_potential(float(vmax), unit))
+    d = UNIT_DECIMALS.get(unit, 2) + 1
+    stops = ", ".join(f"rgb({c[0]},{c[1]},{c[2]}) {t * 100:.0f}%" for t, c in
+                      ((t, mep_colors([t], 1.0)[0]) for t in (0.0, 0.5, 1.0)))
+    return (f'<div class="mepviz-colorbar mepviz-spreadbar" style="font:12px sans-serif;color:#222;margin-top:4px">'
+            f'<div style="height:12px;border:1px solid #888;background:linear-gradient(to right, {stops})"></div>'
+            f'<div style="display:flex;justify-content:space-between"><span>0</span><span>{r:.{d}f}</span></div>'
+            f'<div style="text-align:center">{_html.escape(title)} ({_html.escape(unit)}): white = the members '
+            f'agree, blue = they disagree</div></div>')
+
+
 def _round_list(a, decimals: int) -> list:
     return np.round(np.asarray(a, float), decimals).ravel().tolist()
 
