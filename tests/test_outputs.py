@@ -108,6 +108,7 @@ def test_sigterm_mid_batch_keeps_the_previous_output_and_resumes(tmp_path):
     err = proc.communicate(timeout=120)[1]
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "terminated (SIGTERM)" in err and "run the same command again to resume" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err                     # one line says what happened
     assert out.read_text() == "previous results\n"                      # the previous file, untouched
     assert lib.read_bytes() == before                                     # the input, untouched
     done = partial_rows(partial)

@@ -224,7 +224,7 @@ def run(path: str | Path, output: str | Path, scheduler: str | None = None, work
         fh.close()
         _finish(partial, output)
     except KeyboardInterrupt:
-        raise BatchStopped(f"interrupted after {done} records; {_kept(partial, output)}", 130) from None
+        raise BatchStopped(f"stopped after {done} records; {_kept(partial, output)}", 130) from None
     except OSError as exc:
         raise BatchStopped(f"{exc.strerror or exc} after {done} records; {_kept(partial, output)}", 2) from None
     finally:
@@ -256,24 +256,33 @@ def add_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
+#: loggers of the dask cluster that report its own interrupted shutdown (with tracebacks)
+CLUSTER_LOGGERS = ("tornado", "tornado.application", "asyncio", "distributed")
+
+
 def main(args) -> int:
-    """Run the parsed ``batch`` arguments; prints a one-line summary. SIGTERM stops the batch
-    like Ctrl-C: the partial file stays, ready to resume."""
-    terminated = []
+    """Run the parsed ``batch`` arguments; prints a one-line summary. Ctrl-C and SIGTERM stop
+    the batch the same way: the partial file stays, ready to resume, and the cluster's own
+    shutdown messages are silenced (one line says what happened)."""
+    stopped_by = []
 
     def _stop(signum, frame):
-        terminated.append(signum)
+        stopped_by.append(signum)
+        for name in CLUSTER_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         raise KeyboardInterrupt
-    previous = signal.signal(signal.SIGTERM, _stop)
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         res = run(args.input, args.output, scheduler=args.scheduler, workers=args.workers,
                   surface=args.surface, progress=not args.no_progress)
     except BatchStopped as exc:
-        print(f"error: {'terminated (SIGTERM)' if terminated else exc}" + (f": {exc}" if terminated else ""),
-              file=sys.stderr)
-        return 128 + signal.SIGTERM if terminated else exc.code
+        why = {signal.SIGTERM: "terminated (SIGTERM): ", signal.SIGINT: "interrupted: "}.get(
+            stopped_by[0] if stopped_by else None, "")
+        print(f"error: {why}{exc}", file=sys.stderr)
+        return 128 + stopped_by[0] if stopped_by else exc.code
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     resumed = f" (resumed after {res['resumed']})" if res["resumed"] else ""
     print(f"{res['records']} molecules{resumed} ({res['errors']} with errors) -> {args.output} "
           f"in {res['seconds']:.1f} s", file=sys.stderr)
