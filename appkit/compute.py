@@ -311,25 +311,6 @@ def reference_values(mol: Molecule, kind: str = "isodensity"):
     return load_values(values_path(engine.cache_dir, key, kind), surf.vertices, key)
 
 
-def map_range(mol: Molecule, kind: str, mode: str = "auto", fixed: float = 40.0) -> float:
-    """THE colour-range rule of every MEP panel of the app (Explore, Compare, Learn): half-width
-    (kcal/mol/e) by `mode` over the MEPs of both paper models (those whose weights load) and
-    the DFT reference when it has been evaluated, on surface `kind` — so one molecule gets
-    the same scale on every page. Difference maps use :func:`difference_range` instead."""
-    if mode == "fixed":
-        return float(fixed)
-    arrays = []
-    for m in registry.PAPER_PAIR:
-        try:
-            arrays.append(mep_map(mol, m, kind).values)
-        except (MoleculeInputError, ModelUnavailable):
-            pass
-    ref = reference_values(mol, kind)
-    if ref is not None:
-        arrays.append(ref)
-    return symmetric_range(*arrays, percentile=98.0 if mode == "p98" else 100.0)
-
-
 def compare_models() -> tuple[str, ...]:
     """The models of the Compare page: the paper's pair first, then the default map model when
     it is another one and its weights are installed (e.g. the MEP-trained model)."""

@@ -452,8 +452,6 @@ def uncertainty_panel(mol, model: str, kind: str, unit: str, *, container=None, 
     test sets as measured in weights/evaluation*.json. False when the model has no installed
     ensemble."""
     from mepviz.core.registry import ENSEMBLES
-    from mepviz.ml.ensemble import calibration_rows
-    from mepviz.report import claims
 
     from . import viewer
     c = container if container is not None else st
@@ -475,6 +473,18 @@ def uncertainty_panel(mol, model: str, kind: str, unit: str, *, container=None, 
     c.caption(f"Standard deviation of the MEP over the {len(ENSEMBLES[model])} independently trained members "
               f"({', '.join(ENSEMBLES[model])}): white where they agree, blue where they disagree (largest "
               f"{top * f:.2f} {unit}, mean {float(spread.mean()) * f:.2f} {unit}).")
+    calibration_table(model, container=c, key="explore_calibration")
+    return True
+
+
+def calibration_table(model: str, *, container=None, key: str = "calibration") -> list[dict]:
+    """The calibration of `model`'s uncertainty map on every test set, as written in
+    weights/evaluation*.json (``uncertainty``, train.evaluate.ensemble_calibration): Spearman
+    rank correlation between the ensemble spread and the true |error| against DFT. Says so
+    when it has not been measured. Returns the rows shown."""
+    from mepviz.ml.ensemble import calibration_rows
+    from mepviz.report import claims
+    c = container if container is not None else st
     try:
         rows = calibration_rows(*claims.load_documents(), model)
     except ValueError:
@@ -482,8 +492,8 @@ def uncertainty_panel(mol, model: str, kind: str, unit: str, *, container=None, 
     if rows:
         c.markdown("**Does high spread mark high error?** Spearman rank correlation between the spread and the "
                    "true |error| against DFT on the test sets (1: perfect ranking, 0: none)")
-        c.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch", key="explore_calibration")
+        c.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch", key=key)
     else:
-        c.caption("Its calibration on the test sets has not been measured yet (train.evaluate / "
-                  "train.evaluate_sets write it into weights/evaluation*.json).")
-    return True
+        c.caption(f"The calibration of the {model} model's uncertainty map on the test sets has not been "
+                  "measured yet (train.evaluate / train.evaluate_sets write it into weights/evaluation*.json).")
+    return rows

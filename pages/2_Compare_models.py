@@ -50,7 +50,7 @@ tab_mol, tab_data = st.tabs(["This molecule", "Test-set results"])
 
 # =========================================================================== this molecule
 def _settings(container):
-    c1, c2, c3 = container.columns(3)
+    c1, c2, c3, c4 = container.columns(4)
     kinds = compute.surface_kinds()
     state.setting_widget(st.selectbox, "Surface", "surface", container=c1, options=list(kinds),
                          format_func=lambda k: compute.SURFACE_LABELS.get(k, k))
@@ -63,6 +63,7 @@ def _settings(container):
     if state.get_setting("range_mode") == "fixed":
         state.setting_widget(st.number_input, "Half-width of the range (kcal/mol/e)", "range_fixed",
                              container=c3, min_value=1.0, max_value=500.0, step=5.0)
+    widgets.scale_control(c4)          # the same rule (and URL scale=) as Explore and Learn
     if state.get_setting("surface") == "isodensity":
         widgets.isovalue_control(c1)
     return compute.current_kind(), state.get_setting("unit"), state.get_setting("range_mode")
@@ -224,6 +225,10 @@ def per_set_section():
         st.markdown("**Halogen σ-hole caps with DFT's sign** (right / caps; cap = largest V within 15° "
                     "of the A→X axis beyond the halogen)")
         st.dataframe(caps, width="stretch", key="eval_caps")
+    for m in (m for m in MODELS if m in registry.ENSEMBLES):
+        st.markdown(f"**Uncertainty map of the {registry.model_label(m)}** (the spread of "
+                    f"{len(registry.ENSEMBLES[m])} independently trained members, Explore page)")
+        widgets.calibration_table(m, key=f"eval_calibration_{m}")
 
 
 def dataset_section():

@@ -212,3 +212,20 @@ def test_junk_upload_in_sidebar_keeps_page_working(weights, no_evaluation):
     errs = texts(at.error)
     assert errs and errs[0].startswith("Input problem") and "junk.xyz" in errs[0]
     assert len(iframes(at)) == _n() + 1               # the previous molecule is still shown
+
+
+def test_ion_scale_selector_shared_by_every_panel(weights, no_evaluation):
+    """An ion on Compare: the colour-scale rule is a visible selector (the shared setting kept in
+    the URL as scale=); automatic gives the anion a min–max scale (every value negative), and
+    every panel follows the one rule chosen."""
+    at = smiles(fresh(), "CC(=O)[O-]")
+    sel = at.selectbox(key="w_scale")
+    assert sel.value == "auto" and len(sel.options) == 4       # automatic, symmetric, min–max, mean
+    cap = " ".join(c.value for c in at.caption if "share one colour scale" in c.value)
+    assert "min–max colour range" in cap and "every value is negative" in cap, cap
+    assert at.query_params.get("scale") in ("auto", ["auto"])
+    sel.set_value("symmetric").run()
+    no_exception(at)
+    cap = " ".join(c.value for c in at.caption if "share one colour scale" in c.value)
+    assert "colour range ±" in cap and "white = 0" in cap, cap
+    assert at.query_params.get("scale") in ("symmetric", ["symmetric"])

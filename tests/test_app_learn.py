@@ -133,6 +133,12 @@ def test_co2_line_avoids_the_nuclei_and_quadrupole_section(weights):
     y = (np.frombuffer(base64.b64decode(full["bdata"]), dtype=full["dtype"]) if isinstance(full, dict)
          else np.asarray(full, float))
     assert np.nanmax(np.abs(y)) < 1e3
+    # CO₂ has no dipole: no noise-level (~1e-6) "dipole" curve, no "dipole direction" to choose
+    names = [t["name"] for t in fig["data"]]
+    assert not any(n.startswith("molecular dipole") for n in names), names
+    assert any(n.startswith("molecular quadrupole") for n in names), names
+    assert "dipole" not in at.selectbox(key="learn_direction").options
+    assert any("Not drawn: the molecular dipole" in c.value for c in at.caption)
     quad = [f for f in iframes(at) if 'id="learn-quad-' in f.proto.srcdoc]
     assert len(quad) == 2
     for smi, label in (("O=C=O", "Carbon dioxide"), ("c1ccccc1", "Benzene")):

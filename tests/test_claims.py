@@ -17,24 +17,85 @@ QM9, SETS = claims.load_documents()
 pytestmark = pytest.mark.skipif(QM9 is None, reason="weights/evaluation.json not written yet")
 
 
-def _lookup(set_key, method, fld):
+def _lookup(set_key, method, fld, qm9=None, sets=None):
     """The number straight from the JSON (not through claims.set_results)."""
+    qm9, sets = qm9 or QM9, sets or SETS
     if set_key == "qm9":
-        res = (QM9.get("models") or {}).get(method) or (QM9.get("baselines") or {}).get(method)
+        res = (qm9.get("models") or {}).get(method) or (qm9.get("baselines") or {}).get(method)
         return res["mep"]["overall"]["mae"] if fld == "mae" else res["mep"]["per_shell"]["1.4"]["mae"]
-    m = SETS["sets"][set_key]["methods"][method]
+    m = sets["sets"][set_key]["methods"][method]
     return m["mep_iso"]["mae"] if fld == "mae" else m["mep_shells"]["1.4"]["mae"]
+
+
+def disagreements(found, qm9=None, sets=None) -> list[str]:
+    """Where the sentences `found` disagree with the JSON documents: a stated number that is
+    not the file's (rounded as written), or a number missing from its sentence."""
+    out = []
+    for c in found:
+        for name, (set_key, method, fld) in c.sources.items():
+            want = round(_lookup(set_key, method, fld, qm9, sets), 2)
+            if c.values[name] != want:
+                out.append(f"{c.key}: {name} says {c.values[name]}, the JSON {want}")
+        for name, v in c.values.items():
+            if isinstance(v, float) and f"{v:.2f}" not in c.text:
+                out.append(f"{c.key}: {name} = {v:.2f} is not in the sentence {c.text!r}")
+    return out
 
 
 def test_every_stated_number_is_in_the_json_and_in_the_sentence():
     found = claims.compare_claims(QM9, SETS)
     assert any(c.key == "paper_pair_qm9" for c in found)
-    for c in found:
-        for name, (set_key, method, fld) in c.sources.items():
-            assert c.values[name] == round(_lookup(set_key, method, fld), 2), (c.key, name)
-        for name, v in c.values.items():
-            if isinstance(v, float):
-                assert f"{v:.2f}" in c.text, (c.key, name, v, c.text)
+    assert disagreements(found) == []
+
+
+def _tampered():
+    """Copies of both documents with the quadrupole model's QM9 MEP MAE and the dipole model's
+    ion MAE changed (what a retrained model would do to the files)."""
+    import copy
+    qm9, sets = copy.deepcopy(QM9), copy.deepcopy(SETS)
+    dip, quad = registry.PAPER_PAIR
+    qm9["models"][quad]["mep"]["overall"]["mae"] += 0.37
+    if sets and dip in ((sets.get("sets") or {}).get("ions") or {}).get("methods", {}):
+        sets["sets"]["ions"]["methods"][dip]["mep_iso"]["mae"] -= 1.11
+    return qm9, sets
+
+
+def test_a_sentence_that_disagrees_with_the_json_fails():
+    """The check above has teeth: sentences written from yesterday's files disagree with
+    today's, and the sentences regenerated from today's files agree again."""
+    qm9, sets = _tampered()
+    stale = claims.compare_claims(QM9, SETS)
+    found = disagreements(stale, qm9, sets)
+    assert any(f.startswith("paper_pair_qm9: quadrupole") for f in found), found
+    if sets and "ions" in (sets.get("sets") or {}):
+        assert any(f.startswith("paper_pair_ions: dipole") for f in found), found
+    assert disagreements(claims.compare_claims(qm9, sets), qm9, sets) == []
+
+
+def test_compare_page_states_what_the_files_say(tmp_path, monkeypatch):
+    """The Compare page renders the sentences of the JSON it finds (here a changed copy), not
+    text typed into the page: every regenerated sentence appears, the stale ones do not."""
+    from tests.pagehelpers import _clear_caches, app, no_exception
+    qm9, sets = _tampered()
+    (tmp_path / "evaluation.json").write_text(json.dumps(qm9))
+    if sets:
+        (tmp_path / "evaluation_beyond_qm9.json").write_text(json.dumps(sets))
+    monkeypatch.setenv("MEPVIZ_EVALUATION_JSON", str(tmp_path / "evaluation.json"))
+    _clear_caches()
+    at = app("2_Compare_models.py")
+    at.run()
+    no_exception(at)
+    page = " ".join(m.value for m in at.markdown)
+    from appkit.compute import compare_models
+    shown = {f"extra_{m}" for m in compare_models()}          # the page's models beyond the pair
+    now = [c for c in claims.compare_claims(qm9, sets) if c.key.startswith("paper_pair_") or c.key in shown]
+    assert any(c.key == "paper_pair_qm9" for c in now)
+    for c in now:
+        assert c.text in page, c.text
+    changed = {c.key for c in claims.compare_claims(QM9, SETS)} & {c.key for c in now}
+    for c in claims.compare_claims(QM9, SETS):
+        if c.key in changed and c.text not in {x.text for x in now}:
+            assert c.text not in page, c.text
 
 
 def test_comparative_words_follow_the_numbers():

@@ -216,7 +216,8 @@ def format_table(records: list[dict], points: np.ndarray | None = None) -> str:
         mu = rec["dipole_debye"]
         out.append("")
         out.append(f"Dipole μ (D):            x {mu[0]:8.4f}   y {mu[1]:8.4f}   z {mu[2]:8.4f}"
-                   f"   |μ| = {rec['dipole_magnitude_debye']:.4f} D")
+                   f"   |μ| = {rec['dipole_magnitude_debye']:.4f} D"
+                   + ("  (about the centre of mass: an ion's dipole depends on the origin)" if rec["total_charge"] else ""))
         out.append("Quadrupole Θ (D·Å, traceless Buckingham, about the centre of mass "
                    f"{', '.join(f'{c:.3f}' for c in rec['origin'])} Å):")
         for row in rec["quadrupole_debye_angstrom"]:

@@ -223,7 +223,7 @@ def batch_json(result) -> str:
             }
         molecules.append(entry)
     doc = {"mepviz_batch": 1, "surface": result.surface,
-           "units": {"dipole": "D", "quadrupole": "D·Å (traceless Buckingham, about the centre of mass)",
+           "units": {"dipole": "D (about the centre of mass; an ion's depends on the origin)", "quadrupole": "D·Å (traceless Buckingham, about the centre of mass)",
                      "potential": "kcal/mol/e", "charge": "e", "length": "Å"},
            "n_records": result.n_records, "molecules": molecules, "errors": result.errors}
     return json.dumps(jsonable(doc), indent=1, ensure_ascii=False)

@@ -34,7 +34,8 @@ COLUMN_LABELS = {"mu_x_D": "μx (D)", "mu_y_D": "μy (D)", "mu_z_D": "μz (D)", 
                  "theta_1_DA": "Θ₁ (D·Å)", "theta_2_DA": "Θ₂ (D·Å)", "theta_3_DA": "Θ₃ (D·Å)",
                  "Vs_min_kcal": "V_s,min (kcal/mol/e)", "Vs_max_kcal": "V_s,max (kcal/mol/e)"}
 COLUMN_HELP = {
-    "mu_x_D": "dipole moment x component (D)", "mu_abs_D": "|μ|, dipole magnitude (D)",
+    "mu_x_D": "dipole moment x component (D), about the centre of mass",
+    "mu_abs_D": "|μ|, dipole magnitude (D), about the centre of mass (an ion's depends on the origin)",
     "theta_1_DA": "smallest (most negative) eigenvalue of the traceless quadrupole Θ about the centre of mass (D·Å)",
     "Vs_min_kcal": "most negative MEP on the surface, V_s,min (kcal/mol/e)",
     "Vs_max_kcal": "most positive MEP on the surface, V_s,max (kcal/mol/e)",
