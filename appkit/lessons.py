@@ -1,6 +1,6 @@
 """Lecture-ready lessons of the Learn page (mepviz.report.learn.LESSONS), each a shareable link
 ``Learn?lesson=<id>`` (``&lecture=1``: lecture mode — large fonts, no sidebar, ←/→ keys step
-through the lessons).
+through the lessons; ``&lesson_scale=shared-minmax|own``: the colour-scale choice).
 
     from appkit import lessons
     lessons.show_index()                       # links to every lesson
@@ -31,6 +31,8 @@ from mepviz.surface.extrema import halogen_caps
 from . import compute, state, viewer
 
 PARAM, LECTURE = "lesson", "lecture"
+#: URL parameter of a contrast lesson's colour-scale choice (SCALE_CHOICES; absent: "shared")
+SCALE_PARAM = "lesson_scale"
 SIGMA_HOLE_FILE = "data/newchem/sigma_hole.npz"
 ORDER = tuple(learn.LESSONS)
 #: the contrast lessons' colour-scale choices (the lesson's own shared rule first)
@@ -58,6 +60,7 @@ def _go(lesson_id: str | None, lecture: bool | None = None) -> None:
     if lesson_id is None:
         st.query_params.pop(PARAM, None)
         st.query_params.pop(LECTURE, None)
+        st.query_params.pop(SCALE_PARAM, None)
     else:
         st.query_params[PARAM] = lesson_id
     if lecture is not None:
@@ -177,8 +180,14 @@ def _contrast(lesson, unit: str) -> None:
             st.warning(f"{label}: {exc}")
     if not maps:
         return
+    if "lesson_scale" not in st.session_state and st.query_params.get(SCALE_PARAM) in SCALE_CHOICES:
+        st.session_state["lesson_scale"] = st.query_params[SCALE_PARAM]          # a shared link's choice
     how = st.radio("Colour scale", list(SCALE_CHOICES), horizontal=True, key="lesson_scale",
                    format_func=lambda k: SCALE_CHOICES[k].format(rule=SCALES_SHORT.get(lesson.scale, lesson.scale)))
+    if how == "shared":
+        st.query_params.pop(SCALE_PARAM, None)
+    else:
+        st.query_params[SCALE_PARAM] = how
     charge = max((abs(m.charge) for m, _ in maps.values()), default=0)
     shared = color_scale(*(mp.values for _, mp in maps.values()),
                          rule=lesson.scale if how == "shared" else "minmax", charge=charge)

@@ -51,7 +51,7 @@ LINE_NAMES = {
 }
 
 mol = appkit.page_setup("Learn: where the electrostatic potential comes from",
-                        url_keep=(lessons.PARAM, lessons.LECTURE))
+                        url_keep=(lessons.PARAM, lessons.LECTURE, lessons.SCALE_PARAM))
 lesson = lessons.current()
 if lesson is not None:
     lessons.show(lesson)

@@ -57,3 +57,21 @@ def test_own_scales_for_structure_within_an_ion(weights):
     no_exception(at)
     views = [f.proto.srcdoc for f in iframes(at) if 'id="lesson-phenol-phenoxide-' in f.proto.srcdoc]
     assert len(views) == 2 and "mepviz-zero" in views[1]        # the anion's bar marks where 0 lies
+
+
+def test_lesson_scale_choice_in_the_link(weights):
+    """The contrast lesson's colour-scale choice travels in the link (lesson_scale=) and is
+    restored from it; the default (one shared scale) keeps the link short."""
+    at = app("4_Learn.py")
+    at.query_params["lesson"] = "phenol-phenoxide"
+    at.query_params["lesson_scale"] = "own"
+    at.run()
+    no_exception(at)
+    assert at.radio(key="lesson_scale").value == "own"
+    views = [f.proto.srcdoc for f in iframes(at) if 'id="lesson-phenol-phenoxide-' in f.proto.srcdoc]
+    bars = [v[v.index("mepviz-colorbar"):].split("text-align:center")[0] for v in views]
+    assert len(bars) == 2 and bars[0] != bars[1]                  # each its own scale
+    at.radio(key="lesson_scale").set_value("shared-minmax").run()
+    assert at.query_params["lesson_scale"] in ("shared-minmax", ["shared-minmax"])
+    at.radio(key="lesson_scale").set_value("shared").run()
+    assert "lesson_scale" not in at.query_params
