@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -145,10 +146,16 @@ def test_library(name):
 
 # ----------------------------------------------------------------------------- the command line
 def run_cli(args, capsys) -> tuple[int, str, str]:
-    with deadline():
+    """``mepviz ARGS`` in this process: (exit status, stdout, stderr); a Python warning the
+    command would print (on stderr, outside pytest) is counted as a line of stderr."""
+    with deadline(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
         rc = cli_main([str(a) for a in args])
     out = capsys.readouterr()
-    return rc, out.out, out.err
+    printed = "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+    return rc, out.out, printed + out.err
 
 
 def cli_class(rc: int, out: str, err: str) -> tuple[str, str]:
@@ -211,7 +218,10 @@ def test_command_line_batch(name):
             return check_outcome(name, "cli_batch", "refused", str(exc))
         if not records:
             return check_outcome(name, "cli_batch", "refused", f"{name} holds no molecules")
-        rows = [cli_batch.process(r, "isodensity", (MODEL,)) for r in records]
+    rows = []
+    for r in records:                           # a hang is a record running past HANG_S
+        with deadline():
+            rows.append(cli_batch.process(r, "isodensity", (MODEL,)))
     _batch_outcome(name, "cli_batch", rows, len(records))
 
 

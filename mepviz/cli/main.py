@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -114,8 +115,10 @@ def _csv_points(text: str, path: str) -> np.ndarray:
         raise UsageError(f"{path}: the CSV header must name columns x, y, z (found {','.join(head)[:80]})") from None
     del lines
     try:
-        pts = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=first + 1, usecols=cols, ndmin=2,
-                         quotechar='"', comments=None)
+        with warnings.catch_warnings():         # "input contained no data": said below, in one line
+            warnings.simplefilter("ignore", UserWarning)
+            pts = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=first + 1, usecols=cols, ndmin=2,
+                             quotechar='"', comments=None)
     except ValueError as exc:
         raise UsageError(f"{path}: expected numbers in columns x, y, z ({_one_line(exc)})") from None
     return pts.reshape(-1, 3)
