@@ -141,3 +141,22 @@ def test_home_description_from_the_cards():
             assert f"up to {card['training_max_heavy_atoms']} heavy atoms" in text
         lo, hi = min(card.get("training_charges", [0])), max(card.get("training_charges", [0]))
         assert ("neutral" in text) if lo == hi == 0 else re.search(f"{lo:+d}".replace("-", "−") + r" … ", text)
+
+
+def test_per_set_table_covers_every_set_variant_and_baseline():
+    """Compare's table: the QM9 test split and every test set beyond QM9 in the files (drugs,
+    SPICE, ions, σ-hole set), every shipped variant with a number on QM9, every baseline."""
+    table = claims.per_set_table(QM9, SETS)
+    sets = [claims.SET_COLUMNS[k] for k in ("qm9", *((SETS or {}).get("sets") or {}))]
+    assert list(table.columns[1:]) == [c for c in claims.SET_COLUMNS.values() if c in sets]
+    names = list(table["name"])
+    shipped = [m for m in registry.MODEL_NAMES if (weights_dir() / f"{m}.json").exists()
+               and m in (QM9.get("models") or {})]
+    assert set(shipped) <= set(names) and set(registry.PAPER_PAIR) <= set(shipped)
+    for m in registry.BASELINE_NAMES:
+        if m in (QM9.get("baselines") or {}):
+            assert m in names, m
+    paper_and_default = {*registry.PAPER_PAIR, registry.DEFAULT_MODEL} & set(names)
+    for m in paper_and_default:                               # the compared models: every set
+        row = table[table["name"] == m].iloc[0]
+        assert all(math.isfinite(row[c]) for c in table.columns[1:]), (m, row.to_dict())
