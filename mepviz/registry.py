@@ -7,5 +7,6 @@ from .core.registry import (
     DEFAULT_SURFACE, DFT_BASIS, DFT_CHARGES, DFT_HEAVY_BASIS, DFT_HEAVY_ELEMENTS, DFT_METHOD,
     DIPOLE_UNIT, MODEL_CHARGES, MODEL_ELEMENTS, model_label, MODEL_NAMES, MODELS, ModelVariant,
     PAPER_PAIR, POTENTIAL_UNIT_NAMES, QUADRUPOLE_UNIT, short_model_label, SURFACE_KINDS,
-    surface_label, SURFACES,
+    SURFACES,
 )
+from .surface.names import label as surface_label

@@ -119,3 +119,57 @@ def test_flat_modules_are_thin_re_exports():
         doc = ast.get_docstring(tree) or ""
         assert doc.startswith("Deprecated location; use mepviz."), path.name
         assert all(isinstance(n, ast.ImportFrom) for n in tree.body[1:]), path.name
+
+
+def test_architecture_report_counts_what_these_tests_check():
+    """tools/architecture_report.py (the before/after table of docs/architecture_metrics.md)
+    measures this tree as these tests see it; the imports inside functions are optional heavy
+    dependencies only."""
+    import importlib.util
+    tool = PACKAGE.parent / "tools" / "architecture_report.py"
+    spec = importlib.util.spec_from_file_location("architecture_report", tool)
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    m = report.measure(PACKAGE.parent)
+    assert set(m["wings"]) == set(WINGS) and len(WINGS) <= 8
+    assert m["import circles"] == [] and not m["streamlit in mepviz"]
+    inside = m["function-level imports"]
+    assert len(inside) <= MAX_FUNCTION_LEVEL_IMPORTS, inside
+    heavy = {"dask", "distributed", "gpu4pyscf", "py3Dmol", "torch", "e3nn", "mepviz.ml.model"}
+    assert all(line.split()[-1] in heavy for line in inside), inside
+    assert report.circles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+def test_reading_notes_are_a_field_of_the_molecule():
+    """Issue 20: notes survive dataclasses.replace and pickling (no module-level dict)."""
+    import dataclasses
+    import pickle
+
+    import numpy as np
+
+    from mepviz.core.molecule import Molecule
+    mol = Molecule(np.array([8, 1, 1]), np.array([[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]], float),
+                   notes=("a reading note",))
+    assert dataclasses.replace(mol, charge=0).notes == ("a reading note",)
+    assert pickle.loads(pickle.dumps(mol)).notes == ("a reading note",)
+
+
+def test_the_command_line_assesses_a_molecule_once(monkeypatch, capsys):
+    """Issue 20: `mepviz predict` runs the applicability check once per molecule and model (the
+    predictor's); the command line and the output read the verdict from the prediction."""
+    from mepviz.cli import main as mepviz_main       # the console script's function
+    from mepviz.ml import applicability, predict
+    from mepviz.report import batch
+
+    calls = []
+    real = applicability.assess
+
+    def counted(*args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else kwargs.get("model_name"))
+        return real(*args, **kwargs)
+
+    for module in (applicability, predict, batch):
+        monkeypatch.setattr(module, "assess", counted)
+    assert mepviz_main(["predict", "CCO", "--format", "json", "--model", "quadrupole"]) == 0
+    assert '"formula": "C2H6O"' in capsys.readouterr().out
+    assert calls == ["quadrupole"]

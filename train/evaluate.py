@@ -625,7 +625,7 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         res = methods[name] = evaluate_method(name, test_set, wdir)
         if res["kind"] == "model":
-            card = json.loads((wdir / f"{name}.json").read_text())
+            card = cards.read_card(wdir / name)
             res.update(weights_sha256=file_sha256(wdir / f"{name}.pt"),
                        training_molecules=(card.get("data", {}).get("dft_train", {}) or {}).get("molecules"))
         print(f"{name:>18}: MEP MAE iso {res['mep']['overall']['mae']:.3f} kcal/mol/e, "

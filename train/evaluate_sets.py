@@ -94,9 +94,9 @@ def methods_for(test_set, weights_dir=ev.DEFAULT_WEIGHTS) -> dict:
         out[f"esp-fit-{order}"] = ([ev.esp_fit_multipoles(t, order=order) for t in test_set],
                                    [None] * len(test_set), label)
     for card_path in sorted(Path(weights_dir).glob("*.json")):
-        if not (card_path.with_suffix(".pt")).exists():
+        if not cards.stem_has_weights(card_path):
             continue
-        card = json.loads(card_path.read_text())
+        card = cards.read_card(card_path)
         why = model_covers(card, test_set)
         if why:
             out[card_path.stem] = (None, why, card.get("label", card_path.stem))

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 from pathlib import Path
 
 import yaml
 
+from mepviz.ml import cards
 from train import dataset as ds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,8 +77,8 @@ def build_point(name: str, log=print) -> None:
     then the beyond-QM9 test-set metrics."""
     from train import build, evaluate_sets
     out = stem(name)
-    if not (out.with_suffix(".json").exists() and "test_sets" in json.loads(out.with_suffix(".json").read_text())):
-        if not out.with_suffix(".pt").exists():
+    if not (out.with_suffix(".json").exists() and "test_sets" in cards.read_card(out)):
+        if not cards.stem_has_weights(out):
             build.main([str(CURVE_CONFIGS / f"{name}.yaml"), "--out", str(out),
                         "--runs-dir", str(ROOT / "runs" / f"curve-{name}"), "--resume"])
         evaluate_sets.write_card_set_metrics(out)

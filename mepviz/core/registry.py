@@ -74,10 +74,7 @@ SURFACES: dict[str, str] = {
 }
 DEFAULT_SURFACE = "isodensity"
 SURFACE_KINDS: tuple[str, ...] = tuple(SURFACES)
-
-
-def surface_label(kind: str) -> str:
-    return SURFACES.get(kind, kind)
+# the label of any surface name (incl. "isodensity@0.002"): mepviz.surface.names.label
 
 # --------------------------------------------------------------------------- units
 #: potential units offered everywhere (factor from kcal/mol/e lives in mepviz.units)

@@ -25,6 +25,7 @@ from scipy.ndimage import map_coordinates
 from ..core import limits
 from ..core.molecule import Molecule, MoleculeInputError
 from ..core.units import BOHR_ANGSTROM, HARTREE_TO_KCAL_MOL
+from ..surface.names import isodensity_kind
 from ..surface.surfaces import mesh_from_grid
 from .text import _check_text
 from .validate import validate
@@ -177,7 +178,7 @@ class CubeReference:
             raise MoleculeInputError(f"{c.name}: the {isovalue} e/bohr³ surface reaches the edge of the grid; "
                                      "write the cubes on a larger box.")
         return mesh_from_grid(np.maximum(vol, 1e-300), c.origin, np.diag(c.axes), isovalue,
-                              kind=f"isodensity {isovalue:g} (density cube)", log=True)
+                              kind=f"{isodensity_kind(isovalue)} (density cube)", log=True)
 
 
 def _is_density(c: Cube) -> bool | None:

@@ -40,6 +40,11 @@ def weights_present(name: str, weights_dir=None) -> bool:
     return weights_path(name, weights_dir).is_file()
 
 
+def stem_has_weights(stem) -> bool:
+    """True when ``<stem>.pt`` exists (any stem: a study build, an ensemble member)."""
+    return Path(stem_of(stem) + ".pt").is_file()
+
+
 def installed_models(weights_dir=None) -> tuple[str, ...]:
     """The registry's variants whose weights are installed, in registry order."""
     return tuple(m for m in MODEL_NAMES if weights_present(m, weights_dir))

@@ -30,7 +30,7 @@ def ensemble_members(name: str, weights_dir=None) -> list[Path]:
     members = ENSEMBLES.get(check_model_name(name), ())
     base = Path(weights_dir) if weights_dir is not None else default_weights_dir()
     stems = [base / m for m in members]
-    if len(stems) < 2 or not all(s.with_suffix(".pt").is_file() for s in stems):
+    if len(stems) < 2 or not all(cards.stem_has_weights(s) for s in stems):
         return []
     return stems
 
