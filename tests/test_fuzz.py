@@ -118,8 +118,15 @@ def test_sdf_records_lose_nothing(blocks):
     assert all(r.text.endswith("$$$$\n") for r in recs)
 
 
+#: text lines of any length (printable, with line ends of every kind), as UTF-8 or UTF-16 bytes
+TEXT = st.text(st.one_of(st.characters(blacklist_categories=("Cs", "Cc")), st.sampled_from("\n\r\t")),
+               max_size=2000)
+ANY_FILE = st.one_of(st.binary(max_size=2000), TEXT.map(str.encode),
+                     TEXT.map(lambda t: t.encode("utf-16")))
+
+
 @FUZZ
-@given(data=st.binary(max_size=2000), cap=st.integers(5, 60))
+@given(data=ANY_FILE, cap=st.integers(5, 60))
 def test_the_bounded_line_reader(data, cap):
     """Any file: lines or one clean refusal; no line longer than the limit is ever returned
     whole (it comes as a LongLine naming its length)."""
