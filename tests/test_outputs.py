@@ -3,10 +3,10 @@
 The scenarios run the real ``mepviz`` command in its own process (a real dask LocalCluster for
 ``mepviz batch``): an output that is the input (by name, through a symbolic link, a hard link),
 SIGTERM in the middle of a batch, a full disk (a small tmpfs where one can be mounted, else a
-file-size limit, RLIMIT_FSIZE, on the command: never skipped) — each loses no input and leaves no corrupt output: the previous output or a
-complete one, plus a partial file that says it is partial and from which the same command
-resumes. Every export of a batch lists its failed records. The peak memory (RSS) of the
-largest inputs is measured in a subprocess.
+file-size limit, RLIMIT_FSIZE, on the command: never skipped) — each loses no input and leaves
+no corrupt output: the previous output or a complete one, plus a partial file that says it is
+partial and from which the same command resumes. Every export of a batch lists its failed
+records. The peak memory (RSS) of the largest inputs is measured in a subprocess.
 """
 from __future__ import annotations
 
