@@ -202,7 +202,11 @@ def reference_panel(mol, kind: str = "isodensity", *, key: str = "dft", poll_s: 
     from .jobs import JobRefused, current_client, current_session_id, job_manager
     c = container if container is not None else st
     ref = compute.reference_result(mol)
-    values = compute.reference_values(mol, kind)
+    try:
+        values = compute.reference_values(mol, kind)
+    except MoleculeInputError as exc:         # no such surface for it (e.g. U on an isodensity surface)
+        c.error(f"No DFT reference on this surface: {exc}", icon="🚫")
+        return None
     if ref is not None and values is not None:
         return ref, values
     refusal = applicability.dft_refusal(mol)

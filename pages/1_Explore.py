@@ -40,7 +40,7 @@ try:
 except Refused:
     pass                                         # its verdict is shown below
 except (MoleculeInputError, compute.ModelUnavailable) as exc:
-    ml_error = str(exc)
+    ml_error = f"Not computed with the {model} model: {exc}"
 with view_col:
     applicability.show(mep.applicability if mep is not None else compute.model_verdict(mol, model), model)
 

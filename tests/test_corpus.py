@@ -308,7 +308,7 @@ APP_CASES = ["sdf_query_bond_any_water.sdf", "sdf_hydroxide_charge_minus_6.sdf",
              "xyz_long_comment_line.xyz", "smiles_2001_characters.smi", "nan_coordinates.xyz",
              "gate_water_plus_9_doublet.xyz", "gate_bare_carbon_atom.xyz", "gate_oxygen_atom_minus_6.xyz",
              "sdf_3d_benzene_no_hydrogens.sdf", "note_water_in_bohr.xyz", "gate_fluoride_ion.xyz",
-             "xyz_utf16le_bom.xyz", "xyz_crlf.xyz", "sdf_v3000_water.sdf"]
+             "xyz_utf16le_bom.xyz", "xyz_crlf.xyz", "sdf_v3000_water.sdf", "refusal_uranium.xyz"]
 
 
 @pytest.mark.parametrize("name", APP_CASES)
@@ -392,6 +392,27 @@ def corpus_table() -> str:
             if c:
                 lines.append(f"| {group} | {n} | {path} | {c['refused']} | {c['note']} | {c['clean']} |")
     return "\n".join(lines) + "\n"
+
+
+def test_the_corpus_report_is_current():
+    """tests/bad_inputs/REPORT.md is written by ``python -m tests.corpus_report`` (every case
+    through the library, ``mepviz predict``, the real ``mepviz batch``, the Batch page's path and
+    Explore, one process per input) from this very corpus, and shows no traceback, no silent
+    wrong answer, no hang and no input over 1.5 GiB."""
+    import re
+
+    from tests.corpus_report import CATEGORIES, MARK, MAX_RSS_KB, REPORT, corpus_fingerprint
+    text = REPORT.read_text(encoding="utf-8")
+    assert text.startswith(MARK.format(corpus_fingerprint())), (
+        "tests/bad_inputs/REPORT.md belongs to another corpus: run python -m tests.corpus_report")
+    totals = dict((k, int(n)) for n, k in re.findall(r"(\d+) ([a-z >0-9-]+?)(?:,|\.$)",
+                                                    re.search(r"\*\*Totals over \d+ runs:\*\* (.*)", text)[1]))
+    assert set(totals) == set(CATEGORIES), totals
+    assert totals["traceback"] == totals["silent wrong answer"] == totals["hang"] == 0, totals
+    assert int(re.search(r"\*\*(\d+) hostile inputs\*\*", text)[1]) >= 250
+    rss = [float(row.split("|")[-2].replace(",", "")) for row in text.splitlines()
+           if row.startswith("| ") and row.split("|")[-2].strip().replace(",", "").isdigit()]
+    assert rss and max(rss) * 1024 < MAX_RSS_KB, rss
 
 
 def test_zz_write_the_table():
