@@ -118,11 +118,15 @@ def test_sdf_records_lose_nothing(blocks):
     assert all(r.text.endswith("$$$$\n") for r in recs)
 
 
-#: text lines of any length (printable, with line ends of every kind), as UTF-8 or UTF-16 bytes
+#: text (printable, with line ends of every kind), as UTF-8 or UTF-16 bytes
 TEXT = st.text(st.one_of(st.characters(blacklist_categories=("Cs", "Cc")), st.sampled_from("\n\r\t")),
                max_size=2000)
-ANY_FILE = st.one_of(st.binary(max_size=2000), TEXT.map(str.encode),
-                     TEXT.map(lambda t: t.encode("utf-16")))
+#: lines of 0 to 150 characters (hypothesis's text alone stays short), any line end
+LINES = st.lists(st.tuples(st.integers(0, 150), st.sampled_from(["C", "é", "€", "\u2028", " "]),
+                           st.sampled_from(["\n", "\r\n", "\r", "\r\r\n", ""])),
+                 max_size=12).map(lambda parts: "".join(ch * n + end for n, ch, end in parts))
+ANY_FILE = st.one_of(st.binary(max_size=2000), TEXT.map(str.encode), TEXT.map(lambda t: t.encode("utf-16")),
+                     LINES.map(str.encode), LINES.map(lambda t: t.encode("utf-16")))
 
 
 @FUZZ
