@@ -132,8 +132,9 @@ from appkit.thumbs import thumbnail
 
 df.insert(1, "structure", [thumbnail(m) for m in result.molecules])
 st.subheader("Results")
-st.caption(f"Surface: {surface_label(result.surface)}. μ in debye (D); Θ eigenvalues in D·Å (ascending, "
-           "traceless: they sum to zero); potentials in kcal/mol/e.")
+st.caption(f"Surface: {surface_label(result.surface)}. μ in debye (D) and Θ eigenvalues in D·Å (ascending, "
+           "traceless: they sum to zero), both about the centre of mass (an ion's depend on the origin); "
+           "potentials in kcal/mol/e.")
 show_components = st.checkbox("Show the μ components (x, y, z)", value=False, key="batch_components")
 shown = [c for c in df.columns if show_components or not c.startswith(("mu_x", "mu_y", "mu_z"))]
 st.dataframe(df[shown], hide_index=True, width="stretch", column_config=_column_config(), key="batch_table")
@@ -178,7 +179,7 @@ d4.download_button("Charges (PQR)",
                    f"{stem}_charges_{charge_model}.pqr", "chemical/x-pqr", key="dl_pqr")
 st.caption("CSV: the table above (all columns), plus a row with its error for each record that failed. "
            "JSON: per molecule the full μ and Θ tensors, "
-           "atomic charges and surface statistics of both models, plus the list of failed records. "
+           "atomic charges and surface statistics of both models; a failed record as an entry with its error. "
            "SDF: 3D coordinates, bonds and formal charges, the chosen model's atomic charges as the "
            "property MEPviz_atomic_charges; PQR: coordinates with those charges (radii: Bondi); "
            "charges are rounded so that they add up exactly to each molecule's total charge. "

@@ -166,7 +166,9 @@ def test_csv_and_json_parse_back():
     assert df["error"].isna().tolist() == [True, True, False] and "Si" in df["error"].iloc[2]
     assert df["mu_abs_D_quadrupole"].iloc[0] == pytest.approx(res.rows[0]["mu_abs_D_quadrupole"], rel=1e-5)
     doc = json.loads(export.batch_json(res))
-    assert len(doc["molecules"]) == 2 and doc["errors"][0]["record"] == 3
+    assert doc["errors"][0]["record"] == 3
+    assert [m["name"] for m in doc["molecules"]] == ["water", "ammonium", "bad"]    # every record, in order
+    assert "error" not in doc["molecules"][0] and "Si" in doc["molecules"][2]["error"]
     m0 = doc["molecules"][0]["models"]["dipole"]
     assert np.sum(m0["atomic_charges_e"]) == pytest.approx(0.0, abs=1e-9)
     assert np.linalg.norm(m0["dipole_D"]) == pytest.approx(m0["dipole_magnitude_D"])

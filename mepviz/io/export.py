@@ -205,7 +205,9 @@ def _in_record_order(n: int, records, errors):
 
 
 def batch_json(result) -> str:
-    """Everything per molecule: numbers, atomic charges, full μ and Θ, surface statistics."""
+    """Everything per molecule: numbers, atomic charges, full μ and Θ, surface statistics.
+    ``molecules`` holds every record in file order, a failed one as {record, name, error}
+    (also listed under ``errors``)."""
     molecules = []
     for row, mol, preds, stats in zip(result.rows, result.molecules, result.predictions,
                                       result.statistics):
@@ -222,6 +224,8 @@ def batch_json(result) -> str:
                 "surface_statistics_kcal_mol_e": {k: v for k, v in stats[name].items()},
             }
         molecules.append(entry)
+    molecules += [{"record": e["record"], "name": e["name"], "error": e["error"]} for e in result.errors]
+    molecules.sort(key=lambda m: int(m["record"]))
     doc = {"mepviz_batch": 1, "surface": result.surface,
            "units": {"dipole": "D (about the centre of mass; an ion's depends on the origin)", "quadrupole": "D·Å (traceless Buckingham, about the centre of mass)",
                      "potential": "kcal/mol/e", "charge": "e", "length": "Å"},

@@ -126,6 +126,29 @@ def colour_stats(img: np.ndarray) -> dict:
             "blue": float(blue.sum() / n)}
 
 
+def colour_bands(img: np.ndarray, bands: int = 5, min_share: float = 0.05) -> int:
+    """How many of `bands` equal parts of the red–white–blue map hold at least `min_share` of
+    the surface's pixels: each non-background pixel is matched, brightness-normalised (the
+    shading only darkens), to the nearest colour of the map."""
+    from mepviz.surface.colors import mep_colors
+    t = np.linspace(-1, 1, 201)
+    ref = mep_colors(t, 1.0).astype(float)
+    ref /= ref.max(axis=1, keepdims=True)
+    px = img.reshape(-1, 3).astype(float)
+    # not the white background; not dark pixels (marker spheres and labels, silhouette edges)
+    keep = (px.max(1) > 120) & ~((px > 248).all(1))
+    px = px[keep]
+    sat = px.max(1) - px.min(1)
+    px = px[(sat > 8) | (px.min(1) > 200)]                     # grey sticks/text are not the map
+    if not len(px):
+        return 0
+    px /= px.max(axis=1, keepdims=True)
+    k = np.argmin(((px[:, None, :] - ref[None, :, :]) ** 2).sum(-1), axis=1)
+    band = np.minimum(((t[k] + 1) / 2 * bands).astype(int), bands - 1)
+    share = np.bincount(band, minlength=bands) / len(band)
+    return int((share >= min_share).sum())
+
+
 def wait_idle(page, timeout_s: float = 60):
     """Wait until Streamlit's 'running' indicator is gone."""
     deadline = time.time() + timeout_s
