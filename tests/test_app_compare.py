@@ -229,3 +229,32 @@ def test_ion_scale_selector_shared_by_every_panel(weights, no_evaluation):
     cap = " ".join(c.value for c in at.caption if "share one colour scale" in c.value)
     assert "colour range ±" in cap and "white = 0" in cap, cap
     assert at.query_params.get("scale") in ("symmetric", ["symmetric"])
+
+
+def test_uncertainty_calibration_read_from_the_evaluation_files(weights, monkeypatch, tmp_path):
+    """Compare's test-set tab shows the uncertainty map's calibration per test set as the
+    evaluation files write it ("uncertainty", train.evaluate.ensemble_calibration), and says
+    when it has not been measured."""
+    from mepviz.core import registry
+    from mepviz.core.paths import evaluation_path
+    from mepviz.report import claims
+    qm9, sets = claims.load_documents()
+    if qm9 is None:
+        pytest.skip("no evaluation files")
+    model = next(iter(registry.ENSEMBLES))
+    cal = {"members": list(registry.ENSEMBLES[model]), "n_molecules": 100, "n_points": 1000,
+           "spearman_points": 0.41, "spearman_points_within_molecule_median": 0.37,
+           "spearman_molecules": 0.55, "mean_spread": 0.2, "mae": 0.9}
+    qm9 = {**qm9, "uncertainty": {model: cal}}
+    (tmp_path / "evaluation.json").write_text(json.dumps(qm9))
+    if sets:
+        (tmp_path / "evaluation_beyond_qm9.json").write_text(json.dumps(sets))
+    monkeypatch.setenv("MEPVIZ_EVALUATION_JSON", str(tmp_path / "evaluation.json"))
+    at = fresh()
+    if model not in __import__("appkit").compute.compare_models():
+        pytest.skip(f"{model} weights not installed")
+    table = dataframe_with(at, "Spearman ρ, points")
+    beyond = [r for r in ((sets or {}).get("sets") or {}).values() if model in (r.get("uncertainty") or {})]
+    assert list(table["test set"]) == ["QM9 test", *(r.get("label") for r in beyond)]
+    assert table["Spearman ρ, points"].iloc[0] == pytest.approx(0.41)          # the file's number, not typed
+    assert evaluation_path() == tmp_path / "evaluation.json"
