@@ -216,7 +216,7 @@ def per_set_section():
                  column_config={c: st.column_config.NumberColumn(format="%.2f") for c in shown.columns})
     st.caption("MEP MAE (kcal/mol/e) against DFT on the ρ = 0.001 e/bohr³ isodensity points of each test "
                "set, never trained or tuned on (weights/evaluation.json, weights/evaluation_beyond_qm9.json). "
-               "Empty: not evaluated there (a model not trained on that chemistry is not run on it).")
+               "None: not evaluated there (a model not trained on that chemistry is not run on it).")
     for c in CLAIMS:
         if c.key.startswith("paper_pair_") and c.key != "paper_pair_qm9":
             st.markdown(f"- {c.text}")
