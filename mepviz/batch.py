@@ -3,7 +3,7 @@ batch``); records: mepviz.io.records.
 
 A thin re-export kept for one release, so that older imports keep working."""
 # ruff: noqa: F401
-from .core.registry import DEFAULT_SURFACE, PAPER_PAIR
+from .core.registry import BATCH_MODELS, DEFAULT_SURFACE, PAPER_PAIR
 from .core.molecule import Molecule, MoleculeInputError
 from .io.records import (
     iter_records, parse_record, Record, records_from_text, smiles_as_sdf, SMILES_EXTENSIONS,

@@ -1,4 +1,4 @@
-"""Batch page: many molecules at once, both models, tables and downloads."""
+"""Batch page: many molecules at once, the default model and the paper's pair, tables and downloads."""
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +21,7 @@ EXAMPLE = paths.examples_dir() / "batch_example.xyz"
 
 # ------------------------------------------------------------------ models (cached)
 def _predictors() -> dict:
-    return {name: compute.get_predictor(name) for name in registry.PAPER_PAIR}
+    return {name: compute.get_predictor(name) for name in registry.BATCH_MODELS}
 
 
 def _column_config():
@@ -29,7 +29,7 @@ def _column_config():
            "structure": st.column_config.ImageColumn("structure", width="small"),
            "n_atoms": st.column_config.NumberColumn("atoms"),
            "charge": st.column_config.NumberColumn("charge (e)")}
-    for m in registry.PAPER_PAIR:
+    for m in registry.BATCH_MODELS:
         for col, lab in batch.COLUMN_LABELS.items():
             cfg[f"{col}_{m}"] = st.column_config.NumberColumn(
                 f"{lab} · {m}", format="%.2f", help=batch.COLUMN_HELP.get(col, lab) + f" — {m} model")
@@ -45,7 +45,8 @@ st.title("Batch predictions")
 st.sidebar.caption("The batch page works on its own uploaded file; the current molecule of the "
                    "other pages is left as it is.")
 st.markdown(
-    "Upload one file with many molecules and get, for **both models**, the dipole moment μ, "
+    "Upload one file with many molecules and get, for **the MEP-trained model and the paper's pair** "
+    "(dipole and quadrupole models), the dipole moment μ, "
     "|μ|, the principal values of the quadrupole Θ (about the centre of mass) and the extreme "
     "surface potentials V_s,min / V_s,max, with downloads.")
 st.info(
@@ -114,7 +115,7 @@ if state is None or state.get("key") != key:
 result: batch.BatchResult = state["result"]
 n_ok, n_bad = len(result.rows), len(result.errors)
 if n_ok:
-    st.success(f"{n_ok} of {result.n_records} molecules predicted with both models in "
+    st.success(f"{n_ok} of {result.n_records} molecules predicted with all three models in "
                f"{state['seconds']:.1f} s.", icon="✅")
 if n_bad:
     msg = (f"{n_bad} of {result.n_records} records could not be processed and were skipped "
@@ -140,7 +141,7 @@ shown = [c for c in df.columns if show_components or not c.startswith(("mu_x", "
 st.dataframe(df[shown], hide_index=True, width="stretch", column_config=_column_config(), key="batch_table")
 
 if len(df) >= 2:
-    with st.expander("The two models across this batch", expanded=False):
+    with st.expander("The paper's two models across this batch", expanded=False):
         import plotly.graph_objects as go
         pc = st.columns(2)
         for col, (quantity, label) in zip(pc, (("mu_abs_D", "|μ| (D)"),
@@ -154,14 +155,14 @@ if len(df) >= 2:
             fig.update_layout(xaxis_title=f"{label}, dipole model", yaxis_title=f"{label}, quadrupole model",
                               height=340, margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
             col.plotly_chart(fig, key=f"batch_pair_{quantity}")
-        st.caption("Each point is one molecule; on the dashed line the two models agree. Both were "
+        st.caption("Each point is one molecule; on the dashed line the dipole and quadrupole models agree. Both were "
                    "fitted to the dipole, so differences in V_s,min reflect the *shape* of the predicted "
                    "charge distribution, which only the quadrupole model was trained on.")
 
 # ------------------------------------------------------------------ downloads
 stem = state["filename"].rsplit(".", 1)[0] or "batch"
 st.subheader("Downloads")
-charge_model = st.radio("Atomic charges in SDF / PQR from", registry.PAPER_PAIR, index=1,
+charge_model = st.radio("Atomic charges in SDF / PQR from", registry.BATCH_MODELS, index=0,
                         horizontal=True, format_func=lambda m: f"{m} model", key="batch_charge_model")
 d1, d2, d3, d4 = st.columns(4)
 # downloads are generated when clicked (callables), so reruns stay fast for big batches
@@ -179,7 +180,7 @@ d4.download_button("Charges (PQR)",
                    f"{stem}_charges_{charge_model}.pqr", "chemical/x-pqr", key="dl_pqr")
 st.caption("CSV: the table above (all columns), plus a row with its error for each record that failed. "
            "JSON: per molecule the full μ and Θ tensors, "
-           "atomic charges and surface statistics of both models; a failed record as an entry with its error. "
+           "atomic charges and surface statistics of every model; a failed record as an entry with its error. "
            "SDF: 3D coordinates, bonds and formal charges, the chosen model's atomic charges as the "
            "property MEPviz_atomic_charges; PQR: coordinates with those charges (radii: Bondi); "
            "charges are rounded so that they add up exactly to each molecule's total charge. "
@@ -194,7 +195,7 @@ s1, s2 = st.columns([2, 1])
 with s1:
     sel = st.selectbox("Molecule", range(len(labels)), format_func=labels.__getitem__, key="batch_sel")
 with s2:
-    cube_model = st.selectbox("Model", registry.PAPER_PAIR, index=1, key="batch_cube_model")
+    cube_model = st.selectbox("Model", registry.BATCH_MODELS, index=0, key="batch_cube_model")
 mol = result.molecules[sel]
 pred = result.predictions[sel][cube_model]
 safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (result.rows[sel]["name"] or "mol"))[:40]

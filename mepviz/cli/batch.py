@@ -1,4 +1,4 @@
-"""``mepviz batch``: a whole library through the paper's two models on dask.distributed.
+"""``mepviz batch``: a whole library through the default model and the paper's pair on dask.distributed.
 
 Big libraries from the command line (any size), on dask.distributed:
 
@@ -34,14 +34,14 @@ from pathlib import Path
 from ..core import limits
 from ..core.molecule import MoleculeInputError
 from ..core.paths import atomic_write, check_output
-from ..core.registry import PAPER_PAIR, SURFACES
+from ..core.registry import BATCH_MODELS, SURFACES
 from ..io.records import Record, iter_records, parse_record
 from ..ml.predict import get_predictor, set_torch_threads
 from ..report.batch import columns, predict_molecule
 from .cluster import dask_client, dask_distributed
 
 
-def process(record: Record, surface: str = "isodensity", models=PAPER_PAIR) -> dict:
+def process(record: Record, surface: str = "isodensity", models=BATCH_MODELS) -> dict:
     """One CSV row for `record` (runs on a dask worker; never raises for a bad molecule)."""
     row = {c: "" for c in columns(models)}
     row.update(record=record.number, name=record.label)
@@ -155,7 +155,7 @@ class BatchStopped(Exception):
 
 def run(path: str | Path, output: str | Path, scheduler: str | None = None, workers: int | None = None,
         surface: str = "isodensity", window: int | None = None, progress: bool = True,
-        models=PAPER_PAIR) -> dict:
+        models=BATCH_MODELS) -> dict:
     """Process every record of `path` on dask.distributed, streaming rows to ``OUT.partial``,
     which becomes `output` (CSV) by a rename when every record is done: `output` is never
     half-written, and never the input (:func:`mepviz.core.paths.check_output`). An interrupted

@@ -39,6 +39,8 @@ DEFAULT_MODEL = "mep"
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 #: the paper's comparison, in display order (Compare, Learn and Batch pages)
 PAPER_PAIR = ("dipole", "quadrupole")
+#: the models of a batch (Batch page, ``mepviz batch``): the default map model, then the paper's pair
+BATCH_MODELS = (DEFAULT_MODEL, *PAPER_PAIR)
 #: ensembles for the uncertainty map: model -> its members, weight-file stems relative to the
 #: weights folder (the shipped file first: the map shown is that member's); the spread of
 #: their MEPs on the surface is the map's uncertainty (mepviz.ml.ensemble)

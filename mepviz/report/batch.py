@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..core import limits
 from ..core.molecule import Molecule, MoleculeInputError
-from ..core.registry import DEFAULT_SURFACE, PAPER_PAIR
+from ..core.registry import BATCH_MODELS, DEFAULT_SURFACE
 from ..io.records import Record, parse_record
 from ..ml.applicability import assess
 from ..surface.statistics import surface_statistics
@@ -43,7 +43,7 @@ COLUMN_HELP = {
 BASE_COLUMNS = ("record", "name", "formula", "n_atoms", "charge")
 
 
-def columns(models=PAPER_PAIR) -> list[str]:
+def columns(models=BATCH_MODELS) -> list[str]:
     """Columns of ``mepviz batch``'s CSV (``notes``: the applicability notes of a molecule
     that worked; ``error``: why one did not)."""
     return list(BASE_COLUMNS) + [f"{c}_{m}" for m in models for c in MODEL_COLUMNS] + ["notes", "error"]
@@ -82,12 +82,12 @@ class BatchResult:
     statistics: list[dict] = field(default_factory=list)    # model name -> surface stats
     surface: str = DEFAULT_SURFACE
     n_records: int = 0
+    models: tuple[str, ...] = BATCH_MODELS                  # the predictors' names, in column order
 
     def dataframe(self, with_errors: bool = False):
         """The table of the molecules that worked; `with_errors`: every record in file order,
         the failed ones with their ``error`` (exports: nothing silently absent)."""
-        cols = ["record", "name", "formula", "n_atoms", "charge"] + [
-            f"{c}_{m}" for m in PAPER_PAIR for c in MODEL_COLUMNS] + ["notes"]
+        cols = columns(self.models)[:-1]                    # without "error"
         if not with_errors:
             return pd.DataFrame(self.rows, columns=cols)
         rows = sorted(self.rows + self.errors, key=lambda r: int(r["record"]))
@@ -109,7 +109,7 @@ def run_batch(records: Sequence[Record], predictors: dict, surface: str = "isode
     """
     budget = limits.MAX_BATCH_CPU_SECONDS if max_cpu_seconds is None else float(max_cpu_seconds)
     cpu0 = time.process_time()
-    result = BatchResult(surface=surface, n_records=len(records))
+    result = BatchResult(surface=surface, n_records=len(records), models=tuple(predictors))
     n = len(records)
     for k, rec in enumerate(records):
         if progress:
