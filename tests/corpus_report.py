@@ -87,6 +87,7 @@ def in_child(fn, work: Path, timeout: float = tc.HANG_S, watch: Path | None = No
             os.dup2(os.open(out_p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
             os.dup2(os.open(err_p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             res = fn()
             res_p.write_text(json.dumps(res))
         except BaseException:                                        # noqa: BLE001 — reported as a traceback
@@ -117,8 +118,8 @@ def in_child(fn, work: Path, timeout: float = tc.HANG_S, watch: Path | None = No
     code = os.waitstatus_to_exitcode(status)
     result = json.loads(res_p.read_text()) if res_p.exists() else None
     return {"result": result, "status": "ok" if code == 0 and result is not None else "crash",
-            "seconds": time.monotonic() - t0, "rss_kb": ru.ru_maxrss, "out": _read(out_p), "err": _read(err_p),
-            "code": code}
+            "seconds": time.monotonic() - t0, "rss_kb": ru.ru_maxrss, "out": _read(out_p, 50_000_000),
+            "err": _read(err_p), "code": code}
 
 
 def _signature(path: Path):
@@ -495,12 +496,14 @@ def _mib(kb) -> str:
 def markdown(results: list[dict], extra: dict, channels, seconds: float) -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
+    from mepviz.ml.cards import weights_sha256
     n_cases = len({r["case"] for r in results})
     per_channel = {c: len({r["case"] for r in results if r["channel"] == c}) for c in channels}
     lines = [MARK.format(corpus_fingerprint()), "",
              "# The hostile corpus: outcomes by expected class and channel", "",
              f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC at commit {commit} by "
-             f"`python -m tests.corpus_report` in {seconds / 60:.0f} min (model `{tc.MODEL}`; the corpus: "
+             f"`python -m tests.corpus_report` in {seconds / 60:.0f} min (model `{tc.MODEL}`, weights sha256 "
+             f"{(weights_sha256(tc.MODEL) or '?')[:12]}; the corpus: "
              f"`tests/bad_inputs/expected.json` and the special files of `tests/test_corpus.py`). "
              f"Do not edit: run the command again.", "",
              f"**{n_cases} hostile inputs**; through each channel: "
@@ -549,6 +552,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(REPORT))
     ap.add_argument("--json", help="also write every outcome as JSON here")
     a = ap.parse_args(argv)
+
+    def stop(signum, frame):                    # SIGTERM: stop the scheduler and worker on the way out
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mepviz-corpus-") as tmp:
         results, extra = run_corpus(a.channels, a.only, Path(tmp), log=lambda s: print(s, flush=True))
