@@ -203,7 +203,7 @@ def test_a_batch_on_a_full_disk_stops_cleanly_and_resumes(tmp_path, full_disk):
     lib.write_text("\n".join(LIBRARY) + "\n")
     out = full_disk.dir / "out.csv"
     out.write_text("previous results\n")
-    full_disk.fill(leave=4096 if full_disk.kind == "tmpfs" else 2048)
+    full_disk.fill(leave=4096)
     r = mepviz("batch", lib, "-o", out, "--workers", "1", "--no-progress", cwd=tmp_path, preexec_fn=full_disk.preexec)
     assert r.returncode == 2 and full_disk.error in r.stderr and "to resume" in r.stderr, (full_disk.kind, r.stderr)
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
