@@ -116,3 +116,13 @@ def test_models_with_atomic_information_beat_the_cheap_charge_baselines():
             continue
         worse = {b: m for b, m in baselines.items() if res["mep"]["overall"]["mae"] >= m}
         assert not worse, f"{name} ({res['mep']['overall']['mae']:.2f}) is not below {worse}"
+
+
+def test_card_path_keeps_dots_in_a_stem():
+    """A study stem such as curve-all-0.25 holds a dot: its card is curve-all-0.25.json, never
+    curve-all-0.json (Path.with_suffix would overwrite another point's card)."""
+    from pathlib import Path
+    from mepviz.ml import cards
+    assert cards.card_path("studies/curve-all-0.25") == Path("studies/curve-all-0.25.json")
+    assert cards.card_path("studies/curve-all-0.25.pt") == Path("studies/curve-all-0.25.json")
+    assert cards.card_path(Path("w/mep.json")) == Path("w/mep.json")

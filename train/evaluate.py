@@ -587,7 +587,7 @@ def write_card_metrics(stem, test_path=DEFAULT_TEST) -> dict:
     """Evaluate the model stem.pt on the test split and write the metrics into stem.json."""
     stem = Path(stem)
     metrics = model_test_metrics(stem.name, stem.parent, test_path)
-    update_card(stem.with_suffix(".json"), metrics)
+    update_card(cards.card_path(stem), metrics)
     return metrics
 
 

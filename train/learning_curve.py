@@ -77,7 +77,7 @@ def build_point(name: str, log=print) -> None:
     then the beyond-QM9 test-set metrics."""
     from train import build, evaluate_sets
     out = stem(name)
-    if not (out.with_suffix(".json").exists() and "test_sets" in cards.read_card(out)):
+    if not (cards.card_path(out).exists() and "test_sets" in cards.read_card(out)):
         if not cards.stem_has_weights(out):
             build.main([str(CURVE_CONFIGS / f"{name}.yaml"), "--out", str(out),
                         "--runs-dir", str(ROOT / "runs" / f"curve-{name}"), "--resume"])

@@ -40,6 +40,11 @@ def weights_present(name: str, weights_dir=None) -> bool:
     return weights_path(name, weights_dir).is_file()
 
 
+def card_path(stem) -> Path:
+    """``<stem>.json`` of any weights stem (a stem may hold dots, e.g. ``curve-all-0.25``)."""
+    return Path(stem_of(stem) + ".json")
+
+
 def stem_has_weights(stem) -> bool:
     """True when ``<stem>.pt`` exists (any stem: a study build, an ensemble member)."""
     return Path(stem_of(stem) + ".pt").is_file()
