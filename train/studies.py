@@ -13,6 +13,8 @@ Every study is a model card written by :mod:`train.build` (with its test metrics
   ``python -m train.build <config> --out weights/studies/ablation-<config>``; compared with the base
   weights it started from (its card's ``build.base``). ``ablation-mep-nopen`` (the mep config
   without its charge-penetration head) is also compared with ``weights/mep`` on every test set.
+- ``study-mep-staged.json``: the mep config plus the labels staged after the shipped build
+  (``data/newchem_staged/``), compared with ``weights/mep`` on every test set.
 - ``curve-<point>.json``: the learning curve of the mep model (:mod:`train.learning_curve`):
   test-set MEP errors against the MEP-labelled training molecules per chemistry group, the
   marginal value of each group's labels and a projection of the global curve.
@@ -267,25 +269,64 @@ def caps(card: dict) -> str:
     return f"{sum(c['sign_right'] for c in rows)}/{sum(c['caps'] for c in rows)}" if rows else "—"
 
 
-def penetration_section(folder: Path = STUDIES) -> list[str]:
-    """The mep model with and without its charge-penetration head, on validation and every test set."""
-    nopen = Path(folder) / "ablation-mep-nopen.json"
-    if not nopen.exists() or not (ROOT / "weights" / "mep.json").exists():
-        return []
-    runs = [("`weights/mep.pt` (with the term)", _read(ROOT / "weights" / "mep.json")),
-            ("`ablation-mep-nopen` (point multipoles only)", _read(nopen))]
+def _mep_table(title: str, intro: str, runs: list[tuple[str, dict]]) -> list[str]:
+    """One table of mep-family builds: validation MEP, every test set, halogen caps."""
     head = ["val MEP iso", "val MEP shells"] + [f"test {label} iso" for label, _ in set_columns(runs[0][1])]
-    lines = ["", "## Charge penetration: the mep model with and without its Slater valence clouds", "",
-             "The same config, data, seed and stages (`train/configs/mep.yaml` vs "
-             "`train/configs/ablation-mep-nopen.yaml`); MEP MAE in kcal/mol/e on the DFT validation split "
-             "(isodensity and shell points of its MEP-labelled molecules) and on every test set (isodensity "
-             "points). The term is kept only because it lowers the isodensity error on held-out molecules.", "",
+    lines = ["", f"## {title}", "", intro, "",
              "| Model | " + " | ".join(head) + " | halogen caps right |", "|---|" + "---|" * (len(head) + 1)]
     for label, card in runs:
         val = validation_metrics(card)
         vals = [val.get("mep_iso_mae"), val.get("mep_shell_mae")] + [v for _, v in set_columns(card)]
         lines.append(f"| {label} | " + " | ".join(_fmt(v, 2) for v in vals) + f" | {caps(card)} |")
     return lines
+
+
+def added_labels(config: str, base: str = "mep") -> dict[str, int]:
+    """Chemistry group → training molecules with surface MEPs that `config` adds to `base`'s data
+    (unique molecules after train.dataset.load_files' de-duplication; validation split included)."""
+    from train import dataset as ds
+    from train.build import load_config
+    files = {name: load_config(name)["data"]["dft"] for name in (config, base)}
+    extra = [f for f in files[config] if f not in files[base]]
+    if not extra:
+        return {}
+    ms = ds.load_files([str(ROOT / f) for f in extra])
+    known = set(ds.load_files([str(ROOT / f) for f in files[base]]).qm9_index.tolist())
+    new = np.array([q not in known for q in ms.qm9_index.tolist()]) & ms.has_mep()
+    groups = ds.chemistry_groups(ms)
+    return {g: int((new & (groups == g)).sum()) for g in ds.CHEMISTRY_GROUPS}
+
+
+def penetration_section(folder: Path = STUDIES) -> list[str]:
+    """The mep model with and without its charge-penetration head, on validation and every test set."""
+    nopen = Path(folder) / "ablation-mep-nopen.json"
+    if not nopen.exists() or not (ROOT / "weights" / "mep.json").exists():
+        return []
+    return _mep_table(
+        "Charge penetration: the mep model with and without its Slater valence clouds",
+        "The same config, data, seed and stages (`train/configs/mep.yaml` vs "
+        "`train/configs/ablation-mep-nopen.yaml`); MEP MAE in kcal/mol/e on the DFT validation split "
+        "(isodensity and shell points of its MEP-labelled molecules) and on every test set (isodensity "
+        "points). The term is kept only because it lowers the isodensity error on held-out molecules.",
+        [("`weights/mep.pt` (with the term)", _read(ROOT / "weights" / "mep.json")),
+         ("`ablation-mep-nopen` (point multipoles only)", _read(nopen))])
+
+
+def staged_section(folder: Path = STUDIES) -> list[str]:
+    """The mep recipe with the labels staged after the shipped build (study-mep-staged)."""
+    staged = Path(folder) / "study-mep-staged.json"
+    if not staged.exists() or not (ROOT / "weights" / "mep.json").exists() or \
+            not _read(staged).get("test_sets"):
+        return []
+    return _mep_table(
+        "More labels: the mep recipe with the labels staged since the shipped build",
+        "`train/configs/study-mep-staged.yaml` = `train/configs/mep.yaml` plus `data/newchem_staged/` "
+        "(DFT labels with surface MEPs finished after the shipped file was built; rows already in "
+        "`data/newchem/` are dropped), same seed, stages and sampling: "
+        + ", ".join(f"{n} {g}" for g, n in added_labels("study-mep-staged").items())
+        + " molecules more with surface MEPs (before the validation split). MEP MAE in kcal/mol/e.",
+        [("`weights/mep.pt` (shipped)", _read(ROOT / "weights" / "mep.json")),
+         ("`study-mep-staged` (+ staged labels)", _read(staged))])
 
 
 def curve_points(folder: Path = STUDIES) -> dict[str, dict]:
@@ -390,7 +431,8 @@ def mep_seed_section(folder: Path = STUDIES) -> list[str]:
 def page(items: list[dict], folder: Path = STUDIES) -> str:
     """The whole of weights/studies.md: the rebuild/seed/ablation tables, then the mep model's
     penetration ablation, seed spread on every test set and learning curve."""
-    extra = penetration_section(folder) + mep_seed_section(folder) + curve_section(folder)
+    extra = (penetration_section(folder) + staged_section(folder) + mep_seed_section(folder)
+             + curve_section(folder))
     return markdown(items) + ("\n".join(extra) + "\n" if extra else "")
 
 
