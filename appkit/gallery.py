@@ -109,9 +109,58 @@ def precomputed_values(mol, kind: str, surface):
 
 def shipped_prediction(mol, model: str):
     """The Prediction of `model` for a gallery molecule (this exact geometry and charge) from
-    predictions.npz (mepviz.ml.stored: only for the weight file in use), else None."""
+    predictions.npz, or for a lesson molecule (Learn?lesson=…, stored by its ``Molecule.key()``)
+    from lesson_predictions.npz (mepviz.ml.stored: only for the weight file in use), else None."""
     from mepviz.ml import stored as stored_predictions
-    e = next((e for e in _index() if e["key"] == mol.key()), None)
+    key = mol.key()
+    e = next((e for e in _index() if e["key"] == key), None)
     if e is None:
-        return None
+        return stored_predictions.load(LESSON_PREDICTIONS, key, model, mol)
     return stored_predictions.load(GALLERY_DIR / "predictions.npz", e["id"], model, mol)
+
+
+#: the lessons' molecules predicted by every installed model (keyed by Molecule.key(), so a
+#: molecule built differently, e.g. by another RDKit, is predicted live): a lesson opens
+#: without PyTorch (``python -m appkit.gallery --lesson-predictions`` after new weights)
+LESSON_PREDICTIONS = GALLERY_DIR / "lesson_predictions.npz"
+
+
+def lesson_molecules() -> list:
+    """The molecules the Learn page's lessons show: each contrast lesson's (from its SMILES, as
+    appkit.lessons builds them) and the σ-hole lesson's stored DFT geometries."""
+    from mepviz.core.paths import project_file
+    from mepviz.io import from_smiles
+    from mepviz.report.learn import LESSONS
+    mols = [from_smiles(smi) for ls in LESSONS.values() if not ls.sigma_hole for _, smi in ls.molecules]
+    path = project_file("data/newchem/sigma_hole.npz")
+    if path.is_file():
+        from mepviz.report.metrics import load_test_set
+        names = {n for ls in LESSONS.values() if ls.sigma_hole for n in ls.molecules}
+        mols += [t.mol for t in load_test_set(str(path)) if t.mol.name in names]
+    return mols
+
+
+def write_lesson_predictions(path=None) -> int:
+    """Write LESSON_PREDICTIONS: every lesson molecule × every installed model; returns the count."""
+    from mepviz.ml import stored as stored_predictions
+    from mepviz.ml.cards import installed_models
+    from mepviz.ml.predict import get_predictor
+    out = {}
+    for model in installed_models():
+        pred, out[model] = get_predictor(model), {}
+        for mol in lesson_molecules():
+            try:
+                out[model][mol.key()] = pred.predict(mol)
+            except Exception as exc:     # noqa: BLE001 - e.g. an element the model lacks
+                print(f"  {mol.name or mol.formula}/{model}: not predicted ({exc})")
+    stored_predictions.write(path or LESSON_PREDICTIONS, out)
+    return sum(map(len, out.values()))
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="Stored predictions of the app's lessons.")
+    ap.add_argument("--lesson-predictions", action="store_true",
+                    help=f"rewrite {LESSON_PREDICTIONS.name} (after new weights)")
+    if ap.parse_args().lesson_predictions:
+        print(f"wrote {LESSON_PREDICTIONS}: {write_lesson_predictions()} predictions")

@@ -198,14 +198,19 @@ def _contrast(lesson, unit: str) -> None:
     else:
         st.caption(f"Both molecules on one colour scale ({compute.scale_caption(shared, unit)}), "
                    f"{registry.model_label(model)}, ρ = 0.001 e/bohr³ isodensity surface.")
+    # both molecules in ONE 3D view (one iframe: 3Dmol.js loads once), each panel on its own camera
     cols = st.columns(len(maps))
     for col, (label, (mol, mp)) in zip(cols, maps.items()):
         q = f", charge {mol.charge:+d}" if mol.charge else ""
         col.markdown(f"**{label}** ({mol.formula}{q})")
-        sc = color_scale(mp.values, rule="minmax") if how == "own" else shared
-        viewer.show_mep(mol, mp.surface, mp.values, vmax=sc.half_width, center=sc.center, unit=unit,
-                        statistics=mp.statistics, height=420, container=col,
-                        element_id=f"lesson-{lesson.id}-{label.replace(' ', '_')}", title=f"{label} MEP")
+    scales = [color_scale(mp.values, rule="minmax") if how == "own" else shared for _, mp in maps.values()]
+    viewer.show_mep_side_by_side(
+        [mol for mol, _ in maps.values()], [mp.surface for _, mp in maps.values()],
+        [mp.values for _, mp in maps.values()],
+        vmax=[sc.half_width for sc in scales] if how == "own" else shared.half_width,
+        center=[sc.center for sc in scales] if how == "own" else shared.center,
+        unit=unit, statistics=[mp.statistics for _, mp in maps.values()], height=420,
+        element_id=f"lesson-{lesson.id}-views", title=[f"{label} MEP" for label in maps] if how == "own" else "MEP")
 
 
 def _sigma_hole(lesson, unit: str) -> None:

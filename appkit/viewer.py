@@ -5,6 +5,7 @@
                     statistics=mep.statistics, charges=q, key="explore-main")
     viewer.show_molecule(mol)                       # sticks only
     viewer.show_mep_grid(mol, surf, [v_ml, v_ref, v_ml - v_ref], titles=[...], vmax=R)  # linked panels
+    viewer.show_mep_side_by_side([m1, m2], [s1, s2], [v1, v2], vmax=R)   # two molecules, one iframe
     R = viewer.color_range(v1, v2, mode="auto")     # shared symmetric range, kcal/mol/e
 
 3Dmol.js comes from the vendored copy served at ``app/static/3dmol/3Dmol-min.js``
@@ -85,6 +86,22 @@ def show_mep_grid(mol, surface, value_sets, *, titles=None, height: int = 340, c
     html = views.mep_grid_html(mol, surface, value_sets, titles=titles, height=height, **kwargs)
     target = container if container is not None else st
     target.iframe(html, height=height + 92)
+    return html
+
+
+def show_mep_side_by_side(mols, surfaces, value_sets, *, height: int = 420, container=None, **kwargs) -> str:
+    """Different molecules side by side in ONE 3Dmol.js viewer grid (one iframe: the library
+    loads once; each panel rotates on its own); kwargs as
+    :func:`mepviz.report.views.mep_side_by_side_html` (vmax and center: one value for a shared
+    colour scale, or one per panel). Returns the HTML."""
+    kwargs.setdefault("js_url", views.THREEDMOL_APP_URL)
+    html = views.mep_side_by_side_html(mols, surfaces, value_sets, height=height, **kwargs)
+    target = container if container is not None else st
+    vmax = kwargs.get("vmax")
+    center = kwargs.get("center")
+    shared = not (isinstance(vmax, (list, tuple)) or isinstance(center, (list, tuple)))
+    # the colour bar (80 px with a zero mark and its note) under the panels, titles above
+    target.iframe(html, height=height + (92 if shared else 100) + (26 if kwargs.get("titles") else 0))
     return html
 
 

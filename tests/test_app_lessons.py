@@ -22,15 +22,52 @@ def _lesson(lid: str, lecture: bool = False):
     return at
 
 
+def _views(at, lid: str) -> list[str]:
+    return [f.proto.srcdoc for f in iframes(at) if f'id="lesson-{lid}-' in f.proto.srcdoc]
+
+
+def _bars(view: str) -> list[str]:
+    """The colour bars of a view (the gradient, its labels and zero mark; not the title)."""
+    return [b.split("text-align:center")[0] for b in view.split('class="mepviz-colorbar"')[1:]]
+
+
 def test_contrast_on_one_scale_and_navigation(weights):
     at = _lesson("phenol-phenoxide", lecture=True)
-    views = [f.proto.srcdoc for f in iframes(at) if 'id="lesson-phenol-phenoxide-' in f.proto.srcdoc]
-    assert len(views) == 2
-    bars = [v[v.index("mepviz-colorbar"):].split("text-align:center")[0] for v in views]
-    assert bars[0] == bars[1]                              # one colour scale for both molecules
+    views = _views(at, "phenol-phenoxide")
+    assert len(views) == 1                                  # both molecules in ONE view: 3Dmol.js loads once
+    assert 'data-panels="2"' in views[0] and views[0].count("3Dmol-min.js") == 1
+    assert 'data-formula="C6H6O,C6H5O"' in views[0]
+    assert len(_bars(views[0])) == 1                        # one colour scale for both molecules
+    assert "control_all: false" in views[0]                 # each molecule rotates on its own
     at.button(key="lesson_next").click().run()
     assert at.query_params["lesson"] in ("aniline-nitrobenzene", ["aniline-nitrobenzene"])
     assert at.query_params["lecture"] in ("1", ["1"])
+
+
+def test_contrast_colours_as_two_separate_views(weights):
+    """Each panel of the shared view carries the colours (and readout values) its molecule
+    would get in a view of its own on the same scale."""
+    import json
+    import re
+
+    from appkit import compute, lessons
+    from mepviz.core import registry
+    from mepviz.report import views as mviews
+    from mepviz.report.learn import LESSONS
+    from mepviz.surface.colors import color_scale
+    lesson = LESSONS["phenol-phenoxide"]
+    html = _views(_lesson(lesson.id), lesson.id)[0]
+    models = lessons.lesson_models()
+    model = registry.DEFAULT_MODEL if registry.DEFAULT_MODEL in models else models[-1]
+    maps = [compute.mep_map(lessons._molecule(smi, label), model, "isodensity") for label, smi in lesson.molecules]
+    sc = color_scale(*(m.values for m in maps), rule=lesson.scale, charge=1)
+    colours = re.compile(r"CS=(\[\[[^\]]*\]\])")
+    got = colours.findall(html)
+    assert len(got) == 2
+    for panel, mp in zip(got, maps):
+        alone = mviews.mep_view_html(mp.prediction.molecule, mp.surface, mp.values, vmax=sc.half_width,
+                                     center=sc.center)
+        assert json.loads(panel) == json.loads(colours.search(alone).group(1))
 
 
 def test_sigma_hole_caps_from_the_stored_dft(weights):
@@ -55,8 +92,9 @@ def test_own_scales_for_structure_within_an_ion(weights):
     at = _lesson("phenol-phenoxide")
     at.radio(key="lesson_scale").set_value("own").run()
     no_exception(at)
-    views = [f.proto.srcdoc for f in iframes(at) if 'id="lesson-phenol-phenoxide-' in f.proto.srcdoc]
-    assert len(views) == 2 and "mepviz-zero" in views[1]        # the anion's bar marks where 0 lies
+    views = _views(at, "phenol-phenoxide")
+    bars = _bars(views[0])
+    assert len(views) == 1 and len(bars) == 2 and "mepviz-zero" in bars[1]   # the anion's bar marks where 0 lies
 
 
 def test_lesson_scale_choice_in_the_link(weights):
@@ -68,10 +106,64 @@ def test_lesson_scale_choice_in_the_link(weights):
     at.run()
     no_exception(at)
     assert at.radio(key="lesson_scale").value == "own"
-    views = [f.proto.srcdoc for f in iframes(at) if 'id="lesson-phenol-phenoxide-' in f.proto.srcdoc]
-    bars = [v[v.index("mepviz-colorbar"):].split("text-align:center")[0] for v in views]
+    bars = _bars(_views(at, "phenol-phenoxide")[0])
     assert len(bars) == 2 and bars[0] != bars[1]                  # each its own scale
     at.radio(key="lesson_scale").set_value("shared-minmax").run()
     assert at.query_params["lesson_scale"] in ("shared-minmax", ["shared-minmax"])
     at.radio(key="lesson_scale").set_value("shared").run()
     assert "lesson_scale" not in at.query_params
+
+
+def test_lesson_predictions_match_the_installed_weights():
+    """Every lesson molecule × installed model: the stored prediction is the live one (if this
+    fails after retraining, run `python -m appkit.gallery --lesson-predictions`)."""
+    import numpy as np
+
+    from appkit import gallery
+    from mepviz.ml.cards import installed_models
+    from mepviz.ml.predict import get_predictor
+    from mepviz.molecule import MoleculeInputError
+    if not installed_models():
+        pytest.skip("no weights installed")
+    checked = 0
+    for mol in gallery.lesson_molecules():
+        for model in installed_models():
+            stored = gallery.shipped_prediction(mol, model)
+            try:
+                live = get_predictor(model).predict(mol)
+            except MoleculeInputError:
+                assert stored is None
+                continue
+            assert stored is not None, f"{mol.name or mol.formula}/{model}: no stored prediction for these weights"
+            np.testing.assert_allclose(stored.charges, live.charges, atol=1e-6)
+            np.testing.assert_allclose(stored.atomic_dipoles, live.atomic_dipoles, atol=1e-6)
+            np.testing.assert_allclose(stored.atomic_quadrupoles, live.atomic_quadrupoles, atol=1e-6)
+            checked += 1
+    assert checked >= 20
+
+
+def test_a_lesson_opens_without_pytorch():
+    """A fresh process renders a contrast lesson and the σ-hole lesson from their links without
+    importing torch: the multipoles come from the stored lesson predictions."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from appkit import gallery
+    from mepviz.core import registry
+    if gallery.shipped_prediction(gallery.lesson_molecules()[0], registry.DEFAULT_MODEL) is None:
+        pytest.skip("the stored lesson predictions are not for the installed weights")
+    page = Path(__file__).resolve().parents[1] / "pages" / "4_Learn.py"
+    code = ("import sys\n"
+            "from streamlit.testing.v1 import AppTest\n"
+            "for lid in ('phenol-phenoxide', 'sigma-hole'):\n"
+            f"    at = AppTest.from_file({str(page)!r}, default_timeout=120)\n"
+            "    at.query_params['lesson'] = lid\n"
+            "    at.run()\n"
+            "    assert not at.exception, at.exception\n"
+            "    assert any('id=\"lesson-' in f.proto.srcdoc for f in at.get('iframe')), lid\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=str(page.parents[1]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"

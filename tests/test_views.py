@@ -92,6 +92,29 @@ def test_grid_view_shares_mesh_and_colour_scale():
     assert "cdn" not in html.lower()
 
 
+def test_side_by_side_view_two_molecules_one_viewer():
+    """Two different molecules in ONE viewer grid (3Dmol.js loaded once, cameras not linked),
+    each panel coloured as its own view would be; one colour bar for a shared scale, one per
+    panel for panels on their own scales."""
+    from mepviz.report import views as rviews
+    water, surf = _water(), _tetra_surface()
+    other = Molecule([7, 1, 1, 1], [[0, 0, 0], [0, 0.94, 0.38], [0.81, -0.47, 0.38], [-0.81, -0.47, 0.38]],
+                     name="ammonia")
+    a, b = np.array([-30.0, -5.0, 5.0, 30.0]), np.array([-10.0, 0.0, 0.0, 10.0])
+    html = rviews.mep_side_by_side_html([water, other], [surf, surf], [a, b], vmax=30.0, titles=["w", "n"])
+    assert html.count("createViewerGrid") == 1 and "cols: 2" in html and "control_all: false" in html
+    assert html.count("3Dmol-min.js") == 1 and 'data-panels="2"' in html
+    assert html.count("mepviz-colorbar") == 1 and "+30.0" in html
+    alone = [views.mep_view_html(m, surf, v, vmax=30.0) for m, v in ((water, a), (other, b))]
+    colours = re.compile(r"CS=(\[\[.*?\]\])")
+    assert colours.findall(html) == [colours.search(x).group(1) for x in alone]
+    own = rviews.mep_side_by_side_html([water, other], [surf, surf], [a, b], vmax=[30.0, 5.0], center=[0.0, 5.0],
+                                      title=["water MEP", "ammonia MEP"])
+    assert own.count('class="mepviz-colorbar"') == 2 and "ammonia MEP" in own
+    with pytest.raises(ValueError):
+        rviews.mep_side_by_side_html([water], [surf, surf], [a, b])
+
+
 def test_live_view_spec_matches_html_view():
     mol, surf = _water(), _tetra_surface()
     vals = np.array([-30.0, -5.0, 5.0, 30.0])

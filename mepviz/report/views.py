@@ -131,10 +131,10 @@ class _View:
     rerun does not reload the iframe.
     """
 
-    def __init__(self, js_url: str, width, height, viewergrid=None):
+    def __init__(self, js_url: str, width, height, viewergrid=None, linked: bool = True):
         import py3Dmol
         self.v = py3Dmol.view(width=width, height=height, js=js_url, viewergrid=viewergrid,
-                              linked=True)
+                              linked=linked)
 
     def raw(self, js: str):
         # py3Dmol keeps the viewer's commands in `startjs`; append ours the same way
@@ -573,6 +573,70 @@ def mep_grid_html(mol, surface, value_sets, *, titles=None, vmax: float | None =
             f'data-formula="{_html.escape(mol.formula)}" data-natoms="{mol.n_atoms}">'
             f'<div style="display:flex;margin-bottom:4px">{heads}</div>{body}'
             f'{colorbar_html(vmax, unit, title, center=center)}</div>')
+
+
+def mep_side_by_side_html(mols, surfaces, value_sets, *, vmax=None, center=0.0,
+                          unit: str = "kcal/mol/e", opacity: float = 0.85, statistics=None,
+                          markers: bool = True, marker_labels: str = "full", height: int = 420,
+                          js_url: str | None = THREEDMOL_APP_URL, title="MEP", decimals: int = 3,
+                          element_id: str = "mepviz-side-by-side", titles=None) -> str:
+    """Different molecules (each with its own surface and map) side by side in ONE 3Dmol.js
+    viewer grid: one iframe, 3Dmol.js loaded once, each panel rotated on its own (the
+    molecules differ, so the cameras are not linked). `vmax` / `center` (kcal/mol/e): one
+    value for all panels (one shared colour scale, one colour bar) or one per panel (each its
+    own scale and colour bar under its panel). `statistics`: one dict (or None) per panel
+    (V_s,min / V_s,max markers); `title`: the colour bar's title, or one per panel (used when
+    each panel has its own bar); `titles`: optional headings above the panels. The colours,
+    markers and readout of each panel are those of :func:`mep_view_html` for that molecule alone."""
+    if unit not in POTENTIAL_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; choose one of {sorted(POTENTIAL_UNITS)}")
+    mols, surfaces = list(mols), list(surfaces)
+    sets = [np.asarray(v, float).ravel() for v in value_sets]
+    n = len(sets)
+    if n == 0 or len(mols) != n or len(surfaces) != n:
+        raise ValueError(f"{len(mols)} molecules, {len(surfaces)} surfaces, {n} maps: one of each per panel")
+    per_panel = lambda x: [float(v) for v in x] if np.ndim(x) else [x] * n   # noqa: E731
+    if vmax is None:
+        vmax = symmetric_range(*sets)
+    vmaxes = per_panel(vmax)
+    centers = per_panel(0.0 if center is None else center)
+    if len(vmaxes) != n or len(centers) != n:
+        raise ValueError("vmax / center: one value, or one per panel")
+    inline = None
+    if js_url is None:
+        inline = THREEDMOL_PATH.read_text(encoding="utf-8")
+        js_url = "about:blank"
+    view = _View(js_url, "100%", f"{int(height)}px", viewergrid=(1, n), linked=False)
+    v = view.v
+    stats = list(statistics) if statistics is not None else [None] * n
+    for c, mol in enumerate(mols):
+        v.addModel(_model_xyz(mol), "xyz", viewer=(0, c))
+    v.setStyle({}, {"stick": {"radius": 0.14, "colorscheme": "Jmol"},
+                    "sphere": {"scale": 0.18, "colorscheme": "Jmol"}})
+    for c, (mol, surf, vals, st) in enumerate(zip(mols, surfaces, sets, stats)):
+        boxes = marker_labels_for(st, unit, marker_labels) if markers else []
+        view.raw(_mesh_js(surf, [vals], vmaxes[c], opacity, decimals, [[0, c]],
+                          [readout_data(mol, vals, unit, boxes)], centers[c]))
+        if markers and st:
+            _add_markers(v, st, unit, marker_labels, viewer=(0, c))
+    v.zoomTo()
+    body = view.html(inline_js=inline)
+    cell = '<div style="flex:1;min-width:0;padding:0 6px">{}</div>'
+    heads = "".join(cell.format(f'<div style="text-align:center;font:600 14px sans-serif;color:#222">'
+                                f'{_html.escape(t)}</div>') for t in titles) if titles else ""
+    bar_titles = list(title) if isinstance(title, (list, tuple)) else [title] * n
+    if len(set(zip(vmaxes, centers))) == 1:            # one colour scale: one bar
+        bars = colorbar_html(vmaxes[0], unit, title if isinstance(title, str) else "MEP", center=centers[0])
+    else:
+        bars = ('<div style="display:flex">' + "".join(
+            cell.format(colorbar_html(r, unit, t, center=c)) for r, c, t in zip(vmaxes, centers, bar_titles))
+            + "</div>")
+    return (f'<div id="{_html.escape(element_id)}" class="mepviz-view mepviz-grid mepviz-side-by-side" '
+            f'data-vertices="{",".join(str(len(s)) for s in sets)}" data-panels="{n}" '
+            f'data-formula="{_html.escape(",".join(m.formula for m in mols))}" '
+            f'data-natoms="{",".join(str(m.n_atoms) for m in mols)}">'
+            + (f'<div style="display:flex;margin-bottom:4px">{heads}</div>' if heads else "")
+            + f'{body}{bars}</div>')
 
 
 def standalone_html(fragment: str, title: str = "MEPviz") -> str:

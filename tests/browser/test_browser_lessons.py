@@ -83,13 +83,16 @@ def test_every_lesson_opens_from_its_link(browser, server):
             p.get_by_text(lesson.title).first.wait_for(timeout=120_000)
             sel = "[id^='lesson-sigma-']" if lesson.sigma_hole else f"[id^='lesson-{lid}-']"
             n = 1 if lesson.sigma_hole else len(lesson.molecules)      # σ-hole: one molecule at a time
+            # panels drawn (a contrast lesson: both molecules in one viewer grid, data-panels="2")
+            js = (f"() => {{ const e = document.querySelector({sel!r}); return e && window.mepvizRendered ? "
+                  "parseInt(e.getAttribute('data-panels') || '1') : 0; }")
             deadline = time.time() + 120
             while time.time() < deadline:
                 done = 0
                 for h in p.query_selector_all("iframe"):
                     try:
                         f = h.content_frame()
-                        done += bool(f and f.evaluate(f"() => !!document.querySelector({sel!r}) && !!window.mepvizRendered"))
+                        done += (f.evaluate(js) or 0) if f else 0
                     except Exception:  # noqa: BLE001
                         pass
                 if done >= n:
@@ -97,6 +100,9 @@ def test_every_lesson_opens_from_its_link(browser, server):
                 time.sleep(0.05)
             times[lid] = time.perf_counter() - t0
             assert done >= n, (lid, done)
+            if not lesson.sigma_hole:      # one iframe for the pair: 3Dmol.js loads once
+                assert sum(bool(h.content_frame() and h.content_frame().evaluate(
+                    f"() => !!document.querySelector({sel!r})")) for h in p.query_selector_all("iframe")) == 1
             wait_idle(p)
             time.sleep(0.5)
             shot(p, f"22_lesson_{lid}")
