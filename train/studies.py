@@ -36,6 +36,7 @@ import yaml
 
 from mepviz.core import registry
 from mepviz.ml import cards
+from train import learning_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "weights" / "studies"
@@ -332,11 +333,13 @@ def staged_section(folder: Path = STUDIES) -> list[str]:
 def curve_points(folder: Path = STUDIES) -> dict[str, dict]:
     """name → card of every learning-curve point that has its test-set metrics."""
     out = {}
-    for path in sorted(Path(folder).glob("curve-*.json")):
+    for path in Path(folder).glob("curve-*.json"):
         card = _read(path)
         if card.get("test_sets"):
             out[path.stem[len("curve-"):]] = card
-    return out
+    # the global points by share (all-0, all-0.25, …, all-1), then the without-<group> points
+    order = {name: k for k, name in enumerate(learning_curve.points())}
+    return dict(sorted(out.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 def curve_projection(points: dict[str, dict]) -> dict[str, dict] | None:
