@@ -117,28 +117,13 @@ def test_lesson_scale_choice_in_the_link(weights):
 def test_lesson_predictions_match_the_installed_weights():
     """Every lesson molecule × installed model: the stored prediction is the live one (if this
     fails after retraining, run `python -m appkit.gallery --lesson-predictions`)."""
-    import numpy as np
-
     from appkit import gallery
     from mepviz.ml.cards import installed_models
-    from mepviz.ml.predict import get_predictor
-    from mepviz.molecule import MoleculeInputError
+    from tests.test_stored_predictions import stored_matches_live
     if not installed_models():
         pytest.skip("no weights installed")
-    checked = 0
-    for mol in gallery.lesson_molecules():
-        for model in installed_models():
-            stored = gallery.shipped_prediction(mol, model)
-            try:
-                live = get_predictor(model).predict(mol)
-            except MoleculeInputError:
-                assert stored is None
-                continue
-            assert stored is not None, f"{mol.name or mol.formula}/{model}: no stored prediction for these weights"
-            np.testing.assert_allclose(stored.charges, live.charges, atol=1e-6)
-            np.testing.assert_allclose(stored.atomic_dipoles, live.atomic_dipoles, atol=1e-6)
-            np.testing.assert_allclose(stored.atomic_quadrupoles, live.atomic_quadrupoles, atol=1e-6)
-            checked += 1
+    checked = sum(stored_matches_live(mol, model, mol.name or mol.formula)
+                  for mol in gallery.lesson_molecules() for model in installed_models())
     assert checked >= 20
 
 
