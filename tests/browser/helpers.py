@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from urllib.parse import urlparse
 from pathlib import Path
 
@@ -157,3 +161,51 @@ def wait_idle(page, timeout_s: float = 60):
         if page.locator("[data-testid='stStatusWidget']").count() == 0:
             return
         time.sleep(0.1)
+
+
+# --------------------------------------------------------------------------- server, views
+def free_port() -> int:
+    """A free local TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(env: dict, log, timeout_s: float = 90) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on a free local port, its output to the open file `log`; returns
+    (process, base URL) once /_stcore/health answers (RuntimeError if it exits or stays silent)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early (code {proc.returncode}); see {log.name}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError(f"streamlit did not become healthy within {timeout_s:g} s")
+
+
+def frame_with(page, selector: str, timeout_s: float = 120, poll_s: float = 0.1):
+    """The iframe whose document holds `selector` once 3Dmol.js has drawn it (AssertionError after
+    `timeout_s`)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        for h in page.query_selector_all("iframe"):
+            try:
+                f = h.content_frame()
+                if f is not None and f.evaluate(
+                        f"() => !!document.querySelector({selector!r}) && !!window.mepvizRendered"):
+                    return f
+            except Exception:  # noqa: BLE001 - frames come and go during reruns
+                pass
+        time.sleep(poll_s)
+    raise AssertionError(f"no rendered view {selector} within {timeout_s} s")

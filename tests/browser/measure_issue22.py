@@ -30,12 +30,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,7 +42,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.helpers import canvas_pixels, colour_bands, wait_idle  # noqa: E402
+from tests.browser.helpers import canvas_pixels, colour_bands, start_streamlit, wait_idle  # noqa: E402
+from tests.browser.helpers import frame_with as helpers_frame_with  # noqa: E402
 
 CHROMIUM = os.environ.get("MEPVIZ_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -68,12 +67,6 @@ def colour_levels(img: np.ndarray, levels: int = 10, min_share: float = 0.02) ->
 
 
 # --------------------------------------------------------------------------- server, browser
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ)
     env["MEPVIZ_WEIGHTS"] = str(ROOT / "weights")
@@ -81,41 +74,11 @@ def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("MKL_NUM_THREADS", "1")
     env["PYTHONUNBUFFERED"] = "1"
-    port = _free_port()
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early; see {log_path}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError("streamlit did not become healthy within 120 s")
+    return start_streamlit(env, open(log_path, "w"), timeout_s=120)
 
 
 def frame_with(page, selector: str, timeout_s: float = 180):
-    """The iframe whose document holds `selector` once 3Dmol.js has drawn it."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        for h in page.query_selector_all("iframe"):
-            try:
-                f = h.content_frame()
-                if f is not None and f.evaluate(
-                        f"() => !!document.querySelector({selector!r}) && !!window.mepvizRendered"):
-                    return f
-            except Exception:  # noqa: BLE001 - frames come and go during reruns
-                pass
-        time.sleep(0.05)
-    raise AssertionError(f"no rendered view {selector} within {timeout_s} s")
+    return helpers_frame_with(page, selector, timeout_s, poll_s=0.05)
 
 
 def rendered_at(page, selector: str) -> list[float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser.helpers import ARTIFACTS, canvas_pixels, colour_bands, shot, wait_idle
+from tests.browser.helpers import ARTIFACTS, canvas_pixels, colour_bands, frame_with, shot, wait_idle
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,19 +28,12 @@ def _record(line: str) -> None:
 
 
 def _frame_with(page, selector: str, timeout_s: float = 120):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        for h in page.query_selector_all("iframe"):
-            try:
-                f = h.content_frame()
-                if f is not None and f.evaluate(
-                        f"() => !!document.querySelector({selector!r}) && !!window.mepvizRendered"):
-                    return f
-            except Exception:  # noqa: BLE001 - frames come and go during reruns
-                pass
-        time.sleep(0.1)
-    shot(page, "FAILED_" + selector.strip("#.").replace(" ", "_"))
-    raise AssertionError(f"no rendered view {selector} within {timeout_s} s")
+    """helpers.frame_with, with a screenshot when the view never comes."""
+    try:
+        return frame_with(page, selector, timeout_s)
+    except AssertionError:
+        shot(page, "FAILED_" + selector.strip("#.").replace(" ", "_"))
+        raise
 
 
 def _open(page, url: str):
