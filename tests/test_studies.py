@@ -114,3 +114,25 @@ def test_learning_curve_tables_marginal_values_and_projection(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| ions (40) |"))
     assert row.split("|")[2:7] == [" +0.00 ", " +0.00 ", " +0.00 ", " +5.00 ", " +0.00 "]   # 2.0 per 40 labels
     assert "| `without-ions` | 100 | 200 | 50 | 0 | 10 |" in text and text.count("| 12/16 |") == 4   # caps over the sets
+
+
+def test_more_labels_and_penetration_studies_compare_like_with_like():
+    """The 'More labels' table's builds differ only in their beyond-QM9 shards, each a superset of
+    the one before (mep-v1 ⊂ study-mep-staged ⊂ mep), each card built from its committed config;
+    the penetration ablation is mep-v1 with the head switched off and nothing else."""
+    from train.build import load_config
+    configs = {name: load_config(name) for name in ("mep-v1", "study-mep-staged", "mep", "ablation-mep-nopen")}
+    stems = {"mep-v1": studies.STUDIES / "mep-v1", "study-mep-staged": studies.STUDIES / "study-mep-staged",
+             "mep": studies.ROOT / "weights" / "mep", "ablation-mep-nopen": studies.STUDIES / "ablation-mep-nopen"}
+    for name, stem in stems.items():
+        card = json.loads(stem.with_suffix(".json").read_text())
+        assert card["build"]["config_sha256"] == configs[name]["_sha256"], f"{stem.name}: built from another config"
+    strip = lambda cfg, *keys: {k: v for k, v in cfg.items() if k not in ("_name", "_path", "_sha256", *keys)}  # noqa: E731
+    files = [configs[n]["data"]["dft"] for n in ("mep-v1", "study-mep-staged", "mep")]
+    assert set(files[0]) < set(files[1]) and set(files[0]) < set(files[2])
+    assert all(strip(configs[n], "data") == strip(configs["mep-v1"], "data") for n in ("study-mep-staged", "mep"))
+    nopen = strip(configs["ablation-mep-nopen"])
+    assert nopen["model"] == {**configs["mep-v1"]["model"], "penetration": False}
+    assert {**nopen, "model": configs["mep-v1"]["model"]} == strip(configs["mep-v1"])
+    added = studies.added_labels("mep", "mep-v1")
+    assert sum(added.values()) > sum(studies.added_labels("study-mep-staged", "mep-v1").values()) > 0

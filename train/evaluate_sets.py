@@ -260,7 +260,15 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(ROOT / "data" / "newchem"))
     ap.add_argument("--weights", default=str(ev.DEFAULT_WEIGHTS))
     ap.add_argument("--out", default=str(ROOT / "weights" / "evaluation_beyond_qm9"))
+    ap.add_argument("--card", action="append", default=[], metavar="STEM",
+                    help="instead: write the per-set results of one study's weights STEM.pt into STEM.json "
+                         "(test_sets), e.g. weights/studies/seed1-mep; repeatable")
     a = ap.parse_args(argv)
+    if a.card:
+        for stem in (s.removesuffix(".json") for s in a.card):
+            write_card_set_metrics(stem, a.data)
+            print(f"wrote the per-set results into {stem}.json")
+        return 0
     doc = evaluate_sets(a.data, a.weights)
     Path(a.out + ".json").write_text(json.dumps(doc, indent=1, default=float) + "\n")
     Path(a.out + ".md").write_text(markdown(doc))

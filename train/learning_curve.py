@@ -1,10 +1,10 @@
 """Learning curve of the MEP-trained model: where do new DFT labels with surface MEPs pay most?
 
-    python -m train.learning_curve configs          # train/configs/curve/*.yaml from train/configs/mep.yaml
+    python -m train.learning_curve configs          # train/configs/curve/*.yaml from train/configs/mep-v1.yaml
     python -m train.learning_curve build [NAME ...]  # train.build each point (skips finished ones)
     python -m train.studies                          # renders the curve into weights/studies.md
 
-Every point is the ``mep`` config with a share of the MEP labels kept (``mep.keep``: a seeded
+Every point is the ``mep-v1`` config (the mep recipe before the newest label shards) with a share of the MEP labels kept (``mep.keep``: a seeded
 random share per chemistry group of :func:`train.dataset.chemistry_groups`; μ and Θ of every
 molecule stay) and a shorter final stage (``CURVE_EPOCHS``), so all points are comparable with
 each other (the ``all-1.0`` point is the reference at that length, not the shipped file):
@@ -54,14 +54,16 @@ def point_config(base: dict, keep: dict) -> dict:
     return cfg
 
 
-def write_configs(base_path: Path = ROOT / "train" / "configs" / "mep.yaml") -> list[Path]:
+def write_configs(base_path: Path = ROOT / "train" / "configs" / "mep-v1.yaml") -> list[Path]:
+    """train/configs/curve/<point>.yaml from the mep recipe the curve was measured on (mep-v1: the
+    mep config before the newest label shards; the curve decided which labels to add next)."""
     base = yaml.safe_load(base_path.read_text())
     CURVE_CONFIGS.mkdir(parents=True, exist_ok=True)
     written = []
     for name, keep in points().items():
         path = CURVE_CONFIGS / f"{name}.yaml"
         head = (f"# Learning-curve point {name!r}, written by `python -m train.learning_curve configs` from "
-                f"train/configs/mep.yaml\n# (do not edit): MEP labels kept per chemistry group {keep or 'all'}; "
+                f"{base_path.relative_to(ROOT)}\n# (do not edit): MEP labels kept per chemistry group {keep or 'all'}; "
                 f"final stage {CURVE_EPOCHS} epochs.\n")
         path.write_text(head + yaml.safe_dump(point_config(base, keep), sort_keys=False))
         written.append(path)

@@ -11,16 +11,16 @@ Every study is a model card written by :mod:`train.build` (with its test metrics
   committed base weights another config starts from), against the training noise in the cards.
 - ``ablation-<config>.json``: a config that changes one thing about a shipped model, built with
   ``python -m train.build <config> --out weights/studies/ablation-<config>``; compared with the base
-  weights it started from (its card's ``build.base``). ``ablation-mep-nopen`` (the mep config
-  without its charge-penetration head) is also compared with ``weights/mep`` on every test set.
-- ``study-mep-staged.json``: the mep config plus the labels staged after the shipped build
-  (``data/newchem_staged/``), compared with ``weights/mep`` on every test set.
+  weights it started from (its card's ``build.base``). ``ablation-mep-nopen`` (the mep-v1 config
+  without its charge-penetration head) is also compared with ``mep-v1`` on every test set.
+- ``mep-v1.json``, ``study-mep-staged.json``: the mep recipe on fewer labels (the first shipped
+  shards; those plus the first staged labels), compared with ``weights/mep`` on every test set.
 - ``curve-<point>.json``: the learning curve of the mep model (:mod:`train.learning_curve`):
   test-set MEP errors against the MEP-labelled training molecules per chemistry group, the
   marginal value of each group's labels and a projection of the global curve.
 
 Beyond-QM9 test-set metrics come from each card's ``test_sets`` block
-(:func:`train.evaluate_sets.write_card_set_metrics`).
+(``python -m train.evaluate_sets --card weights/studies/<stem>``).
 
 Metrics: DFT validation split (μ component MAE, |μ| MAE, Θ component MAE; D and D·Å) and the QM9
 test split (μ vector, |μ| and Θ MAE; isodensity and 1.4 × Bondi shell MEP MAE in kcal/mol/e).
@@ -299,35 +299,40 @@ def added_labels(config: str, base: str = "mep") -> dict[str, int]:
 
 
 def penetration_section(folder: Path = STUDIES) -> list[str]:
-    """The mep model with and without its charge-penetration head, on validation and every test set."""
-    nopen = Path(folder) / "ablation-mep-nopen.json"
-    if not nopen.exists() or not (ROOT / "weights" / "mep.json").exists():
+    """The mep recipe with and without its charge-penetration head (the same data: mep-v1),
+    on validation and every test set."""
+    nopen, with_pen = Path(folder) / "ablation-mep-nopen.json", Path(folder) / "mep-v1.json"
+    if not nopen.exists() or not with_pen.exists():
         return []
     return _mep_table(
         "Charge penetration: the mep model with and without its Slater valence clouds",
-        "The same config, data, seed and stages (`train/configs/mep.yaml` vs "
+        "The same config, data, seed and stages (`train/configs/mep-v1.yaml` vs "
         "`train/configs/ablation-mep-nopen.yaml`); MEP MAE in kcal/mol/e on the DFT validation split "
         "(isodensity and shell points of its MEP-labelled molecules) and on every test set (isodensity "
         "points). The term is kept only because it lowers the isodensity error on held-out molecules.",
-        [("`weights/mep.pt` (with the term)", _read(ROOT / "weights" / "mep.json")),
+        [("`mep-v1` (with the term)", _read(with_pen)),
          ("`ablation-mep-nopen` (point multipoles only)", _read(nopen))])
 
 
-def staged_section(folder: Path = STUDIES) -> list[str]:
-    """The mep recipe with the labels staged after the shipped build (study-mep-staged)."""
-    staged = Path(folder) / "study-mep-staged.json"
-    if not staged.exists() or not (ROOT / "weights" / "mep.json").exists() or \
-            not _read(staged).get("test_sets"):
+def labels_section(folder: Path = STUDIES) -> list[str]:
+    """The mep recipe as the labels grew: mep-v1 (first shipped), study-mep-staged (+ the first
+    staged labels), the shipped mep (+ every label packed into data/newchem since)."""
+    runs = [("`mep-v1` (first shipped recipe)", "mep-v1", Path(folder) / "mep-v1.json"),
+            ("`study-mep-staged`", "study-mep-staged", Path(folder) / "study-mep-staged.json"),
+            ("`weights/mep.pt` (shipped)", "mep", ROOT / "weights" / "mep.json")]
+    runs = [(label, config, _read(path)) for label, config, path in runs if path.exists()]
+    if len(runs) < 2 or runs[0][1] != "mep-v1" or not all(c.get("test_sets") for _, _, c in runs):
         return []
+    added = "; ".join(
+        f"{config} adds " + ", ".join(f"{n} {g}" for g, n in added_labels(config, "mep-v1").items())
+        for _, config, _ in runs[1:])
     return _mep_table(
-        "More labels: the mep recipe with the labels staged since the shipped build",
-        "`train/configs/study-mep-staged.yaml` = `train/configs/mep.yaml` plus `data/newchem_staged/` "
-        "(DFT labels with surface MEPs finished after the shipped file was built; rows already in "
-        "`data/newchem/` are dropped), same seed, stages and sampling: "
-        + ", ".join(f"{n} {g}" for g, n in added_labels("study-mep-staged").items())
-        + " molecules more with surface MEPs (before the validation split). MEP MAE in kcal/mol/e.",
-        [("`weights/mep.pt` (shipped)", _read(ROOT / "weights" / "mep.json")),
-         ("`study-mep-staged` (+ staged labels)", _read(staged))])
+        "More labels: the mep recipe as the DFT labels with surface MEPs grew",
+        "The same seed, stages and sampling; only the beyond-QM9 shards differ (`train/configs/mep-v1.yaml`, "
+        "`study-mep-staged.yaml`, `mep.yaml`; rows already in an earlier file are dropped). Molecules with "
+        f"surface MEPs beyond mep-v1's (before the validation split): {added}. MEP MAE in kcal/mol/e; the "
+        "validation columns are each build's own split, so they differ in molecules.",
+        [(label, card) for label, _, card in runs])
 
 
 def curve_points(folder: Path = STUDIES) -> dict[str, dict]:
@@ -372,7 +377,7 @@ def curve_section(folder: Path = STUDIES) -> list[str]:
     first = next(iter(points.values()))
     sets = [label for label, _ in set_columns(first)]
     lines = ["", "## Learning curve of the mep model: where do new MEP labels pay most?", "",
-             f"`python -m train.learning_curve build` (configs `train/configs/curve/`): the mep config with a share of "
+             f"`python -m train.learning_curve build` (configs `train/configs/curve/`): the mep-v1 config with a share of "
              f"the MEP-labelled training molecules kept per chemistry group (μ and Θ of every molecule stay), final "
              f"stage {CURVE_EPOCHS} epochs for every point, so the points compare with each other (`all-1` is the "
              "reference at that length, not the shipped file). MEP MAE on the isodensity points of each test set, "
@@ -434,7 +439,7 @@ def mep_seed_section(folder: Path = STUDIES) -> list[str]:
 def page(items: list[dict], folder: Path = STUDIES) -> str:
     """The whole of weights/studies.md: the rebuild/seed/ablation tables, then the mep model's
     penetration ablation, seed spread on every test set and learning curve."""
-    extra = (penetration_section(folder) + staged_section(folder) + mep_seed_section(folder)
+    extra = (penetration_section(folder) + labels_section(folder) + mep_seed_section(folder)
              + curve_section(folder))
     return markdown(items) + ("\n".join(extra) + "\n" if extra else "")
 
