@@ -14,6 +14,7 @@ from mepviz.core.units import POTENTIAL_UNITS, convert_potential
 from mepviz.report import tables as report_tables
 from mepviz.report import views
 from mepviz.surface.statistics import surface_statistics
+from mepviz.report.metrics import METHOD_SHORT
 
 from mepviz.report import claims
 
@@ -196,8 +197,8 @@ with tab_mol:
 # =========================================================================== dataset
 METHOD_COLORS = {"ML dipole model": COLORS["dipole"], "ML quadrupole model": COLORS["quadrupole"],
                  "Gasteiger": "#a6a6a6", "MMFF94": "#7f7f7f", "GFN2-xTB charges": "#7570b3",
-                 "GFN2-xTB multipoles": "#e7298a", "ESP-fit charges (floor)": "#c7e9c0",
-                 "ESP-fit q+p+θ (floor)": "#74c476"}
+                 "GFN2-xTB multipoles": "#e7298a", METHOD_SHORT["esp-fit-charges"]: "#c7e9c0",
+                 METHOD_SHORT["esp-fit-multipoles"]: "#74c476", METHOD_SHORT["esp-fit-multipoles-clouds"]: "#238b45"}
 LAYOUT = dict(height=380, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25))
 
 
@@ -267,8 +268,9 @@ def dataset_section():
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in cols[2:-1]})
     st.caption(f"MAE/RMSE in {unit}, pooled over all isodensity points; shell MAE over all 1.4–2.0 × vdW "
                "shell points; moment errors against the DFT dipole and quadrupole (about the centre of mass)."
-               + (" Hatched *floor* bars: charges (or charges + dipoles + quadrupoles) fitted to each "
-                  "molecule's own DFT potential — the best any atom-centred model of that kind could do."
+               + (" Hatched *floor* bars: charges (or charges + dipoles + quadrupoles, or those beside the mep "
+                  "model's own valence clouds) fitted to each molecule's own DFT potential — the best any "
+                  "atom-centred model of that kind could do."
                   if (overall["kind"] == "bound").any() else ""))
 
     c1, c2 = st.columns(2)

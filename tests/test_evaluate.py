@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from mepviz.electrostatics import molecular_dipole, molecular_quadrupole, multipole_potential
+from mepviz.physics.electrostatics import penetration_potential, valence_electrons
 from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
 from tests.metric_leaves import leaves
 from tests.test_predict import make_weights
@@ -106,6 +107,25 @@ def test_esp_fit_recovers_exact_multipoles(test_set):
     assert ev.evaluate_multipoles([ref], [(q0, None, None)])["mep"]["overall"]["mae"] > 1e-3
 
 
+def test_cloud_fit_recovers_multipoles_beside_fixed_valence_clouds(test_set):
+    """The floor of the mep model's form: a reference of point multipoles plus Slater valence
+    clouds of Zᵢ − qᵢ electrons is fitted back exactly (charges, dipoles and the clouds' populations)
+    given the cloud widths, and the plain fit (no clouds) cannot absorb their near-surface potential."""
+    (q, p, th), ref = synthetic(test_set[1], seed=7)
+    pos = ref.mol.positions
+    clouds = np.column_stack([valence_electrons(ref.mol.numbers) - q,          # N = Z − q, the mep form
+                              np.random.default_rng(3).uniform(0.2, 0.45, len(pos))])
+    ref.iso_esp = ref.iso_esp + penetration_potential(ref.iso_points, pos, clouds)
+    ref.shell_esp = ref.shell_esp + penetration_potential(ref.shell_points, pos, clouds)
+    fit = ev.esp_fit_multipoles(ref, order=2, ridge=0.0, penetration=clouds * [0.0, 1.0])   # only widths used
+    assert len(fit) == 4 and np.allclose(fit[3], clouds, atol=1e-6)
+    assert np.allclose(fit[0], q, atol=1e-6) and np.allclose(fit[1], p, atol=1e-6)
+    res = ev.evaluate_multipoles([ref], [fit])
+    assert res["mep"]["overall"]["mae"] < 1e-6 and res["mep"]["all_shells"]["mae"] < 1e-6
+    plain = ev.evaluate_multipoles([ref], [ev.esp_fit_multipoles(ref, order=2)])
+    assert plain["mep"]["overall"]["mae"] > 0.05
+
+
 def test_failures_are_reported_not_fatal(test_set):
     (q, p, th), ref = synthetic(test_set[0])
     res = ev.evaluate_multipoles([ref, test_set[1]], [(q, p, th), None], [None, "boom"])
@@ -126,7 +146,8 @@ def test_command_line_and_card_update(tmp_path, test_set):
     assert "| Method |" in md and "Gasteiger" in md and "quadrupole" in md
     doc = json.loads((tmp_path / "ev.json").read_text())
     assert set(doc["models"]) == {"dipole", "quadrupole", "mep"}       # every model make_weights wrote
-    assert set(doc["baselines"]) == {"gasteiger", "esp-fit-charges", "esp-fit-multipoles"}
+    assert set(doc["baselines"]) == {"gasteiger", "esp-fit-charges", "esp-fit-multipoles",
+                                     "esp-fit-multipoles-clouds"}       # mep installed: the floor of its form
     floor = doc["baselines"]["esp-fit-multipoles"]
     assert floor["kind"] == "bound"
     assert floor["mep"]["overall"]["mae"] < doc["baselines"]["esp-fit-charges"]["mep"]["overall"]["mae"]

@@ -46,7 +46,7 @@ from mepviz.io.export import jsonable  # noqa: E402
 from mepviz.ml import cards  # noqa: E402
 from mepviz.ml.cards import file_sha256  # noqa: E402,F401  (train.evaluate.file_sha256: the one identity)
 from mepviz.physics.electrostatics import (molecular_dipole, molecular_quadrupole, multipole_potential,  # noqa: E402
-                                           shift_second_moment, traceless)
+                                           shift_second_moment, traceless, valence_electrons)
 from mepviz.report.metrics import TestMolecule, error_metrics, load_test_set  # noqa: E402,F401
 
 DEFAULT_TEST = paths.test_set_path()
@@ -62,7 +62,11 @@ BASELINE_NAMES = registry.BASELINE_NAMES
 BASELINES_WITH_ORDERS = ("xtb-multipoles",)
 #: per-molecule ESP fits to the DFT MEP itself (the floor for point multipoles): name → (order, label)
 BOUNDS = {"esp-fit-charges": (0, "ESP-fitted charges (per-molecule fit to the DFT MEP; floor of point charges)"),
-          "esp-fit-multipoles": (2, "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor of point multipoles)")}
+          "esp-fit-multipoles": (2, "ESP-fitted q + p + θ (per-molecule fit to the DFT MEP; floor of point multipoles)"),
+          "esp-fit-multipoles-clouds": (2, "ESP-fitted q + p + θ with the mep model's valence clouds (per-molecule "
+                                           "fit to the DFT MEP; floor of the mep model's form)")}
+#: the bound that keeps a model's predicted charge-penetration clouds and fits the rest → that model
+CLOUD_BOUNDS = {"esp-fit-multipoles-clouds": "mep"}
 ORDER_LABELS = ("charges only", "+ atomic dipoles", "+ atomic quadrupoles")
 README = ROOT / "README.md"
 README_MARKERS = ("<!-- accuracy-table:start (python -m train.evaluate --readme) -->", "<!-- accuracy-table:end -->")
@@ -128,7 +132,7 @@ def baseline_multipoles(name: str, test_set):
     return out, errors
 
 
-def esp_fit_multipoles(t: TestMolecule, order: int = 2, ridge: float = 1e-8):
+def esp_fit_multipoles(t: TestMolecule, order: int = 2, ridge: float = 1e-8, penetration=None):
     """Atomic multipoles fitted to this molecule's own DFT MEP (isodensity + shell points).
 
     Unweighted least squares with the total charge constrained (Σq = charge), order 0: charges
@@ -136,6 +140,12 @@ def esp_fit_multipoles(t: TestMolecule, order: int = 2, ridge: float = 1e-8):
     traceless atomic quadrupoles. It uses the answer, so it is not a predictor: it measures
     how well *any* set of point atomic multipoles of that order can reproduce the DFT MEP,
     i.e. a floor for the ML models' errors (penetration effects near the surface remain).
+
+    `penetration` (N, 2) (Nᵢ e, aᵢ Å), e.g. a model's: the fit is of the `mep` form with those
+    cloud widths aᵢ held fixed — atom i a core of its Zᵢ valence electrons plus a Slater cloud of
+    Zᵢ − qᵢ electrons (docs/physics.md), so V = k_e Σ [qᵢ (1/s − fᵢ) + Zᵢ fᵢ] + dipole and quadrupole
+    terms, fᵢ = (1/s + 1/(2aᵢ)) e^(−s/aᵢ), still linear in qᵢ; the 4th item returned is the
+    fitted clouds (Zᵢ − qᵢ, aᵢ). The floor of that model's form with its widths.
     """
     from mepviz.core.units import COULOMB_KCAL_ANGSTROM as K
     pts = np.vstack([t.iso_points, t.shell_points])
@@ -144,6 +154,11 @@ def esp_fit_multipoles(t: TestMolecule, order: int = 2, ridge: float = 1e-8):
     s = pts[:, None, :] - t.mol.positions[None]
     r = np.linalg.norm(s, axis=2)
     cols = [K / r]
+    if penetration is not None:
+        width, core = np.asarray(penetration, float)[:, 1], valence_electrons(t.mol.numbers).astype(float)
+        cloud = np.exp(-r / width) * (1.0 / r + 0.5 / width)
+        cols = [K * (1.0 / r - cloud)]
+        ref = ref - K * cloud @ core
     basis = []
     if order >= 1:
         cols += [K * s[..., a] / r ** 3 for a in range(3)]
@@ -163,7 +178,22 @@ def esp_fit_multipoles(t: TestMolecule, order: int = 2, ridge: float = 1e-8):
     q = w[:n]
     p = w[n:4 * n].reshape(3, n).T if order >= 1 else None
     th = np.einsum("kn,kab->nab", w[4 * n:].reshape(5, n), np.array(basis)) if order >= 2 else None
-    return q, p, th
+    return (q, p, th) if penetration is None else (q, p, th, np.column_stack([core - q, width]))
+
+
+def cloud_fits(test_set, model: str = "mep", weights_dir=DEFAULT_WEIGHTS):
+    """:func:`esp_fit_multipoles` (order 2) of every molecule with `model`'s predicted valence
+    clouds held fixed: how far a perfect fit of that model's form gets (None where the model
+    has no clouds for a molecule)."""
+    mps, errs = model_multipoles(model, test_set, weights_dir)
+    fits = [None if mp is None or mp[3] is None else esp_fit_multipoles(t, 2, penetration=mp[3])
+            for t, mp in zip(test_set, mps)]
+    return fits, [e or (None if f is not None else f"{model} predicts no valence clouds") for e, f in zip(errs, fits)]
+
+
+def bounds_for(weights_dir=DEFAULT_WEIGHTS) -> list[str]:
+    """The bounds that can be evaluated: every ESP fit, a cloud bound only where its model is installed."""
+    return [b for b in BOUNDS if b not in CLOUD_BOUNDS or cards.weights_present(CLOUD_BOUNDS[b], weights_dir)]
 
 
 # --------------------------------------------------------------------------- metrics
@@ -300,6 +330,9 @@ def subset_metrics(name: str, weights_dir=DEFAULT_WEIGHTS, test_path=DEFAULT_TES
 
 def method_multipoles(name: str, test_set, weights_dir=DEFAULT_WEIGHTS):
     """(multipoles, errors, kind, orders) of a model variant, a baseline or an ESP-fit bound."""
+    if name in CLOUD_BOUNDS:
+        mps, errs = cloud_fits(test_set, CLOUD_BOUNDS[name], weights_dir)
+        return mps, errs, "bound", (2,)
     if name in BOUNDS:
         return [esp_fit_multipoles(t, BOUNDS[name][0]) for t in test_set], None, "bound", (2,)
     if name in registry.BASELINES:
@@ -619,7 +652,7 @@ def main(argv=None) -> int:
     models = args.models if args.models is not None else list(cards.installed_models(wdir))
     test_set = load_test_set(args.test, args.limit)
     t0 = time.perf_counter()
-    names = [*models, *([] if args.no_baselines else args.baselines), *([] if args.no_bounds else BOUNDS)]
+    names = [*models, *([] if args.no_baselines else args.baselines), *([] if args.no_bounds else bounds_for(wdir))]
     methods = {}
     for name in names:
         t = time.perf_counter()
@@ -652,7 +685,8 @@ def main(argv=None) -> int:
         "units": {"mep": "kcal/mol/e", "dipole": "D", "quadrupole": "D·Å"},
         "definitions": {
             "kind": "model = ML model; baseline = cheap charge model; bound = ESP fit to the DFT MEP of each "
-                    "test molecule itself (not a predictor; the floor for point atomic multipoles)",
+                    "test molecule itself (not a predictor; the floor for point atomic multipoles, or with a model's "
+                    "predicted valence clouds held fixed the floor of that model's form)",
             "mep_error": "atomic-multipole MEP minus DFT MEP at the same points",
             "overall": "pooled over all isodensity points of all molecules",
             "molecule_mean_mae": "mean over molecules of the per-molecule MAE",

@@ -93,6 +93,10 @@ def methods_for(test_set, weights_dir=ev.DEFAULT_WEIGHTS) -> dict:
     for order, label in ((0, "ESP-fit charges (floor of point charges)"), (2, "ESP-fit q + p + θ (floor of point multipoles)")):
         out[f"esp-fit-{order}"] = ([ev.esp_fit_multipoles(t, order=order) for t in test_set],
                                    [None] * len(test_set), label)
+    for bound, model in ev.CLOUD_BOUNDS.items():
+        if bound in ev.bounds_for(weights_dir):
+            mp, err = ev.cloud_fits(test_set, model, weights_dir)
+            out[bound] = (mp, err, f"ESP-fit q + p + θ with the {model} model's valence clouds (floor of its form)")
     for card_path in sorted(Path(weights_dir).glob("*.json")):
         if not cards.stem_has_weights(card_path):
             continue

@@ -139,4 +139,5 @@ METHOD_SHORT = {**{m: f"ML {m} model" for m in MODEL_NAMES},
                 **{b: BASELINES[b].split(" (")[0] for b in BASELINE_NAMES},
                 "xtb-multipoles": "GFN2-xTB multipoles",
                 "esp-fit-charges": "ESP-fit charges (point-charge floor)",
-                "esp-fit-multipoles": "ESP-fit q+p+θ (point-multipole floor)"}
+                "esp-fit-multipoles": "ESP-fit q+p+θ (point-multipole floor)",
+                "esp-fit-multipoles-clouds": "ESP-fit q+p+θ + mep clouds (floor of the mep form)"}
