@@ -194,3 +194,20 @@ def test_ion_training_pool_covers_every_charged_group_and_no_test_ion():
     assert {-2, -1, 1} <= {r["charge"] for r in rows}
     # a prefix (the labeller's order) mixes scaffold ions and ionised SPICE monomers
     assert {r["source"] for r in rows[:4]} == {"charged group on a substituent (scaffold ion)", "ionised SPICE monomer"}
+
+
+def test_staged_pack_leaves_out_rows_the_shards_hold(tmp_path):
+    """`pack --not-in DIR`: staged labels are only those no shard of DIR holds yet."""
+    import shutil
+    newchem = ROOT / "data" / "newchem"
+    for folder, name in (("holds_them", "test_ions.npz"), ("holds_others", "test_drugs.npz")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(newchem / name, tmp_path / folder / "shard.npz")
+    out = tmp_path / "staged.npz"
+    shutil.copy(newchem / "test_ions.npz", out)
+    pool, labels = [str(POOLS / "test_ions.csv")], str(tmp_path / "no_labels")
+    n_all = len(label_pool.packed_names_of(str(out)))
+    label_pool.pack(labels, pool, str(out), log=lambda s: None, not_in=(str(tmp_path / "holds_others"),))
+    assert len(label_pool.packed_names_of(str(out))) == n_all > 0
+    with pytest.raises(ValueError, match="no finished labels"):
+        label_pool.pack(labels, pool, str(out), log=lambda s: None, not_in=(str(tmp_path / "holds_them"),))

@@ -274,22 +274,25 @@ def packed_names(data_dir: str = os.path.join("data", "newchem")) -> set[str]:
     return names
 
 
-def pack(label_dir: str, pools: list[str], out_path: str, log=print, new_only: bool = False) -> dict:
+def pack(label_dir: str, pools: list[str], out_path: str, log=print, new_only: bool = False,
+         not_in: tuple[str, ...] = ()) -> dict:
     """Pack the finished labels of the rows of `pools` (pool order) into one .npz (the keys of
     the SPICE seed file: per-atom arrays concatenated, MEPs in hartree/e). Rows without a label
     file in `label_dir` are kept from `out_path` when it already holds them (labels of earlier
     sessions: the label folder is not in git); SPICE rows with a seed label come from the seed
     file (same level of theory and geometry). With `new_only`, rows packed in another file of
     `out_path`'s folder are left out, so the file is a new shard beside them (models whose
-    cards hash the older shards keep their exact training data)."""
+    cards hash the older shards keep their exact training data); rows packed in a file of a
+    `not_in` folder are left out too (staged labels: not those the shipped shards already hold)."""
     seed = seed_records()
     packed = packed_records(out_path) if os.path.exists(out_path) else {}
     folder = os.path.dirname(os.path.abspath(out_path))
     elsewhere = set()
-    if new_only:
-        for other in glob.glob(os.path.join(folder, "*.npz")):
-            if os.path.abspath(other) != os.path.abspath(out_path):
-                elsewhere |= packed_names_of(other)
+    others = (glob.glob(os.path.join(folder, "*.npz")) if new_only else []) + \
+        [f for d in not_in for f in glob.glob(os.path.join(d, "*.npz"))]
+    for other in others:
+        if os.path.abspath(other) != os.path.abspath(out_path):
+            elsewhere |= packed_names_of(other)
     recs = []
     for pool in pools:
         for row in read_rows(pool):
@@ -368,6 +371,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--new-only", action="store_true",
                    help="leave out rows packed in another file of the output's folder (a new shard)")
+    p.add_argument("--not-in", action="append", default=[], metavar="DIR",
+                   help="leave out rows packed in any .npz of DIR too (e.g. data/newchem for staged labels)")
     a = ap.parse_args(argv)
     return labelling.command(lambda: _command(a))
 
@@ -381,7 +386,7 @@ def _command(a) -> None:
     elif a.cmd == "export":
         export_geometries(a.pool, a.out, a.labels, mix=a.mix, limit=a.limit)
     else:
-        pack(a.labels, a.pool, a.out, new_only=a.new_only)
+        pack(a.labels, a.pool, a.out, new_only=a.new_only, not_in=tuple(a.not_in))
 
 
 if __name__ == "__main__":
