@@ -14,7 +14,8 @@ Every study is a model card written by :mod:`train.build` (with its test metrics
   weights it started from (its card's ``build.base``). ``ablation-mep-nopen`` (the mep-v1 config
   without its charge-penetration head) is also compared with ``mep-v1`` on every test set.
 - ``mep-v1.json``, ``study-mep-staged.json``: the mep recipe on fewer labels (the first shipped
-  shards; those plus the first staged labels), compared with ``weights/mep`` on every test set.
+  shards; those plus the first staged labels), compared with ``weights/mep`` on every test set;
+  ``study-mep-longer.json``: the shipped mep weights trained further on the same data.
 - ``curve-<point>.json``: the learning curve of the mep model (:mod:`train.learning_curve`):
   test-set MEP errors against the MEP-labelled training molecules per chemistry group, the
   marginal value of each group's labels and a projection of the global curve.
@@ -335,6 +336,22 @@ def labels_section(folder: Path = STUDIES) -> list[str]:
         [(label, card) for label, _, card in runs])
 
 
+def longer_section(folder: Path = STUDIES) -> list[str]:
+    """The shipped mep weights trained further on the same data (study-mep-longer): does more
+    training close the gap to the floor of the mep form (weights/evaluation*.md)?"""
+    longer = Path(folder) / "study-mep-longer.json"
+    if not longer.exists() or not (ROOT / "weights" / "mep.json").exists() or not _read(longer).get("test_sets"):
+        return []
+    card = _read(longer)
+    stage = card["build"]["config_values"]["stages"][-1]
+    return _mep_table(
+        "More training: the shipped mep weights trained further on the same data",
+        f"`train/configs/study-mep-longer.yaml`: `weights/mep.pt` trained {stage['epochs']} epochs more "
+        f"(a second cosine cycle from lr {stage['lr']:g}), same data, seed and sampling. MEP MAE in kcal/mol/e.",
+        [("`weights/mep.pt` (shipped)", _read(ROOT / "weights" / "mep.json")),
+         ("`study-mep-longer`", card)])
+
+
 def curve_points(folder: Path = STUDIES) -> dict[str, dict]:
     """name → card of every learning-curve point that has its test-set metrics."""
     out = {}
@@ -438,9 +455,10 @@ def mep_seed_section(folder: Path = STUDIES) -> list[str]:
 
 def page(items: list[dict], folder: Path = STUDIES) -> str:
     """The whole of weights/studies.md: the rebuild/seed/ablation tables, then the mep model's
-    penetration ablation, seed spread on every test set and learning curve."""
-    extra = (penetration_section(folder) + labels_section(folder) + mep_seed_section(folder)
-             + curve_section(folder))
+    penetration ablation, label and training-length studies, seed spread on every test set and
+    learning curve."""
+    extra = (penetration_section(folder) + labels_section(folder) + longer_section(folder)
+             + mep_seed_section(folder) + curve_section(folder))
     return markdown(items) + ("\n".join(extra) + "\n" if extra else "")
 
 
