@@ -211,3 +211,25 @@ def test_staged_pack_leaves_out_rows_the_shards_hold(tmp_path):
     assert len(label_pool.packed_names_of(str(out))) == n_all > 0
     with pytest.raises(ValueError, match="no finished labels"):
         label_pool.pack(labels, pool, str(out), log=lambda s: None, not_in=(str(tmp_path / "holds_them"),))
+
+
+def test_halide_pool_is_sp3_halides_outside_every_test_and_training_pool(tmp_path):
+    rows = pools.read_rows(str(POOLS / "train_halides.csv"))
+    others = {r["smiles"] for f in pools.TEST_POOLS + ("train_spice.csv", "train_dft.csv", "train_halogen.csv",
+                                                       "train_ions.csv")
+              for r in pools.read_rows(str(POOLS / f))}
+    assert rows and not others & {r["smiles"] for r in rows}
+    sp3_halide = Chem.MolFromSmarts("[CX4][Cl,Br,I]")
+    assert all(Chem.MolFromSmiles(r["smiles"]).HasSubstructMatch(sp3_halide) for r in rows)
+    assert {r["id"].rsplit("_", 1)[1] for r in rows} == {"Cl", "Br", "I"}
+    # the labeller's order takes every chloride first
+    x = [r["id"].rsplit("_", 1)[1] for r in rows]
+    assert x == sorted(x, key=("Cl", "Br", "I").index)
+    # the committed file is what the code writes
+    import shutil
+    for f in pools.TEST_POOLS + ("train_spice.csv", "train_dft.csv", "train_halogen.csv", "train_ions.csv"):
+        shutil.copy(POOLS / f, tmp_path / f)
+    assert pools.write_halide_train(str(tmp_path)) == len(rows)
+    assert (tmp_path / "train_halides.csv").read_bytes() == (POOLS / "train_halides.csv").read_bytes()
+    # CH3Cl is a test molecule: the scaffold "C{X}" gives no chloride row
+    assert "CCl" not in {r["smiles"] for r in rows} and "CCl" in others

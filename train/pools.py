@@ -419,6 +419,41 @@ def write_ion_train(out_dir: str) -> int:
     return len(rows)
 
 
+#: sp³ C–X scaffolds ({X} marks each halogen): mono-, gem- and vicinal halides on alkyl chains,
+#: rings and next to the groups drugs put beside them; the weak σ-hole of an sp³ C–Cl is where
+#: the mep model's caps were still wrong (7 sp³ chlorides among its training labels)
+HALIDE_SCAFFOLDS = (
+    "C{X}", "CC{X}", "CCC{X}", "CC(C){X}", "CCCC{X}", "CC(C)C{X}", "CCC(C){X}", "CC(C)(C){X}",
+    "CCCCC{X}", "{X}C1CCCC1", "{X}C1CCCCC1", "C=CC{X}", "C#CC{X}", "OCC{X}", "COCC{X}", "NCC{X}",
+    "N#CC{X}", "O=CC{X}", "CC(=O)C{X}", "OC(=O)C{X}", "{X}Cc1ccccc1", "CSCC{X}", "FC(F)C{X}",
+    "{X}C{X}", "CC({X}){X}", "CCC({X}){X}", "CC(C)({X}){X}", "{X}CC{X}", "CC({X})C{X}", "{X}CCC{X}",
+    "{X}C({X}){X}", "CC({X})({X}){X}", "OCC({X})({X}){X}", "{X}C1CCCCC1{X}")
+
+
+def halide_train_rows(exclude: set[str]) -> list[dict]:
+    """Every HALIDE_SCAFFOLDS entry with X = Cl, then Br, then I (any prefix favours the chlorides),
+    minus `exclude`."""
+    rows, seen = [], set(exclude)
+    for x in ("Cl", "Br", "I"):
+        for j, scaffold in enumerate(HALIDE_SCAFFOLDS):
+            smi = canonical(scaffold.replace("{X}", x))
+            if smi and smi not in seen:
+                seen.add(smi)
+                rows.append(_row(f"halide_{j}_{x}", smi, f"sp3 C-{x} scaffold"))
+    return rows
+
+
+def write_halide_train(out_dir: str) -> int:
+    """(Re)write ``train_halides.csv``: sp³ halide scaffolds (:func:`halide_train_rows`) outside
+    every test set and the other training pools."""
+    exclude = {r["smiles"] for f in TEST_POOLS + ("train_spice.csv", "train_dft.csv", "train_halogen.csv",
+                                                 "train_ions.csv")
+               for r in read_rows(os.path.join(out_dir, f))}
+    rows = halide_train_rows(exclude)
+    write_rows(os.path.join(out_dir, "train_halides.csv"), rows)
+    return len(rows)
+
+
 def write_spice_train(out_dir: str) -> int:
     """(Re)write ``train_spice.csv`` from the test CSVs already in `out_dir`."""
     test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
@@ -478,7 +513,12 @@ def main(argv=None) -> int:
     h.add_argument("--out", default=os.path.join("data", "pools"))
     i = sub.add_parser("ion-train", help="rewrite train_ions.csv only (ionised SPICE training monomers)")
     i.add_argument("--out", default=os.path.join("data", "pools"))
+    x = sub.add_parser("halide-train", help="rewrite train_halides.csv only (sp3 C-X scaffolds)")
+    x.add_argument("--out", default=os.path.join("data", "pools"))
     a = ap.parse_args(argv)
+    if a.cmd == "halide-train":
+        print(f"train_halides.csv: {write_halide_train(a.out)} molecules")
+        return 0
     if a.cmd == "ion-train":
         print(f"train_ions.csv: {write_ion_train(a.out)} molecules")
         return 0
