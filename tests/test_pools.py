@@ -233,3 +233,36 @@ def test_halide_pool_is_sp3_halides_outside_every_test_and_training_pool(tmp_pat
     assert (tmp_path / "train_halides.csv").read_bytes() == (POOLS / "train_halides.csv").read_bytes()
     # CH3Cl is a test molecule: the scaffold "C{X}" gives no chloride row
     assert "CCl" not in {r["smiles"] for r in rows} and "CCl" in others
+
+
+def test_spice_conformer_rows_are_training_monomers_at_their_thermal_geometries(tmp_path):
+    rows = pools.read_rows(str(POOLS / "train_spice_conformers.csv"))
+    training = {r["id"]: r for f in ("train_spice.csv", "train_dft.csv") for r in pools.read_rows(str(POOLS / f))
+                if pools.spice_conformation(r) == 0}
+    test = {r["smiles"] for f in pools.TEST_POOLS for r in pools.read_rows(str(POOLS / f))}
+    assert rows and not test & {r["smiles"] for r in rows}
+    ks = [pools.spice_conformation(r) for r in rows]
+    assert set(ks) == set(range(1, pools.SPICE_CONFORMERS + 1)) and ks == sorted(ks)   # conformation 1 of all first
+    parents = {pools.spice_group(r) for r in rows}
+    assert parents <= set(training) and all(training[pools.spice_group(r)]["smiles"] == r["smiles"] for r in rows)
+    assert {"CCCCl", "ClCCl", "CBr", "CI"} <= parents
+    # the labeller's geometry: the same atoms as conformation 0, SPICE's own displaced positions
+    row = next(r for r in rows if r["id"] == "CCCCl_conf3")
+    assert pools.spice_conformation(row) == 3 and pools.spice_group(row) == "CCCCl"
+    mol, mol0 = label_pool.molecule_of(row), label_pool.molecule_of(training["CCCCl"])
+    assert np.array_equal(mol.numbers, mol0.numbers)
+    dist = lambda m: np.linalg.norm(m.positions[:, None] - m.positions[None], axis=-1)  # noqa: E731
+    assert np.abs(dist(mol) - dist(mol0)).max() > 0.01                  # another geometry of the same molecule
+    cl = int(np.flatnonzero(mol.numbers == 17)[0])
+    assert 1.6 < np.sort(dist(mol)[cl])[1] < 2.0                         # C–Cl still bonded (Å)
+    assert pools.spice_conformation({"source": "halogen swap (I) of a SPICE monomer"}) is None
+    # a thermal conformation is labelled, never taken for conformation 0's seed label
+    late = {**row, "id": "CCCCl_conf49", "source": "SPICE DES monomer (conformation 49)"}
+    pools.write_rows(str(tmp_path / "late.csv"), [late, training["CCCCl"]])
+    assert [r["id"] for r in label_pool.todo_rows([str(tmp_path / "late.csv")], str(tmp_path))] == ["CCCCl_conf49"]
+    # the committed file is what the code writes
+    import shutil
+    for f in ("train_spice.csv", "train_dft.csv"):
+        shutil.copy(POOLS / f, tmp_path / f)
+    assert pools.write_spice_conformers(str(tmp_path)) == len(rows)
+    assert (tmp_path / "train_spice_conformers.csv").read_bytes() == (POOLS / "train_spice_conformers.csv").read_bytes()

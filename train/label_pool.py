@@ -14,7 +14,7 @@ Pools are labelled in the order given, rows in file order (dask priorities), on 
 LocalCluster of ``--workers`` single-threaded processes, or on an existing cluster with
 ``--scheduler`` (spread over machines).
 
-Geometry: SPICE rows (`source` starting with "SPICE") use SPICE's conformation 0 (nm → Å);
+Geometry: SPICE rows (`source` "SPICE DES monomer (conformation k)") use that SPICE conformation (nm → Å);
 every other row goes through the app's SMILES pipeline (mepviz.inputs.from_smiles: canonical
 atom order, lowest-MMFF of 8 conformers), so training geometries are what users get.
 
@@ -39,20 +39,21 @@ import numpy as np
 from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
 from train.label import esp_points
 from train import labelling
-from train.pools import _interleave, read_rows
+from train.pools import _interleave, read_rows, spice_conformation, spice_group
 
 SPICE_HDF5 = os.path.join("data", "spice", "des-monomers.hdf5")
 
 
-def spice_molecule(name: str, charge: int):
-    """The SPICE DES monomer `name`, conformation 0 (atom k = map number k+1), as a Molecule."""
+def spice_molecule(name: str, charge: int, conformation: int = 0):
+    """The SPICE DES monomer `name` at one of its conformations (atom k = map number k+1), as a
+    Molecule."""
     import h5py
     from rdkit import Chem
 
     from mepviz.molecule import Molecule
     with h5py.File(SPICE_HDF5, "r") as f:
         mapped = f[name]["smiles"][0].decode()
-        conf = np.asarray(f[name]["conformations"][0], float) * 10.0        # nm → Å
+        conf = np.asarray(f[name]["conformations"][conformation], float) * 10.0        # nm → Å
     m = Chem.MolFromSmiles(mapped, sanitize=False)
     z = np.zeros(m.GetNumAtoms(), int)
     for a in m.GetAtoms():
@@ -62,12 +63,14 @@ def spice_molecule(name: str, charge: int):
 
 def molecule_of(row: dict):
     """The labelled geometry of a pool row: its exported `z`/`pos` when present (see
-    `export_geometries`), else SPICE conformation 0, else the app's SMILES pipeline."""
+    `export_geometries`), else the SPICE conformation its source names, else the app's SMILES
+    pipeline."""
     if "z" in row:
         from mepviz.molecule import Molecule
         return Molecule(row["z"], row["pos"], charge=int(row["charge"]), name=row["id"])
-    if row["source"].startswith("SPICE"):
-        return spice_molecule(row["id"], int(row["charge"]))
+    k = spice_conformation(row)
+    if k is not None:
+        return spice_molecule(spice_group(row), int(row["charge"]), k)
     from mepviz.inputs import from_smiles
     return from_smiles(row["smiles"], charge=int(row["charge"]), name=row["id"])
 
@@ -153,7 +156,7 @@ def todo_rows(pools: list[str], out_dir: str, retry_failed: bool = False, limit:
     seeded = seed_smiles()
     packed = packed_names()
     def wanted(row):
-        if row["id"] in packed or (row["source"].startswith("SPICE") and row["smiles"] in seeded):
+        if row["id"] in packed or (spice_conformation(row) == 0 and row["smiles"] in seeded):
             return False
         return labelling.pending(out_dir, labelling.safe_stem(row["id"]), retry_failed)
 
@@ -303,7 +306,7 @@ def pack(label_dir: str, pools: list[str], out_path: str, log=print, new_only: b
                 recs.append(labelling.read_record(path))
             elif row["id"] in packed:                    # labelled in an earlier session
                 recs.append(packed[row["id"]])
-            elif row["source"].startswith("SPICE") and row["smiles"] in seed:
+            elif spice_conformation(row) == 0 and row["smiles"] in seed:
                 recs.append({**seed[row["smiles"]], "name": np.str_(row["id"]), "source": np.str_(row["source"])})
     if not recs:
         raise ValueError(f"no finished labels for {pools} in {label_dir}")

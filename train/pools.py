@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import sys
 import zipfile
 
@@ -454,6 +455,49 @@ def write_halide_train(out_dir: str) -> int:
     return len(rows)
 
 
+#: the `source` of a SPICE row names its conformation
+_CONFORMATION = re.compile(r"^SPICE DES monomer \(conformation (\d+)\)$")
+
+
+def spice_conformation(row: dict) -> int | None:
+    """The SPICE conformation a row is labelled at (``source`` "SPICE DES monomer (conformation
+    k)"), or None for a row whose geometry comes from its SMILES."""
+    m = _CONFORMATION.match(row["source"])
+    return int(m.group(1)) if m else None
+
+
+def spice_group(row: dict) -> str:
+    """The SPICE HDF5 group of a SPICE row: its id, less the ``_conf<k>`` suffix of k > 0."""
+    k = spice_conformation(row)
+    return row["id"][: -len(f"_conf{k}")] if k else row["id"]
+
+
+#: SPICE conformations 1…N of the training monomers with an sp³ C–X bond (X = Cl, Br, I)
+SPICE_CONFORMERS = 8
+
+
+def spice_conformer_rows(training: list[dict], n: int = SPICE_CONFORMERS) -> list[dict]:
+    """Conformations 1…n (SPICE's thermal samples; the test sets use conformation 0 of other
+    monomers) of the conformation-0 SPICE rows in `training` that hold an sp³ C–X bond, one
+    conformation of every monomer before the next (any prefix covers every monomer). Bond
+    lengths there spread over ±0.1 Å (C–Cl 1.67–1.92 Å in the test monomers); the labels made
+    from SMILES all sit at the MMFF minimum."""
+    from rdkit import Chem
+    sp3_halide = Chem.MolFromSmarts("[CX4][Cl,Br,I]")
+    parents = [r for r in training if spice_conformation(r) == 0
+               and Chem.MolFromSmiles(r["smiles"]).HasSubstructMatch(sp3_halide)]
+    return [_row(f"{r['id']}_conf{k}", r["smiles"], f"SPICE DES monomer (conformation {k})", r["charge"])
+            for k in range(1, n + 1) for r in parents]
+
+
+def write_spice_conformers(out_dir: str) -> int:
+    """(Re)write ``train_spice_conformers.csv`` from the SPICE rows of the training pools."""
+    training = [r for f in ("train_spice.csv", "train_dft.csv") for r in read_rows(os.path.join(out_dir, f))]
+    rows = spice_conformer_rows(training)
+    write_rows(os.path.join(out_dir, "train_spice_conformers.csv"), rows)
+    return len(rows)
+
+
 def write_spice_train(out_dir: str) -> int:
     """(Re)write ``train_spice.csv`` from the test CSVs already in `out_dir`."""
     test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
@@ -515,7 +559,12 @@ def main(argv=None) -> int:
     i.add_argument("--out", default=os.path.join("data", "pools"))
     x = sub.add_parser("halide-train", help="rewrite train_halides.csv only (sp3 C-X scaffolds)")
     x.add_argument("--out", default=os.path.join("data", "pools"))
+    c = sub.add_parser("spice-conformers", help="rewrite train_spice_conformers.csv only")
+    c.add_argument("--out", default=os.path.join("data", "pools"))
     a = ap.parse_args(argv)
+    if a.cmd == "spice-conformers":
+        print(f"train_spice_conformers.csv: {write_spice_conformers(a.out)} molecules")
+        return 0
     if a.cmd == "halide-train":
         print(f"train_halides.csv: {write_halide_train(a.out)} molecules")
         return 0
