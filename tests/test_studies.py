@@ -118,21 +118,29 @@ def test_learning_curve_tables_marginal_values_and_projection(tmp_path):
 
 def test_more_labels_and_penetration_studies_compare_like_with_like():
     """The 'More labels' table's builds differ only in their beyond-QM9 shards, each a superset of
-    the one before (mep-v1 ⊂ study-mep-staged ⊂ mep), each card built from its committed config;
+    the one before (mep-v1 ⊂ study-mep-staged, mep-v1 ⊂ mep-v2 ⊂ mep), each card built from its committed config;
     the penetration ablation is mep-v1 with the head switched off and nothing else."""
     from train.build import load_config
-    configs = {name: load_config(name) for name in ("mep-v1", "study-mep-staged", "mep", "ablation-mep-nopen")}
+    configs = {name: load_config(name) for name in ("mep-v1", "study-mep-staged", "mep-v2", "mep", "ablation-mep-nopen",
+                                                    "study-mep-longer")}
     stems = {"mep-v1": studies.STUDIES / "mep-v1", "study-mep-staged": studies.STUDIES / "study-mep-staged",
-             "mep": studies.ROOT / "weights" / "mep", "ablation-mep-nopen": studies.STUDIES / "ablation-mep-nopen"}
+             "mep-v2": studies.STUDIES / "mep-v2", "mep": studies.ROOT / "weights" / "mep",
+             "ablation-mep-nopen": studies.STUDIES / "ablation-mep-nopen",
+             "study-mep-longer": studies.STUDIES / "study-mep-longer"}
     for name, stem in stems.items():
         card = json.loads(stem.with_suffix(".json").read_text())
         assert card["build"]["config_sha256"] == configs[name]["_sha256"], f"{stem.name}: built from another config"
     strip = lambda cfg, *keys: {k: v for k, v in cfg.items() if k not in ("_name", "_path", "_sha256", *keys)}  # noqa: E731
-    files = [configs[n]["data"]["dft"] for n in ("mep-v1", "study-mep-staged", "mep")]
-    assert set(files[0]) < set(files[1]) and set(files[0]) < set(files[2])
-    assert all(strip(configs[n], "data") == strip(configs["mep-v1"], "data") for n in ("study-mep-staged", "mep"))
+    files = [configs[n]["data"]["dft"] for n in ("mep-v1", "study-mep-staged", "mep-v2", "mep")]
+    assert set(files[0]) < set(files[1]) and set(files[0]) < set(files[2]) < set(files[3])
+    assert all(strip(configs[n], "data") == strip(configs["mep-v1"], "data")
+               for n in ("study-mep-staged", "mep-v2", "mep"))
+    # the longer-training study is mep-v2 trained further on mep-v2's data
+    longer = configs["study-mep-longer"]
+    assert longer["init"]["weights"] == "weights/studies/mep-v2" and longer["data"] == configs["mep-v2"]["data"]
     nopen = strip(configs["ablation-mep-nopen"])
     assert nopen["model"] == {**configs["mep-v1"]["model"], "penetration": False}
     assert {**nopen, "model": configs["mep-v1"]["model"]} == strip(configs["mep-v1"])
     added = studies.added_labels("mep", "mep-v1")
-    assert sum(added.values()) > sum(studies.added_labels("study-mep-staged", "mep-v1").values()) > 0
+    assert sum(added.values()) > sum(studies.added_labels("mep-v2", "mep-v1").values()) \
+        > sum(studies.added_labels("study-mep-staged", "mep-v1").values()) > 0

@@ -13,9 +13,10 @@ Every study is a model card written by :mod:`train.build` (with its test metrics
   ``python -m train.build <config> --out weights/studies/ablation-<config>``; compared with the base
   weights it started from (its card's ``build.base``). ``ablation-mep-nopen`` (the mep-v1 config
   without its charge-penetration head) is also compared with ``mep-v1`` on every test set.
-- ``mep-v1.json``, ``study-mep-staged.json``: the mep recipe on fewer labels (the first shipped
-  shards; those plus the first staged labels), compared with ``weights/mep`` on every test set;
-  ``study-mep-longer.json``: the shipped mep weights trained further on the same data.
+- ``mep-v1.json``, ``study-mep-staged.json``, ``mep-v2.json``: the mep recipe on fewer labels (the
+  first shipped shards; those plus the first staged labels; the second shipped shards), compared
+  with ``weights/mep`` on every test set;
+  ``study-mep-longer.json``: the mep-v2 weights trained further on the same data.
 - ``curve-<point>.json``: the learning curve of the mep model (:mod:`train.learning_curve`):
   test-set MEP errors against the MEP-labelled training molecules per chemistry group, the
   marginal value of each group's labels and a projection of the global curve.
@@ -317,9 +318,11 @@ def penetration_section(folder: Path = STUDIES) -> list[str]:
 
 def labels_section(folder: Path = STUDIES) -> list[str]:
     """The mep recipe as the labels grew: mep-v1 (first shipped), study-mep-staged (+ the first
-    staged labels), the shipped mep (+ every label packed into data/newchem since)."""
+    staged labels), mep-v2 (second shipped), the shipped mep (+ every label packed into
+    data/newchem since, the sp³ halide scaffolds among them)."""
     runs = [("`mep-v1` (first shipped recipe)", "mep-v1", Path(folder) / "mep-v1.json"),
             ("`study-mep-staged`", "study-mep-staged", Path(folder) / "study-mep-staged.json"),
+            ("`mep-v2` (second shipped recipe)", "mep-v2", Path(folder) / "mep-v2.json"),
             ("`weights/mep.pt` (shipped)", "mep", ROOT / "weights" / "mep.json")]
     runs = [(label, config, _read(path)) for label, config, path in runs if path.exists()]
     if len(runs) < 2 or runs[0][1] != "mep-v1" or not all(c.get("test_sets") for _, _, c in runs):
@@ -330,26 +333,26 @@ def labels_section(folder: Path = STUDIES) -> list[str]:
     return _mep_table(
         "More labels: the mep recipe as the DFT labels with surface MEPs grew",
         "The same seed, stages and sampling; only the beyond-QM9 shards differ (`train/configs/mep-v1.yaml`, "
-        "`study-mep-staged.yaml`, `mep.yaml`; rows already in an earlier file are dropped). Molecules with "
+        "`study-mep-staged.yaml`, `mep-v2.yaml`, `mep.yaml`; rows already in an earlier file are dropped). Molecules with "
         f"surface MEPs beyond mep-v1's (before the validation split): {added}. MEP MAE in kcal/mol/e; the "
         "validation columns are each build's own split, so they differ in molecules.",
         [(label, card) for label, _, card in runs])
 
 
 def longer_section(folder: Path = STUDIES) -> list[str]:
-    """The shipped mep weights trained further on the same data (study-mep-longer): does more
+    """The mep-v2 weights trained further on the same data (study-mep-longer): does more
     training close the gap to the floor of the mep form (weights/evaluation*.md)?"""
-    longer = Path(folder) / "study-mep-longer.json"
-    if not longer.exists() or not (ROOT / "weights" / "mep.json").exists() or not _read(longer).get("test_sets"):
+    longer, base = Path(folder) / "study-mep-longer.json", Path(folder) / "mep-v2.json"
+    if not longer.exists() or not base.exists() or not _read(longer).get("test_sets"):
         return []
     card = _read(longer)
     stage = card["build"]["config_values"]["stages"][-1]
     return _mep_table(
-        "More training: the shipped mep weights trained further on the same data",
-        f"`train/configs/study-mep-longer.yaml`: `weights/mep.pt` trained {stage['epochs']} epochs more "
-        f"(a second cosine cycle from lr {stage['lr']:g}), same data, seed and sampling. MEP MAE in kcal/mol/e.",
-        [("`weights/mep.pt` (shipped)", _read(ROOT / "weights" / "mep.json")),
-         ("`study-mep-longer`", card)])
+        "More training: the mep weights trained further on the same data",
+        f"`train/configs/study-mep-longer.yaml`: `weights/studies/mep-v2.pt` (the mep recipe as shipped "
+        f"second) trained {stage['epochs']} epochs more (a second cosine cycle from lr {stage['lr']:g}), "
+        "same data, seed and sampling. MEP MAE in kcal/mol/e.",
+        [("`mep-v2`", _read(base)), ("`study-mep-longer`", card)])
 
 
 def curve_points(folder: Path = STUDIES) -> dict[str, dict]:
