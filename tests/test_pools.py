@@ -229,7 +229,7 @@ def test_halide_pool_is_sp3_halides_outside_every_test_and_training_pool(tmp_pat
     import shutil
     for f in pools.TEST_POOLS + ("train_spice.csv", "train_dft.csv", "train_halogen.csv", "train_ions.csv"):
         shutil.copy(POOLS / f, tmp_path / f)
-    assert pools.write_halide_train(str(tmp_path)) == len(rows)
+    assert pools.main(["halide-train", "--out", str(tmp_path)]) == 0        # the documented command
     assert (tmp_path / "train_halides.csv").read_bytes() == (POOLS / "train_halides.csv").read_bytes()
     # CH3Cl is a test molecule: the scaffold "C{X}" gives no chloride row
     assert "CCl" not in {r["smiles"] for r in rows} and "CCl" in others

@@ -544,6 +544,17 @@ def read_rows(path: str) -> list[dict]:
     return rows
 
 
+#: subcommands that rewrite one training pool from the files already in --out (no MOSES wheel)
+REWRITERS = {
+    "spice-train": ("train_spice.csv", write_spice_train, "SPICE monomers with seed labels"),
+    "halogen-train": ("train_halogen.csv", write_halogen_train, "halogen swaps"),
+    "ion-train": ("train_ions.csv", write_ion_train, "scaffold and ionised SPICE training monomers"),
+    "halide-train": ("train_halides.csv", write_halide_train, "sp3 C-X scaffolds"),
+    "spice-conformers": ("train_spice_conformers.csv", write_spice_conformers,
+                         "SPICE thermal conformations of the sp3 halides"),
+}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.pools", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -551,31 +562,13 @@ def main(argv=None) -> int:
     b.add_argument("--moses-wheel", required=True, help="path to molsets-0.3.1-py3-none-any.whl")
     b.add_argument("--out", default=os.path.join("data", "pools"))
     b.add_argument("--train-molecules", type=int, default=36000)
-    t = sub.add_parser("spice-train", help="rewrite train_spice.csv only (no MOSES wheel needed)")
-    t.add_argument("--out", default=os.path.join("data", "pools"))
-    h = sub.add_parser("halogen-train", help="rewrite train_halogen.csv only (no MOSES wheel needed)")
-    h.add_argument("--out", default=os.path.join("data", "pools"))
-    i = sub.add_parser("ion-train", help="rewrite train_ions.csv only (ionised SPICE training monomers)")
-    i.add_argument("--out", default=os.path.join("data", "pools"))
-    x = sub.add_parser("halide-train", help="rewrite train_halides.csv only (sp3 C-X scaffolds)")
-    x.add_argument("--out", default=os.path.join("data", "pools"))
-    c = sub.add_parser("spice-conformers", help="rewrite train_spice_conformers.csv only")
-    c.add_argument("--out", default=os.path.join("data", "pools"))
+    for cmd, (fname, _, what) in REWRITERS.items():
+        sub.add_parser(cmd, help=f"rewrite {fname} only ({what})").add_argument(
+            "--out", default=os.path.join("data", "pools"))
     a = ap.parse_args(argv)
-    if a.cmd == "spice-conformers":
-        print(f"train_spice_conformers.csv: {write_spice_conformers(a.out)} molecules")
-        return 0
-    if a.cmd == "halide-train":
-        print(f"train_halides.csv: {write_halide_train(a.out)} molecules")
-        return 0
-    if a.cmd == "ion-train":
-        print(f"train_ions.csv: {write_ion_train(a.out)} molecules")
-        return 0
-    if a.cmd == "halogen-train":
-        print(f"train_halogen.csv: {write_halogen_train(a.out)} molecules")
-        return 0
-    if a.cmd == "spice-train":
-        print(f"train_spice.csv: {write_spice_train(a.out)} molecules")
+    if a.cmd in REWRITERS:
+        fname, write, _ = REWRITERS[a.cmd]
+        print(f"{fname}: {write(a.out)} molecules")
         return 0
     build(a.moses_wheel, a.out, n_train_molecules=a.train_molecules, log=lambda s: print(s, flush=True))
     return 0
