@@ -361,8 +361,8 @@ def halogen_train_rows(queue: list[dict], exclude: set[str], limit: int = 600) -
 
 def write_halogen_train(out_dir: str) -> int:
     """(Re)write ``train_halogen.csv`` from the DFT queue and test CSVs in `out_dir`."""
-    test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
-    queue = read_rows(os.path.join(out_dir, "train_dft.csv")) + read_rows(os.path.join(out_dir, "train_spice.csv"))
+    test_smiles = {r["smiles"] for r in read_pools(out_dir, TEST_POOLS)}
+    queue = read_pools(out_dir, ("train_dft.csv", "train_spice.csv"))
     rows = halogen_train_rows(queue, test_smiles | {r["smiles"] for r in queue})
     write_rows(os.path.join(out_dir, "train_halogen.csv"), rows)
     return len(rows)
@@ -410,9 +410,8 @@ def write_ion_train(out_dir: str) -> int:
     """(Re)write ``train_ions.csv``: scaffold ions (:func:`scaffold_ion_rows`) interleaved with the
     ionised SPICE training monomers (the SPICE ions themselves are all test molecules), outside
     every test set and the other training pools."""
-    test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
-    queue = [r for f in ("train_spice.csv", "train_dft.csv", "train_halogen.csv")
-             for r in read_rows(os.path.join(out_dir, f))]
+    test_smiles = {r["smiles"] for r in read_pools(out_dir, TEST_POOLS)}
+    queue = read_pools(out_dir, ("train_spice.csv", "train_dft.csv", "train_halogen.csv"))
     exclude = test_smiles | {r["smiles"] for r in queue}
     scaffolds = scaffold_ion_rows(exclude)
     rows = _interleave(scaffolds, ion_train_rows(queue, exclude | {r["smiles"] for r in scaffolds}))
@@ -447,9 +446,8 @@ def halide_train_rows(exclude: set[str]) -> list[dict]:
 def write_halide_train(out_dir: str) -> int:
     """(Re)write ``train_halides.csv``: sp³ halide scaffolds (:func:`halide_train_rows`) outside
     every test set and the other training pools."""
-    exclude = {r["smiles"] for f in TEST_POOLS + ("train_spice.csv", "train_dft.csv", "train_halogen.csv",
-                                                 "train_ions.csv")
-               for r in read_rows(os.path.join(out_dir, f))}
+    exclude = {r["smiles"] for r in read_pools(out_dir, TEST_POOLS + ("train_spice.csv", "train_dft.csv",
+                                                                     "train_halogen.csv", "train_ions.csv"))}
     rows = halide_train_rows(exclude)
     write_rows(os.path.join(out_dir, "train_halides.csv"), rows)
     return len(rows)
@@ -492,7 +490,7 @@ def spice_conformer_rows(training: list[dict], n: int = SPICE_CONFORMERS) -> lis
 
 def write_spice_conformers(out_dir: str) -> int:
     """(Re)write ``train_spice_conformers.csv`` from the SPICE rows of the training pools."""
-    training = [r for f in ("train_spice.csv", "train_dft.csv") for r in read_rows(os.path.join(out_dir, f))]
+    training = read_pools(out_dir, ("train_spice.csv", "train_dft.csv"))
     rows = spice_conformer_rows(training)
     write_rows(os.path.join(out_dir, "train_spice_conformers.csv"), rows)
     return len(rows)
@@ -500,7 +498,7 @@ def write_spice_conformers(out_dir: str) -> int:
 
 def write_spice_train(out_dir: str) -> int:
     """(Re)write ``train_spice.csv`` from the test CSVs already in `out_dir`."""
-    test_smiles = {r["smiles"] for f in TEST_POOLS for r in read_rows(os.path.join(out_dir, f))}
+    test_smiles = {r["smiles"] for r in read_pools(out_dir, TEST_POOLS)}
     rows = seeded_spice_train(spice_names(), test_smiles)
     write_rows(os.path.join(out_dir, "train_spice.csv"), rows)
     return len(rows)
@@ -553,6 +551,11 @@ REWRITERS = {
     "spice-conformers": ("train_spice_conformers.csv", write_spice_conformers,
                          "SPICE thermal conformations of the sp3 halides"),
 }
+
+
+def read_pools(out_dir: str, names) -> list[dict]:
+    """Rows of the pool CSVs `names` in `out_dir`, in that order."""
+    return [r for name in names for r in read_rows(os.path.join(out_dir, name))]
 
 
 def main(argv=None) -> int:
