@@ -471,7 +471,7 @@ def spice_group(row: dict) -> str:
 
 
 #: SPICE conformations 1…N of the training monomers with an sp³ C–X bond (X = Cl, Br, I)
-SPICE_CONFORMERS = 8
+SPICE_CONFORMERS = 24
 
 
 def spice_conformer_rows(training: list[dict], n: int = SPICE_CONFORMERS) -> list[dict]:
