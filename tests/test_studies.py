@@ -144,3 +144,28 @@ def test_more_labels_and_penetration_studies_compare_like_with_like():
     added = studies.added_labels("mep", "mep-v1")
     assert sum(added.values()) > sum(studies.added_labels("mep-v2", "mep-v1").values()) \
         > sum(studies.added_labels("study-mep-staged", "mep-v1").values()) > 0
+
+
+def test_conformer_study_is_the_mep_recipe_plus_its_shards_and_its_sigma_hole_block_recomputes(tmp_path):
+    """study-mep-conformers = mep.yaml with three more beyond-QM9 shards and nothing else (seeds 1, 2
+    by --seed); the σ-hole set block of its card (MEP MAE, caps) is what its weights give."""
+    from train.build import load_config
+    from train.evaluate_sets import model_set_metrics
+    mep, study = load_config("mep"), load_config("study-mep-conformers")
+    strip = lambda cfg: {k: v for k, v in cfg.items() if k not in ("_name", "_path", "_sha256", "data")}  # noqa: E731
+    assert strip(study) == strip(mep) and study["data"]["xtb"] == mep["data"]["xtb"]
+    added = [f for f in study["data"]["dft"] if f not in mep["data"]["dft"]]
+    assert study["data"]["dft"][:len(mep["data"]["dft"])] == mep["data"]["dft"]
+    assert added == ["data/newchem_staged/spice_conformers.npz", "data/newchem_staged/halogen_3.npz",
+                     "data/newchem_staged/ions_3.npz"]
+    assert study["data"]["dft_repeat"] == {**mep["data"]["dft_repeat"], **{f: 2 for f in added}}
+    for stem, seed in (("study-mep-conformers", 0), ("study-mep-conformers-seed1", 1),
+                       ("study-mep-conformers-seed2", 2)):
+        card = json.loads((studies.STUDIES / f"{stem}.json").read_text())
+        assert card["build"]["config_values"]["seed"] == seed
+        assert card["build"]["config_values"]["data"] == study["data"]
+    (tmp_path / "sigma_hole.npz").symlink_to(studies.ROOT / "data" / "newchem" / "sigma_hole.npz")
+    got = model_set_metrics(studies.STUDIES / "study-mep-conformers", tmp_path, log=lambda *_: None)["sigma_hole"]
+    want = json.loads((studies.STUDIES / "study-mep-conformers.json").read_text())["test_sets"]["sigma_hole"]
+    assert got["caps"] == want["caps"]
+    assert got["mep_iso_mae"] == pytest.approx(want["mep_iso_mae"], rel=1e-9)

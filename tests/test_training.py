@@ -314,6 +314,31 @@ def test_relabel_rewrites_naming_fields_only(tmp_path):
     assert new["recipe_config"]["sha256"] == build.load_config("dipole-xtb")["_sha256"]
 
 
+
+def test_relabel_repoints_moved_data_only_when_every_digest_matches():
+    """A card built before its shards moved (here: study-mep-conformers' staged files recorded under
+    elsewhere) takes the config's paths and hash; a changed digest or hyperparameter keeps it."""
+    import copy
+    from train import build
+    cfg = build.load_config("study-mep-conformers")
+    values = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    digests = build.data_digests(cfg)
+    old = lambda f: f.replace("data/newchem_staged/", "data/elsewhere/")  # noqa: E731
+    moved = {"config_values": {**values, "data": {**values["data"], "dft": [old(f) for f in values["data"]["dft"]]}},
+             "config_sha256": "before the move", "data_sha256": {old(f): d for f, d in digests.items()}}
+    block = copy.deepcopy(moved)
+    build.repoint_moved_data(block, cfg)
+    assert block == {"config_values": values, "config_sha256": cfg["_sha256"], "data_sha256": digests}
+    changed = copy.deepcopy(moved)
+    changed["data_sha256"][old("data/newchem_staged/ions_3.npz")] = "0" * 64
+    other = copy.deepcopy(moved)
+    other["config_values"]["batch_size"] = 64
+    for block in (changed, other):
+        before = copy.deepcopy(block)
+        build.repoint_moved_data(block, cfg)
+        assert block == before
+
+
 # ------------------------------------------------------------------ molecules beyond QM9
 def test_named_molecules_load_with_their_charges_and_split_by_name(tmp_path):
     """Beyond-QM9 label files (name + total charge) train alongside QM9: stable keys that are

@@ -203,10 +203,24 @@ def identity(cfg: dict) -> dict:
     }
 
 
-def relabel(cfg: dict, stem: str) -> None:
+def repoint_moved_data(build: dict, cfg: dict) -> None:
+    """Point a card's ``build`` block at the config's data paths after data files were moved
+    (e.g. a shard back to data/newchem_staged/): only when the config differs from the recorded
+    one in those paths alone and every file has the SHA-256 the build recorded; else unchanged."""
+    values = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    recorded = build.get("config_values") or {}
+    if values == recorded or {**values, "data": None} != {**recorded, "data": None}:
+        return
+    digests = data_digests(cfg)
+    if sorted(digests.values()) != sorted((build.get("data_sha256") or {}).values()):
+        return
+    build.update(config_values=values, config_sha256=cfg["_sha256"], data_sha256=digests)
+
+
+def relabel(cfg: dict, stem: str, seed: int | None = None) -> None:
     """Rewrite the naming fields (and ``seen_elements``) of an existing card stem.json from the
     registry and config (e.g. after renaming weights/dipole.* to weights/dipole-xtb.*); the
-    weights are untouched."""
+    weights are untouched. `seed`: the ``--seed`` the weights were built with, if any."""
     c = cards.read_card(stem)
     for key in HAND_WRITTEN:
         *parents, leaf = key.split(".")
@@ -217,7 +231,9 @@ def relabel(cfg: dict, stem: str) -> None:
     c.update(identity(cfg))
     c["seen_elements"] = seen_elements(cfg)
     if c.get("build"):                  # built from this config under another name
-        c["build"]["command"] = f"python -m train.build {cfg['_name']} --out {os.path.relpath(stem, ds.ROOT)}"
+        repoint_moved_data(c["build"], cfg)
+        seeded = f" --seed {seed}" if seed is not None else ""
+        c["build"]["command"] = f"python -m train.build {cfg['_name']}{seeded} --out {os.path.relpath(stem, ds.ROOT)}"
         c["build"]["config"] = os.path.relpath(cfg["_path"], ds.ROOT)
     cards.write_card(stem, c)
 
@@ -324,7 +340,7 @@ def main(argv=None) -> int:
     out = a.out or (os.path.join(ds.ROOT, "weights", name) if name in registry.MODELS
                     else os.path.join(runs_dir, name))
     if a.relabel_only:
-        relabel(cfg, out)
+        relabel(cfg, out, a.seed)
         print(f"[build] relabelled {out}.json as {name!r}")
         return 0
     t0 = time.time()

@@ -355,6 +355,37 @@ def longer_section(folder: Path = STUDIES) -> list[str]:
         [("`mep-v2`", _read(base)), ("`study-mep-longer`", card)])
 
 
+def conformers_section(folder: Path = STUDIES) -> list[str]:
+    """The shipped mep recipe with and without the SPICE thermal conformations (and the two shards
+    packed with them), three seeds each: MEP MAE on every set, then the halogen caps per set."""
+    shipped = [("`mep` seed 0 (shipped)", ROOT / "weights" / "mep.json")] + \
+        [(f"`mep` seed {k}", Path(folder) / f"seed{k}-mep.json") for k in (1, 2)]
+    study = [("`study-mep-conformers` seed 0", Path(folder) / "study-mep-conformers.json")] + \
+        [(f"`study-mep-conformers` seed {k}", Path(folder) / f"study-mep-conformers-seed{k}.json") for k in (1, 2)]
+    runs = [(label, _read(p)) for label, p in shipped + study if p.exists()]
+    if len(runs) < 2 or not all(c.get("test_sets") for _, c in runs) \
+            or not any(label.startswith("`study") for label, _ in runs):
+        return []
+    added = ", ".join(f"{n} {g}" for g, n in added_labels("study-mep-conformers", "mep").items() if n)
+    lines = _mep_table(
+        "Thermal conformations: the mep recipe plus SPICE conformations of the sp³ halides",
+        "`train/configs/study-mep-conformers.yaml` = `mep.yaml` (same seed, stages and sampling) plus "
+        "the labels staged after it in `data/newchem_staged/`: `spice_conformers` (SPICE thermal conformations "
+        "1–24 of the 13 SPICE training monomers with an sp³ C–Cl/Br/I bond), `halogen_3` and `ions_3`; molecules "
+        "with surface MEPs beyond mep's: "
+        f"{added}. Seeds 1 and 2 of each recipe by `--seed N`. MEP MAE in kcal/mol/e.",
+        runs)
+    lines += ["", "Halogen caps per set (right sign / within 5 kcal/mol/e of DFT, of all caps):", "",
+              "| Model | " + " | ".join(label for _, label in SETS) + " |", "|---|" + "---|" * len(SETS)]
+    for label, card in runs:
+        cells = []
+        for key, _ in SETS:
+            c = (card["test_sets"].get(key) or {}).get("caps")
+            cells.append(f"{c['sign_right']}/{c['caps']}, {c['within_5']}/{c['caps']}" if c else "—")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def curve_points(folder: Path = STUDIES) -> dict[str, dict]:
     """name → card of every learning-curve point that has its test-set metrics."""
     out = {}
@@ -461,7 +492,7 @@ def page(items: list[dict], folder: Path = STUDIES) -> str:
     penetration ablation, label and training-length studies, seed spread on every test set and
     learning curve."""
     extra = (penetration_section(folder) + labels_section(folder) + longer_section(folder)
-             + mep_seed_section(folder) + curve_section(folder))
+             + conformers_section(folder) + mep_seed_section(folder) + curve_section(folder))
     return markdown(items) + ("\n".join(extra) + "\n" if extra else "")
 
 
