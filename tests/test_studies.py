@@ -148,7 +148,7 @@ def test_more_labels_and_penetration_studies_compare_like_with_like():
 
 def test_conformer_study_is_the_mep_recipe_plus_its_shards_and_its_sigma_hole_block_recomputes(tmp_path):
     """study-mep-conformers = mep.yaml with three more beyond-QM9 shards and nothing else (seeds 1, 2
-    by --seed; -r1: the conformations once per epoch); the σ-hole set block of its card (MEP MAE,
+    by --seed; -r1: the conformations once per epoch, -r0: none); the σ-hole set block of its card (MEP MAE,
     caps) is what its weights give."""
     from train.build import load_config
     from train.evaluate_sets import model_set_metrics
@@ -169,6 +169,11 @@ def test_conformer_study_is_the_mep_recipe_plus_its_shards_and_its_sigma_hole_bl
     assert {**r1, "_name": None, "_path": None, "_sha256": None, "data": None} == \
         {**study, "_name": None, "_path": None, "_sha256": None, "data": None}
     assert r1["data"] == {**study["data"], "dft_repeat": {**study["data"]["dft_repeat"], added[0]: 1}}
+    r0 = load_config("study-mep-conformers-r0")
+    assert {**r0, "_name": None, "_path": None, "_sha256": None, "data": None} == \
+        {**study, "_name": None, "_path": None, "_sha256": None, "data": None}
+    assert r0["data"] == {**study["data"], "dft": [f for f in study["data"]["dft"] if f != added[0]],
+                          "dft_repeat": {f: k for f, k in study["data"]["dft_repeat"].items() if f != added[0]}}
     (tmp_path / "sigma_hole.npz").symlink_to(studies.ROOT / "data" / "newchem" / "sigma_hole.npz")
     got = model_set_metrics(studies.STUDIES / "study-mep-conformers", tmp_path, log=lambda *_: None)["sigma_hole"]
     want = json.loads((studies.STUDIES / "study-mep-conformers.json").read_text())["test_sets"]["sigma_hole"]

@@ -362,7 +362,7 @@ def conformers_section(folder: Path = STUDIES) -> list[str]:
         [(f"`mep` seed {k}", Path(folder) / f"seed{k}-mep.json") for k in (1, 2)]
     study = [("`study-mep-conformers` seed 0", Path(folder) / "study-mep-conformers.json")] + \
         [(f"`study-mep-conformers` seed {k}", Path(folder) / f"study-mep-conformers-seed{k}.json") for k in (1, 2)] + \
-        [("`study-mep-conformers-r1` seed 0", Path(folder) / "study-mep-conformers-r1.json")]
+        [(f"`study-mep-conformers-{r}` seed 0", Path(folder) / f"study-mep-conformers-{r}.json") for r in ("r1", "r0")]
     runs = [(label, _read(p)) for label, p in shipped + study if p.exists()]
     if len(runs) < 2 or not all(c.get("test_sets") for _, c in runs) \
             or not any(label.startswith("`study") for label, _ in runs):
@@ -375,7 +375,8 @@ def conformers_section(folder: Path = STUDIES) -> list[str]:
         "1–24 of the 13 SPICE training monomers with an sp³ C–Cl/Br/I bond), `halogen_3` and `ions_3`; molecules "
         "with surface MEPs beyond mep's: "
         f"{added}. Seeds 1 and 2 of each recipe by `--seed N`; `study-mep-conformers-r1` counts the conformations "
-        "once per epoch instead of twice, nothing else changed. MEP MAE in kcal/mol/e.",
+        "once per epoch instead of twice, `-r0` leaves them out (the other two staged files stay), nothing else "
+        "changed. MEP MAE in kcal/mol/e.",
         runs)
     lines += ["", "Halogen caps per set (right sign / within 5 kcal/mol/e of DFT, of all caps):", "",
               "| Model | " + " | ".join(label for _, label in SETS) + " |", "|---|" + "---|" * len(SETS)]
