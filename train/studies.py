@@ -355,11 +355,16 @@ def longer_section(folder: Path = STUDIES) -> list[str]:
         [("`mep-v2`", _read(base)), ("`study-mep-longer`", card)])
 
 
+def mep_seed_cards(folder: Path = STUDIES) -> list[tuple[int, Path]]:
+    """(seed, card path) of the shipped mep file (seed 0) and its seed builds (seedN-mep.json)."""
+    return [(0, ROOT / "weights" / "mep.json")] + \
+        [(int(p.stem[len("seed"):].split("-")[0]), p) for p in sorted(Path(folder).glob("seed*-mep.json"))]
+
+
 def conformers_section(folder: Path = STUDIES) -> list[str]:
     """The shipped mep recipe with and without the SPICE thermal conformations (and the two shards
     packed with them), three seeds each: MEP MAE on every set, then the halogen caps per set."""
-    shipped = [("`mep` seed 0 (shipped)", ROOT / "weights" / "mep.json")] + \
-        [(f"`mep` seed {k}", Path(folder) / f"seed{k}-mep.json") for k in (1, 2)]
+    shipped = [(f"`mep` seed {k}" + (" (shipped)" if k == 0 else ""), p) for k, p in mep_seed_cards(folder)]
     study = [("`study-mep-conformers` seed 0", Path(folder) / "study-mep-conformers.json")] + \
         [(f"`study-mep-conformers` seed {k}", Path(folder) / f"study-mep-conformers-seed{k}.json") for k in (1, 2)] + \
         [(f"`study-mep-conformers-{r}` seed 0", Path(folder) / f"study-mep-conformers-{r}.json") for r in ("r1", "r0")]
@@ -470,8 +475,7 @@ def curve_section(folder: Path = STUDIES) -> list[str]:
 
 def mep_seed_section(folder: Path = STUDIES) -> list[str]:
     """Seed spread of the mep model on every test set (the uncertainty ensemble's members)."""
-    members = [("0 (shipped file)", ROOT / "weights" / "mep.json")] + \
-        [(p.stem[len("seed"):].split("-")[0], p) for p in sorted(Path(folder).glob("seed*-mep.json"))]
+    members = [("0 (shipped file)" if k == 0 else str(k), p) for k, p in mep_seed_cards(folder)]
     cards_ = [(label, _read(p)) for label, p in members if p.exists()]
     if len(cards_) < 2 or not all(c.get("test_sets") for _, c in cards_):
         return []
