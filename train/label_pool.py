@@ -15,8 +15,10 @@ LocalCluster of ``--workers`` single-threaded processes, or on an existing clust
 ``--scheduler`` (spread over machines).
 
 Geometry: SPICE rows (`source` "SPICE DES monomer (conformation k)") use that SPICE conformation (nm → Å);
-every other row goes through the app's SMILES pipeline (mepviz.inputs.from_smiles: canonical
-atom order, lowest-MMFF of 8 conformers), so training geometries are what users get.
+thermal-snapshot rows (`source` "thermal snapshot k (MMFF94, 500 K) of …") snapshot k of an MMFF94
+Langevin trajectory from the SMILES geometry (train/thermal.py); every other row goes through
+the app's SMILES pipeline (mepviz.inputs.from_smiles: canonical atom order, lowest-MMFF of 8
+conformers), so training geometries are what users get.
 
 Each label holds: id, smiles, source, charge, z, pos (Å), energy (Eh), dipole (e·Å, about
 the centre of mass), second_moment (e·Å², raw, about (0,0,0)), center_of_mass, quadrupole_com
@@ -39,7 +41,7 @@ import numpy as np
 from mepviz.units import DEBYE_PER_E_ANGSTROM, HARTREE_TO_KCAL_MOL
 from train.label import esp_points
 from train import labelling
-from train.pools import _interleave, read_rows, spice_conformation, spice_group
+from train.pools import _interleave, read_rows, spice_conformation, spice_group, thermal_snapshot
 
 SPICE_HDF5 = os.path.join("data", "spice", "des-monomers.hdf5")
 
@@ -71,6 +73,10 @@ def molecule_of(row: dict):
     k = spice_conformation(row)
     if k is not None:
         return spice_molecule(spice_group(row), int(row["charge"]), k)
+    k = thermal_snapshot(row)
+    if k is not None:
+        from train.thermal import thermal_molecule
+        return thermal_molecule(row["smiles"], int(row["charge"]), k, name=row["id"])
     from mepviz.inputs import from_smiles
     return from_smiles(row["smiles"], charge=int(row["charge"]), name=row["id"])
 

@@ -453,6 +453,35 @@ def write_halide_train(out_dir: str) -> int:
     return len(rows)
 
 
+#: thermal snapshots labelled per sp³ halide scaffold besides its MMFF minimum (train/thermal.py)
+HALIDE_SNAPSHOTS = 4
+
+#: the `source` of a thermal-snapshot row names its snapshot
+_SNAPSHOT = re.compile(r"^thermal snapshot (\d+) \(MMFF94, 500 K\) of an sp3 C-[A-Za-z]+ scaffold$")
+
+
+def thermal_snapshot(row: dict) -> int | None:
+    """The thermal snapshot k ≥ 1 a row is labelled at (train/thermal.py), or None."""
+    m = _SNAPSHOT.match(row["source"])
+    return int(m.group(1)) if m else None
+
+
+def halide_thermal_rows(halides: list[dict], n: int = HALIDE_SNAPSHOTS) -> list[dict]:
+    """Snapshots 1…n of every sp³ halide scaffold row in `halides` (train_halides.csv), snapshot k
+    of every scaffold before k + 1: SPICE's test monomers are thermal samples, C–X bonds spread
+    ±0.1 Å about the minimum where the SMILES labels sit."""
+    return [_row(f"{r['id']}_t{k}", r["smiles"],
+                 f"thermal snapshot {k} (MMFF94, 500 K) of an {r['source']}", r["charge"])
+            for k in range(1, n + 1) for r in halides]
+
+
+def write_halide_thermal(out_dir: str) -> int:
+    """(Re)write ``train_halide_thermal.csv`` from ``train_halides.csv``."""
+    rows = halide_thermal_rows(read_rows(os.path.join(out_dir, "train_halides.csv")))
+    write_rows(os.path.join(out_dir, "train_halide_thermal.csv"), rows)
+    return len(rows)
+
+
 #: the `source` of a SPICE row names its conformation
 _CONFORMATION = re.compile(r"^SPICE DES monomer \(conformation (\d+)\)$")
 
@@ -550,6 +579,8 @@ REWRITERS = {
     "halide-train": ("train_halides.csv", write_halide_train, "sp3 C-X scaffolds"),
     "spice-conformers": ("train_spice_conformers.csv", write_spice_conformers,
                          "SPICE thermal conformations of the sp3 halides"),
+    "halide-thermal": ("train_halide_thermal.csv", write_halide_thermal,
+                       "thermal snapshots of the sp3 halide scaffolds"),
 }
 
 
