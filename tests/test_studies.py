@@ -118,23 +118,24 @@ def test_learning_curve_tables_marginal_values_and_projection(tmp_path):
 
 def test_more_labels_and_penetration_studies_compare_like_with_like():
     """The 'More labels' table's builds differ only in their beyond-QM9 shards, each a superset of
-    the one before (mep-v1 ⊂ study-mep-staged, mep-v1 ⊂ mep-v2 ⊂ mep), each card built from its committed config;
+    the one before (mep-v1 ⊂ study-mep-staged, mep-v1 ⊂ mep-v2 ⊂ mep-v3 ⊂ mep), each card built from its committed config;
     the penetration ablation is mep-v1 with the head switched off and nothing else."""
     from train.build import load_config
-    configs = {name: load_config(name) for name in ("mep-v1", "study-mep-staged", "mep-v2", "mep", "ablation-mep-nopen",
-                                                    "study-mep-longer")}
+    configs = {name: load_config(name) for name in ("mep-v1", "study-mep-staged", "mep-v2", "mep-v3", "mep",
+                                                    "ablation-mep-nopen", "study-mep-longer")}
     stems = {"mep-v1": studies.STUDIES / "mep-v1", "study-mep-staged": studies.STUDIES / "study-mep-staged",
-             "mep-v2": studies.STUDIES / "mep-v2", "mep": studies.ROOT / "weights" / "mep",
+             "mep-v2": studies.STUDIES / "mep-v2", "mep-v3": studies.STUDIES / "mep-v3",
+             "mep": studies.ROOT / "weights" / "mep",
              "ablation-mep-nopen": studies.STUDIES / "ablation-mep-nopen",
              "study-mep-longer": studies.STUDIES / "study-mep-longer"}
     for name, stem in stems.items():
         card = json.loads(stem.with_suffix(".json").read_text())
         assert card["build"]["config_sha256"] == configs[name]["_sha256"], f"{stem.name}: built from another config"
     strip = lambda cfg, *keys: {k: v for k, v in cfg.items() if k not in ("_name", "_path", "_sha256", *keys)}  # noqa: E731
-    files = [configs[n]["data"]["dft"] for n in ("mep-v1", "study-mep-staged", "mep-v2", "mep")]
-    assert set(files[0]) < set(files[1]) and set(files[0]) < set(files[2]) < set(files[3])
+    files = [configs[n]["data"]["dft"] for n in ("mep-v1", "study-mep-staged", "mep-v2", "mep-v3", "mep")]
+    assert set(files[0]) < set(files[1]) and set(files[0]) < set(files[2]) < set(files[3]) < set(files[4])
     assert all(strip(configs[n], "data") == strip(configs["mep-v1"], "data")
-               for n in ("study-mep-staged", "mep-v2", "mep"))
+               for n in ("study-mep-staged", "mep-v2", "mep-v3", "mep"))
     # the longer-training study is mep-v2 trained further on mep-v2's data
     longer = configs["study-mep-longer"]
     assert longer["init"]["weights"] == "weights/studies/mep-v2" and longer["data"] == configs["mep-v2"]["data"]
@@ -142,38 +143,47 @@ def test_more_labels_and_penetration_studies_compare_like_with_like():
     assert nopen["model"] == {**configs["mep-v1"]["model"], "penetration": False}
     assert {**nopen, "model": configs["mep-v1"]["model"]} == strip(configs["mep-v1"])
     added = studies.added_labels("mep", "mep-v1")
-    assert sum(added.values()) > sum(studies.added_labels("mep-v2", "mep-v1").values()) \
+    assert sum(added.values()) > sum(studies.added_labels("mep-v3", "mep-v1").values()) \
+        > sum(studies.added_labels("mep-v2", "mep-v1").values()) \
         > sum(studies.added_labels("study-mep-staged", "mep-v1").values()) > 0
 
 
 def test_conformer_study_is_the_mep_recipe_plus_its_shards_and_its_sigma_hole_block_recomputes(tmp_path):
-    """study-mep-conformers = mep.yaml with three more beyond-QM9 shards and nothing else (seeds 1, 2
-    by --seed; -r1: the conformations once per epoch, -r0: none); the σ-hole set block of its card (MEP MAE,
+    """The shipped mep = mep-v3.yaml (the recipe shipped third) plus the SPICE thermal conformations and
+    nothing else; study-mep-conformers = mep.yaml plus two more staged shards (-r1: the conformations once
+    per epoch, -r0: none); seeds 1, 2 of each by --seed; the σ-hole set block of the study's card (MEP MAE,
     caps) is what its weights give."""
-    from train.build import load_config
+    from train.build import load_config, with_seed
     from train.evaluate_sets import model_set_metrics
-    mep, study = load_config("mep"), load_config("study-mep-conformers")
+    v3, mep, study = load_config("mep-v3"), load_config("mep"), load_config("study-mep-conformers")
     strip = lambda cfg: {k: v for k, v in cfg.items() if k not in ("_name", "_path", "_sha256", "data")}  # noqa: E731
-    assert strip(study) == strip(mep) and study["data"]["xtb"] == mep["data"]["xtb"]
+    assert strip(study) == strip(mep) == strip(v3) and study["data"]["xtb"] == mep["data"]["xtb"] == v3["data"]["xtb"]
+    conformers = "data/newchem/train_spice_conformers.npz"
+    assert mep["data"] == {**v3["data"], "dft": v3["data"]["dft"] + [conformers],
+                           "dft_repeat": {**v3["data"]["dft_repeat"], conformers: 2}}
     added = [f for f in study["data"]["dft"] if f not in mep["data"]["dft"]]
     assert study["data"]["dft"][:len(mep["data"]["dft"])] == mep["data"]["dft"]
-    assert added == ["data/newchem_staged/spice_conformers.npz", "data/newchem_staged/halogen_3.npz",
-                     "data/newchem_staged/ions_3.npz"]
+    assert added == ["data/newchem_staged/halogen_3.npz", "data/newchem_staged/ions_3.npz"]
     assert study["data"]["dft_repeat"] == {**mep["data"]["dft_repeat"], **{f: 2 for f in added}}
-    for stem, seed in (("study-mep-conformers", 0), ("study-mep-conformers-seed1", 1),
-                       ("study-mep-conformers-seed2", 2)):
+    for stem, seed, cfg in (("study-mep-conformers", 0, study), ("study-mep-conformers-seed1", 1, study),
+                            ("study-mep-conformers-seed2", 2, study), ("mep-v3", 0, v3), ("mep-v3-seed1", 1, v3),
+                            ("mep-v3-seed2", 2, v3)):
         card = json.loads((studies.STUDIES / f"{stem}.json").read_text())
         assert card["build"]["config_values"]["seed"] == seed
-        assert card["build"]["config_values"]["data"] == study["data"]
+        built = with_seed(cfg, seed) if seed != cfg["seed"] else cfg
+        assert card["build"]["config_sha256"] == built["_sha256"] and card["build"]["config_values"]["data"] == cfg["data"]
+    for k, path in studies.mep_seed_cards():
+        assert json.loads(path.read_text())["build"]["config_values"] == \
+            {**{k_: v for k_, v in mep.items() if not k_.startswith("_")}, "seed": k}
     r1 = load_config("study-mep-conformers-r1")
     assert {**r1, "_name": None, "_path": None, "_sha256": None, "data": None} == \
         {**study, "_name": None, "_path": None, "_sha256": None, "data": None}
-    assert r1["data"] == {**study["data"], "dft_repeat": {**study["data"]["dft_repeat"], added[0]: 1}}
+    assert r1["data"] == {**study["data"], "dft_repeat": {**study["data"]["dft_repeat"], conformers: 1}}
     r0 = load_config("study-mep-conformers-r0")
     assert {**r0, "_name": None, "_path": None, "_sha256": None, "data": None} == \
         {**study, "_name": None, "_path": None, "_sha256": None, "data": None}
-    assert r0["data"] == {**study["data"], "dft": [f for f in study["data"]["dft"] if f != added[0]],
-                          "dft_repeat": {f: k for f, k in study["data"]["dft_repeat"].items() if f != added[0]}}
+    assert r0["data"] == {**study["data"], "dft": [f for f in study["data"]["dft"] if f != conformers],
+                          "dft_repeat": {f: k for f, k in study["data"]["dft_repeat"].items() if f != conformers}}
     (tmp_path / "sigma_hole.npz").symlink_to(studies.ROOT / "data" / "newchem" / "sigma_hole.npz")
     got = model_set_metrics(studies.STUDIES / "study-mep-conformers", tmp_path, log=lambda *_: None)["sigma_hole"]
     want = json.loads((studies.STUDIES / "study-mep-conformers.json").read_text())["test_sets"]["sigma_hole"]

@@ -13,10 +13,11 @@ Every study is a model card written by :mod:`train.build` (with its test metrics
   ``python -m train.build <config> --out weights/studies/ablation-<config>``; compared with the base
   weights it started from (its card's ``build.base``). ``ablation-mep-nopen`` (the mep-v1 config
   without its charge-penetration head) is also compared with ``mep-v1`` on every test set.
-- ``mep-v1.json``, ``study-mep-staged.json``, ``mep-v2.json``: the mep recipe on fewer labels (the
-  first shipped shards; those plus the first staged labels; the second shipped shards), compared
-  with ``weights/mep`` on every test set;
-  ``study-mep-longer.json``: the mep-v2 weights trained further on the same data.
+- ``mep-v1.json``, ``study-mep-staged.json``, ``mep-v2.json``, ``mep-v3.json``: the mep recipe on
+  fewer labels (the first shipped shards; those plus the first staged labels; the second and third
+  shipped shards), compared with ``weights/mep`` on every test set; ``mep-v3-seed<N>.json``: the
+  third recipe's seed builds; ``study-mep-longer.json``: the mep-v2 weights trained further on the
+  same data; ``study-mep-conformers*.json``: the SPICE thermal conformations with more staged labels.
 - ``curve-<point>.json``: the learning curve of the mep model (:mod:`train.learning_curve`):
   test-set MEP errors against the MEP-labelled training molecules per chemistry group, the
   marginal value of each group's labels and a projection of the global curve.
@@ -318,11 +319,12 @@ def penetration_section(folder: Path = STUDIES) -> list[str]:
 
 def labels_section(folder: Path = STUDIES) -> list[str]:
     """The mep recipe as the labels grew: mep-v1 (first shipped), study-mep-staged (+ the first
-    staged labels), mep-v2 (second shipped), the shipped mep (+ every label packed into
-    data/newchem since, the sp³ halide scaffolds among them)."""
+    staged labels), mep-v2 (second shipped), mep-v3 (third shipped: + the sp³ halide scaffolds and
+    the labels packed with them), the shipped mep (+ the SPICE thermal conformations)."""
     runs = [("`mep-v1` (first shipped recipe)", "mep-v1", Path(folder) / "mep-v1.json"),
             ("`study-mep-staged`", "study-mep-staged", Path(folder) / "study-mep-staged.json"),
             ("`mep-v2` (second shipped recipe)", "mep-v2", Path(folder) / "mep-v2.json"),
+            ("`mep-v3` (third shipped recipe)", "mep-v3", Path(folder) / "mep-v3.json"),
             ("`weights/mep.pt` (shipped)", "mep", ROOT / "weights" / "mep.json")]
     runs = [(label, config, _read(path)) for label, config, path in runs if path.exists()]
     if len(runs) < 2 or runs[0][1] != "mep-v1" or not all(c.get("test_sets") for _, _, c in runs):
@@ -333,7 +335,7 @@ def labels_section(folder: Path = STUDIES) -> list[str]:
     return _mep_table(
         "More labels: the mep recipe as the DFT labels with surface MEPs grew",
         "The same seed, stages and sampling; only the beyond-QM9 shards differ (`train/configs/mep-v1.yaml`, "
-        "`study-mep-staged.yaml`, `mep-v2.yaml`, `mep.yaml`; rows already in an earlier file are dropped). Molecules with "
+        "`study-mep-staged.yaml`, `mep-v2.yaml`, `mep-v3.yaml`, `mep.yaml`; rows already in an earlier file are dropped). Molecules with "
         f"surface MEPs beyond mep-v1's (before the validation split): {added}. MEP MAE in kcal/mol/e; the "
         "validation columns are each build's own split, so they differ in molecules.",
         [(label, card) for label, _, card in runs])
@@ -361,27 +363,34 @@ def mep_seed_cards(folder: Path = STUDIES) -> list[tuple[int, Path]]:
         [(int(p.stem[len("seed"):].split("-")[0]), p) for p in sorted(Path(folder).glob("seed*-mep.json"))]
 
 
+def mep_v3_seed_cards(folder: Path = STUDIES) -> list[tuple[int, Path]]:
+    """(seed, card path) of the recipe shipped third (mep-v3.json) and its seed builds."""
+    return [(0, Path(folder) / "mep-v3.json")] + [(k, Path(folder) / f"mep-v3-seed{k}.json") for k in (1, 2)]
+
+
 def conformers_section(folder: Path = STUDIES) -> list[str]:
-    """The shipped mep recipe with and without the SPICE thermal conformations (and the two shards
-    packed with them), three seeds each: MEP MAE on every set, then the halogen caps per set."""
-    shipped = [(f"`mep` seed {k}" + (" (shipped)" if k == 0 else ""), p) for k, p in mep_seed_cards(folder)]
+    """The mep recipe shipped third (mep-v3) with the SPICE thermal conformations (the shipped
+    mep) and with them plus two more staged shards (study-mep-conformers), three seeds each: MEP
+    MAE on every set, then the halogen caps per set."""
+    base = [(f"`mep-v3` seed {k}", p) for k, p in mep_v3_seed_cards(folder)]
     study = [("`study-mep-conformers` seed 0", Path(folder) / "study-mep-conformers.json")] + \
         [(f"`study-mep-conformers` seed {k}", Path(folder) / f"study-mep-conformers-seed{k}.json") for k in (1, 2)] + \
         [(f"`study-mep-conformers-{r}` seed 0", Path(folder) / f"study-mep-conformers-{r}.json") for r in ("r1", "r0")]
-    runs = [(label, _read(p)) for label, p in shipped + study if p.exists()]
+    shipped = [(f"`mep` seed {k}" + (" (shipped)" if k == 0 else ""), p) for k, p in mep_seed_cards(folder)]
+    runs = [(label, _read(p)) for label, p in base + study + shipped if p.exists()]
     if len(runs) < 2 or not all(c.get("test_sets") for _, c in runs) \
             or not any(label.startswith("`study") for label, _ in runs):
         return []
-    added = ", ".join(f"{n} {g}" for g, n in added_labels("study-mep-conformers", "mep").items() if n)
+    added = lambda name: ", ".join(f"{n} {g}" for g, n in added_labels(name, "mep-v3").items() if n)  # noqa: E731
     lines = _mep_table(
         "Thermal conformations: the mep recipe plus SPICE conformations of the sp³ halides",
-        "`train/configs/study-mep-conformers.yaml` = `mep.yaml` (same seed, stages and sampling) plus "
-        "the labels staged after it in `data/newchem_staged/`: `spice_conformers` (SPICE thermal conformations "
-        "1–24 of the 13 SPICE training monomers with an sp³ C–Cl/Br/I bond), `halogen_3` and `ions_3`; molecules "
-        "with surface MEPs beyond mep's: "
-        f"{added}. Seeds 1 and 2 of each recipe by `--seed N`; `study-mep-conformers-r1` counts the conformations "
-        "once per epoch instead of twice, `-r0` leaves them out (the other two staged files stay), nothing else "
-        "changed. MEP MAE in kcal/mol/e.",
+        "`train/configs/mep-v3.yaml` is the recipe as shipped third; the shipped `mep.yaml` is it plus "
+        "`data/newchem/train_spice_conformers.npz` (SPICE thermal conformations 1–24 of the 13 SPICE training "
+        f"monomers with an sp³ C–Cl/Br/I bond; {added('mep')}), nothing else changed. "
+        "`study-mep-conformers.yaml` adds to those the two shards staged with them in `data/newchem_staged/`, "
+        f"`halogen_3` and `ions_3` ({added('study-mep-conformers')} beyond mep-v3); `-r1` counts the "
+        "conformations once per epoch instead of twice, `-r0` leaves them out (the other two staged files "
+        "stay). Seeds 1 and 2 of each recipe by `--seed N`. MEP MAE in kcal/mol/e.",
         runs)
     lines += ["", "Halogen caps per set (right sign / within 5 kcal/mol/e of DFT, of all caps):", "",
               "| Model | " + " | ".join(label for _, label in SETS) + " |", "|---|" + "---|" * len(SETS)]
