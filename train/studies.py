@@ -392,8 +392,13 @@ def conformers_section(folder: Path = STUDIES) -> list[str]:
         "conformations once per epoch instead of twice, `-r0` leaves them out (the other two staged files "
         "stay). Seeds 1 and 2 of each recipe by `--seed N`. MEP MAE in kcal/mol/e.",
         runs)
-    lines += ["", "Halogen caps per set (right sign / within 5 kcal/mol/e of DFT, of all caps):", "",
-              "| Model | " + " | ".join(label for _, label in SETS) + " |", "|---|" + "---|" * len(SETS)]
+    return lines + caps_table(runs)
+
+
+def caps_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """Halogen caps per test set of each (label, card): right sign / within 5 kcal/mol/e of DFT."""
+    lines = ["", "Halogen caps per set (right sign / within 5 kcal/mol/e of DFT, of all caps):", "",
+             "| Model | " + " | ".join(label for _, label in SETS) + " |", "|---|" + "---|" * len(SETS)]
     for label, card in runs:
         cells = []
         for key, _ in SETS:
@@ -401,6 +406,26 @@ def conformers_section(folder: Path = STUDIES) -> list[str]:
             cells.append(f"{c['sign_right']}/{c['caps']}, {c['within_5']}/{c['caps']}" if c else "—")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
+
+
+def thermal_section(folder: Path = STUDIES) -> list[str]:
+    """The shipped mep recipe with and without MMFF94 thermal snapshots of its sp³ halide
+    scaffolds (study-mep-thermal), each seed it was built with: MEP MAE on every set, then caps."""
+    shipped = [(f"`mep` seed {k}" + (" (shipped)" if k == 0 else ""), p) for k, p in mep_seed_cards(folder)]
+    study = [("`study-mep-thermal` seed 0", Path(folder) / "study-mep-thermal.json")] + \
+        [(f"`study-mep-thermal` seed {k}", Path(folder) / f"study-mep-thermal-seed{k}.json") for k in (1, 2)]
+    runs = [(label, _read(p)) for label, p in shipped + study if p.exists()]
+    if not all(c.get("test_sets") for _, c in runs) or not any(label.startswith("`study") for label, _ in runs):
+        return []
+    added = ", ".join(f"{n} {g}" for g, n in added_labels("study-mep-thermal", "mep").items() if n)
+    lines = _mep_table(
+        "Thermal snapshots: the mep recipe plus MMFF94 thermal geometries of its sp³ halide scaffolds",
+        "`train/configs/study-mep-thermal.yaml` = `mep.yaml` (same seed, stages and sampling) plus "
+        "`data/newchem_staged/halide_thermal.npz`: snapshots of a 500 K MMFF94 Langevin trajectory "
+        "(`train/thermal.py`) of each `train_halides` scaffold, DFT-labelled like every label; molecules with "
+        f"surface MEPs beyond mep's: {added}. Seeds 1 and 2 by `--seed N`. MEP MAE in kcal/mol/e.",
+        runs)
+    return lines + caps_table(runs)
 
 
 def curve_points(folder: Path = STUDIES) -> dict[str, dict]:
@@ -508,7 +533,7 @@ def page(items: list[dict], folder: Path = STUDIES) -> str:
     penetration ablation, label and training-length studies, seed spread on every test set and
     learning curve."""
     extra = (penetration_section(folder) + labels_section(folder) + longer_section(folder)
-             + conformers_section(folder) + mep_seed_section(folder) + curve_section(folder))
+             + conformers_section(folder) + thermal_section(folder) + mep_seed_section(folder) + curve_section(folder))
     return markdown(items) + ("\n".join(extra) + "\n" if extra else "")
 
 
