@@ -191,7 +191,10 @@ def run(path: str | Path, output: str | Path, scheduler: str | None = None, work
         if not skip:
             fh.write(f"{PARTIAL_MARK}\n{identity}\n{header}\n")
         writer = csv.DictWriter(fh, fieldnames=columns(models), lineterminator="\n")
-        with dask_client(scheduler, workers, dashboard_address=":0", silence_logs=logging.ERROR) as client:
+        # workers log only CRITICAL: a task's error reaches this process through its future (one
+        # line per row), and a worker's own ERROR lines are shutdown noise (e.g. a heartbeat to a
+        # scheduler already closed after a stop on a loaded machine), not the user's business
+        with dask_client(scheduler, workers, dashboard_address=":0", silence_logs=logging.CRITICAL) as client:
             client.run(_worker_setup)
             window = window or 4 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
             pending: dict[int, dict] = {}
