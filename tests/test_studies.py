@@ -189,3 +189,21 @@ def test_conformer_study_is_the_mep_recipe_plus_its_shards_and_its_sigma_hole_bl
     want = json.loads((studies.STUDIES / "study-mep-conformers.json").read_text())["test_sets"]["sigma_hole"]
     assert got["caps"] == want["caps"]
     assert got["mep_iso_mae"] == pytest.approx(want["mep_iso_mae"], rel=1e-9)
+
+
+def test_thermal_snapshot_study_is_the_mep_recipe_plus_its_staged_snapshots():
+    """study-mep-thermal = mep.yaml plus the staged halide thermal snapshots (repeat 2) and nothing
+    else; its three seed builds were made from that config and carry test-set metrics."""
+    from train.build import load_config, with_seed
+    mep, study = load_config("mep"), load_config("study-mep-thermal")
+    snapshots = "data/newchem_staged/halide_thermal.npz"
+    assert {**study, "_name": None, "_path": None, "_sha256": None, "data": None} == \
+        {**mep, "_name": None, "_path": None, "_sha256": None, "data": None}
+    assert study["data"] == {**mep["data"], "dft": mep["data"]["dft"] + [snapshots],
+                             "dft_repeat": {**mep["data"]["dft_repeat"], snapshots: 2}}
+    for stem, seed in (("study-mep-thermal", 0), ("study-mep-thermal-seed1", 1), ("study-mep-thermal-seed2", 2)):
+        card = json.loads((studies.STUDIES / f"{stem}.json").read_text())
+        built = with_seed(study, seed) if seed else study
+        assert card["build"]["config_sha256"] == built["_sha256"]
+        assert set(card["test_sets"]) == {"drugs", "spice", "ions", "sigma_hole"}
+    assert "## Thermal snapshots" in "\n".join(studies.thermal_section())
