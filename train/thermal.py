@@ -90,8 +90,8 @@ def thermal_positions(smiles: str, positions: np.ndarray, n: int, seed: int = 0,
     m = _mmff_gradient(smiles, positions)[1]
     com0 = (m[:, None] * positions).sum(0) / m.sum()
     out = []
-    for k, (x, _) in enumerate(langevin(smiles, positions, steps, temperature, seed), start=1):
-        if k >= first and (k - first) % every == 0:
+    for k, (x, _) in enumerate(langevin(smiles, positions, steps, temperature, seed, every=every), start=1):
+        if k * every >= first:                  # EQUILIBRATION_FS is a whole number of intervals
             out.append(x - (m[:, None] * x).sum(0) / m.sum() + com0)
     return np.array(out)
 
